@@ -1,0 +1,150 @@
+"""The `patchbay` command: one click sub-group per noun of PRODUCT.md.
+
+Exit codes: 0 ok, 1 operation failed, 2 usage error (click's own), 3 daemon unreachable.
+Every command takes --socket and --json, before or after the command name.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import click
+
+from . import __version__, render
+from .client import ApiFailure, ControlClient, DaemonUnreachable, socket_path
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED, EXIT_UNREACHABLE = 1, 3
+
+
+@dataclass
+class Context:
+    socket: str | None = None
+    json: bool = False
+
+    def client(self) -> ControlClient:
+        return ControlClient(socket_path(self.socket))
+
+
+def _set_socket(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(Context).socket = value
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Context).json = True
+
+
+def common(fn: F) -> F:
+    """--socket and --json on a command (they are on the group too)."""
+    fn = click.option("--socket", envvar="PATCHBAY_SOCKET", expose_value=False,
+                      callback=_set_socket, help="Control socket of patchbayd")(fn)
+    return click.option("--json", "as_json", is_flag=True, expose_value=False,
+                        callback=_set_json, help="Machine output: one JSON document")(fn)
+
+
+def call(ctx: Context, work: Callable[[ControlClient], Awaitable[T]]) -> T:
+    """Run one async exchange with the daemon; map failures to exit codes and one clear line."""
+
+    async def main() -> T:
+        async with ctx.client() as client:
+            return await work(client)
+
+    try:
+        return anyio.run(main)
+    except DaemonUnreachable as exc:
+        click.echo(f"patchbay: {exc}", err=True)
+        click.echo("hint: start it with `patchbayd run` (or `systemctl start patchbay`), "
+                   "or point --socket / PATCHBAY_SOCKET at it", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    except ApiFailure as exc:
+        fail(ctx, exc.message, exc.code)
+        raise AssertionError("unreachable") from None
+
+
+def fail(ctx: Context, message: str, code: str = "failed") -> None:
+    if ctx.json:
+        click.echo(json.dumps({"error": {"code": code, "message": message}}))
+    else:
+        click.echo(f"patchbay: {message}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def output(ctx: Context, data: Any, human: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, indent=2) if ctx.json else human(data))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="patchbay")
+@common
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """patchbay: store customers, loyalty and consent in sync with marketing platforms."""
+    ctx.ensure_object(Context)
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@main.command()
+@common
+@pass_ctx
+def status(ctx: Context) -> None:
+    """The daemon's version, uptime, addresses and counts."""
+    output(ctx, call(ctx, lambda c: c.get("/v1/status")), render.status)
+
+
+@main.command()
+@click.option("--follow", "-f", is_flag=True, help="Keep streaming new events")
+@click.option("--level", type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Only this level and above")
+@click.option("--integration", help="Only events of this integration")
+@click.option("--lines", "-n", default=100, show_default=True,
+              type=click.IntRange(0, 1000), help="How many past events to show")
+@common
+@pass_ctx
+def logs(ctx: Context, follow: bool, level: str | None, integration: str | None,
+         lines: int) -> None:
+    """The daemon's event log (--follow streams it live)."""
+    params = {"level": level, "integration": integration, "backlog": lines}
+    if not follow:
+        data = call(ctx, lambda c: c.get("/v1/log", **params))
+        output(ctx, data, lambda d: "\n".join(render.event_line(e) for e in d["events"]))
+        return
+
+    async def stream(client: ControlClient) -> None:
+        async for event in client.stream("/v1/log", follow=1, **params):
+            click.echo(json.dumps(event) if ctx.json else render.event_line(event))
+
+    try:
+        call(ctx, stream)
+    except KeyboardInterrupt:
+        return
+    click.echo("patchbay: the daemon closed the log stream (it is stopping)", err=True)
+
+
+@main.command()
+@common
+@pass_ctx
+def console(ctx: Context) -> None:
+    """The Textual console (TUI) for sysadmins."""
+    from .tui.app import PatchbayApp
+
+    PatchbayApp(socket_path(ctx.socket)).run()
+
+
+@main.command()
+@click.option("--headless", is_flag=True, help="No console: print what happened and exit 0")
+def demo(headless: bool) -> None:
+    """Daemon + console on a throwaway state dir; no accounts needed."""
+    from . import demo as demo_mod
+
+    demo_mod.run(headless)

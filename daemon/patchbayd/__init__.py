@@ -1,0 +1,3 @@
+"""patchbayd: the patchbay daemon."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,245 @@
+"""TOML config -> frozen dataclasses.
+
+Every error names the file, the key (or line) and the reason, because the person reading
+it is a sysadmin with a terminal and no debugger. Unknown keys are errors: a typo must
+not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .secret import Secret
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+STORE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class ConfigError(Exception):
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file, self.key, self.reason = file, key, reason
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class PushStore:
+    name: str
+    ingest_token: Secret
+    kind: Literal["push"] = "push"
+
+
+@dataclass(frozen=True)
+class ShopifyStore:
+    name: str
+    shop: str
+    base_url: str
+    access_token: Secret
+    webhook_secret: Secret
+    api_version: str
+    kind: Literal["shopify"] = "shopify"
+
+
+Store = PushStore | ShopifyStore
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    state_dir: Path
+    socket: Path
+    listen: Listen
+    log_level: str = "info"
+    log_format: str = "text"
+    stores: dict[str, Store] = field(default_factory=dict)
+
+    def with_overrides(
+        self, *, state_dir: str | None = None, socket: str | None = None, listen: str | None = None
+    ) -> Config:
+        """Command-line flags win over the file."""
+        changes: dict[str, Any] = {}
+        if state_dir:
+            changes["state_dir"] = Path(state_dir).expanduser()
+        if socket:
+            changes["socket"] = Path(socket).expanduser()
+        if listen:
+            changes["listen"] = parse_listen(listen, "--listen", "--listen")
+        return replace(self, **changes)
+
+
+def default_state_dir() -> Path:
+    if os.environ.get("STATE_DIRECTORY"):  # set by systemd's StateDirectory=
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "patchbay"
+
+
+def default_socket() -> Path:
+    if os.environ.get("RUNTIME_DIRECTORY"):  # systemd's RuntimeDirectory=
+        return Path(os.environ["RUNTIME_DIRECTORY"].split(":")[0]) / "patchbay.sock"
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "patchbay" / "patchbay.sock"
+    if os.geteuid() == 0:
+        return Path("/run/patchbay/patchbay.sock")
+    return Path(f"/tmp/patchbay-{os.geteuid()}/patchbay.sock")  # noqa: S108
+
+
+def parse_listen(value: str, file: str, key: str) -> Listen:
+    match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)|([^:\[\]]+):(\d+)", value)
+    if not match:
+        raise ConfigError(file, key, f"expected HOST:PORT or [IPV6]:PORT, got {value!r}")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 0 <= port <= 65535:
+        raise ConfigError(file, key, f"port {port} is out of range 0-65535")
+    return Listen(host, port)
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were consumed."""
+
+    def __init__(self, file: str, prefix: str, data: dict[str, Any]) -> None:
+        self.file, self.prefix, self.data = file, prefix, data
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def error(self, name: str, reason: str) -> ConfigError:
+        return ConfigError(self.file, self.key(name), reason)
+
+    def _get(self, name: str, kind: type, kind_name: str) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            return None
+        value = self.data[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(name, f"expected {kind_name}, got {type(value).__name__}")
+        return value
+
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self._get(name, str, "a string")
+        if value is None:
+            if required:
+                raise self.error(name, "required")
+            return default or ""
+        return str(value)
+
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default)
+        if value not in options:
+            raise self.error(name, f"must be one of {', '.join(options)}; got {value!r}")
+        return value
+
+    def table(self, name: str) -> _Table:
+        value = self._get(name, dict, "a table")
+        return _Table(self.file, self.key(name) + ".", value or {})
+
+    def secret(self, name: str) -> Secret:
+        """A secret given inline, as `NAME_file`, `NAME_env` or `NAME_credential`."""
+        forms = [f for f in ("", "_file", "_env", "_credential") if name + f in self.data]
+        for form in ("", "_file", "_env", "_credential"):
+            self.seen.add(name + form)
+        if not forms:
+            raise self.error(name, f"required (give {name}, {name}_file or {name}_env)")
+        if len(forms) > 1:
+            raise self.error(name, "give only one of " + ", ".join(name + f for f in forms))
+        form = forms[0]
+        source = self.data[name + form]
+        if not isinstance(source, str) or not source:
+            raise self.error(name + form, "expected a non-empty string")
+        if form == "":
+            return Secret(source)
+        if form == "_env":
+            if not os.environ.get(source):
+                raise self.error(name + form, f"environment variable {source} is not set")
+            return Secret(os.environ[source])
+        if form == "_credential":
+            creds = os.environ.get("CREDENTIALS_DIRECTORY")
+            if not creds:
+                raise self.error(name + form,
+                                 "CREDENTIALS_DIRECTORY is not set (not under systemd?)")
+            source = str(Path(creds) / source)
+        try:
+            value = Path(source).expanduser().read_text().strip()
+        except OSError as exc:
+            raise self.error(name + form, f"cannot read {source}: {exc.strerror}") from None
+        if not value:
+            raise self.error(name + form, f"{source} is empty")
+        return Secret(value)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _store(file: str, name: str, table: _Table) -> Store:
+    if not STORE_NAME.match(name):
+        raise table.error("", "store names are letters, digits, '-' and '_'")
+    kind = table.choice("kind", ("push", "shopify"), "")
+    store: Store
+    if kind == "push":
+        store = PushStore(name=name, ingest_token=table.secret("ingest_token"))
+    else:
+        shop = table.text("shop", name)
+        store = ShopifyStore(
+            name=name,
+            shop=shop,
+            base_url=table.text("base_url", f"https://{shop}.myshopify.com").rstrip("/"),
+            access_token=table.secret("access_token"),
+            webhook_secret=table.secret("webhook_secret"),
+            api_version=table.text("api_version", "2026-10"),
+        )
+    table.done()
+    return store
+
+
+def parse(text: str, file: str = "<config>") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(file, f"line {line.group(1)}" if line else "syntax", str(exc)) from None
+    root = _Table(file, "", data)
+    daemon = root.table("daemon")
+    state_dir = daemon.text("state_dir")
+    socket = daemon.text("socket")
+    config = Config(
+        path=file,
+        state_dir=Path(state_dir).expanduser() if state_dir else default_state_dir(),
+        socket=Path(socket).expanduser() if socket else default_socket(),
+        listen=parse_listen(daemon.text("listen", "127.0.0.1:8780"), file, "daemon.listen"),
+        log_level=daemon.choice("log_level", LOG_LEVELS, "info"),
+        log_format=daemon.choice("log_format", ("text", "json"), "text"),
+        stores={
+            name: _store(file, name, stores_table.table(name))
+            for stores_table in [root.table("stores")]
+            for name in stores_table.data
+        },
+    )
+    daemon.done()
+    root.done()
+    return config
+
+
+def load(path: str | Path) -> Config:
+    file = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(file, "file", exc.strerror or str(exc)) from None
+    return parse(text, file)

@@ -1,0 +1,132 @@
+"""The aiosqlite connection and its migrations.
+
+One connection serves the whole daemon; an asyncio lock makes each `transaction()` a
+unit, so two tasks never interleave statements inside one BEGIN ... COMMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..clock import SystemClock, isoformat
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer patchbayd; refusing beats corrupting it."""
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every bundled migration, in order."""
+    found = []
+    for entry in resources.files("patchbayd.db.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text()))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    assert versions == list(range(1, len(found) + 1)), f"migration numbers have gaps: {versions}"
+    return found
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.schema_version = 0
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        _create_private(path)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        db = cls(conn, path)
+        try:
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000",
+                           "synchronous=NORMAL"):
+                await conn.execute(f"PRAGMA {pragma}")
+            await db._migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def _migrate(self) -> None:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        rows = await self.fetchall("SELECT version FROM schema_migrations")
+        applied = {row[0] for row in rows}
+        bundled = migrations()
+        newest = max((v for v, _, _ in bundled), default=0)
+        if applied and max(applied) > newest:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {max(applied)}, but this patchbayd knows "
+                f"only up to {newest}; upgrade patchbayd or restore an older state_dir")
+        for version, name, sql in bundled:
+            if version in applied:
+                continue
+            async with self.transaction() as conn:
+                for statement in _statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (version, name, isoformat(SystemClock().now())))
+        self.schema_version = newest
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def healthy(self) -> bool:
+        """True when the database answers a read and the file is still where we opened it."""
+        try:
+            if not self.path.exists():
+                return False
+            await asyncio.wait_for(self.fetchone("SELECT count(*) FROM schema_migrations"), 2)
+            return True
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite does, so it is never world-readable."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on semicolons; migrations hold no trigger bodies, so this is exact."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [statement.strip() for statement in code.split(";") if statement.strip()]

@@ -1,0 +1,39 @@
+"""Prometheus metrics for the public listener, in the client library's own exposition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class _LogEvents(Collector):
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "patchbay_log_events", "Log events emitted, by level", labels=["level"])
+        for level, count in self.counts.items():
+            family.add_metric([level], count)
+        yield family
+
+
+class Metrics:
+    def __init__(self, uptime: Callable[[], float], log_counts: dict[str, int]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "patchbay_http_requests", "Public HTTP requests, by route and status",
+            ["route", "status"], registry=self.registry)
+        self.rejected = Counter(
+            "patchbay_rejected_requests", "Public requests refused, by route and reason",
+            ["route", "reason"], registry=self.registry)
+        uptime_gauge = Gauge("patchbay_uptime_seconds", "Seconds since the daemon started",
+                             registry=self.registry)
+        uptime_gauge.set_function(uptime)
+        self.registry.register(_LogEvents(log_counts))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

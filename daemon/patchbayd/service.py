@@ -1,0 +1,230 @@
+"""Builds the daemon's components and runs them in one anyio task group.
+
+Start order: state dir + lock -> database -> bus history -> sockets -> servers -> READY=1.
+Stop order is the reverse, and each step is bounded, so SIGTERM finishes within 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import anyio
+import uvicorn
+from anyio.abc import TaskStatus
+
+from . import __version__, listeners, statedir
+from . import config as config_mod
+from .bus import Bus
+from .clock import Clock, SystemClock, isoformat
+from .config import Config, ConfigError
+from .db import Database, event_log
+from .log import Logger, LogSink, bridge_stdlib
+from .metrics import Metrics
+from .systemd import Notifier
+from .web import control, public
+
+FLUSH_SECONDS = 0.25
+PRUNE_SECONDS = 600.0
+SHUTDOWN_GRACE_SECONDS = 3
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the service owns SIGTERM/SIGINT/SIGHUP."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Service:
+    def __init__(self, config: Config, *, sink: LogSink, notifier: Notifier | None = None,
+                 clock: Clock | None = None,
+                 reload_config: Callable[[], Config] | None = None) -> None:
+        self.config = config
+        self.sink = sink
+        self.notifier = notifier or Notifier()
+        self.clock = clock or SystemClock()
+        self.reload_config = reload_config
+        self.log = Logger(sink, "daemon")
+        self.bus = Bus()
+        self.started_at = self.clock.now()
+        self._started_mono = self.clock.monotonic()
+        self.metrics = Metrics(self.uptime, sink.counts)
+        self.state = "starting"
+        self.listen_address = str(config.listen)
+        self._stop = asyncio.Event()
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        assert self._db is not None, "database not open yet"
+        return self._db
+
+    def uptime(self) -> float:
+        return round(self.clock.monotonic() - self._started_mono, 3)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.notifier.status(self.status_line())
+
+    def status_line(self) -> str:
+        return f"{self.state}; {len(self.config.stores)} stores; listening on {self.listen_address}"
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "state": self.state,
+            "pid": os.getpid(),
+            "started_at": isoformat(self.started_at),
+            "uptime_seconds": self.uptime(),
+            "config": self.config.path,
+            "state_dir": str(self.config.state_dir),
+            "database": str(self.db.path),
+            "schema_version": self.db.schema_version,
+            "socket": str(self.config.socket),
+            "listen": self.listen_address,
+            "stores": [{"name": s.name, "kind": s.kind} for s in self.config.stores.values()],
+            "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores)},
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until stopped. Raises StateDirError/ListenError/SchemaTooNew on start failure."""
+        cfg = self.config
+        statedir.prepare(cfg.state_dir)
+        lock = statedir.StateDirLock(cfg.state_dir)
+        lock.acquire()
+        try:
+            self._db = await Database.open(cfg.state_dir / "patchbay.db")
+            try:
+                await self._serve()
+            finally:
+                await self._flush()
+                await self.db.close()
+        finally:
+            lock.release()
+
+    async def _serve(self) -> None:
+        cfg = self.config
+        self.bus.seed(await event_log.recent(self.db, 1000))
+        self.sink.bus = self.bus
+        bridge_stdlib(self.sink)
+        control_sock = listeners.bind_unix(cfg.socket)
+        try:
+            public_sock = listeners.bind_tcp(cfg.listen)
+        except listeners.ListenError:
+            control_sock.close()
+            raise
+        port = listeners.bound_port(public_sock)
+        self.listen_address = str(config_mod.Listen(cfg.listen.host, port))
+        servers = [self._server(control.build(self)), self._server(public.build(self))]
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(self._signal_loop)  # installed before anyone can see READY=1
+                served = [anyio.Event(), anyio.Event()]
+                tg.start_soon(_serve_until_done, servers[0], control_sock.sock, served[0])
+                tg.start_soon(_serve_until_done, servers[1], public_sock, served[1])
+                await self._wait_started(servers)
+                self.state = "running"
+                self.log.info("patchbayd ready", version=__version__, socket=str(cfg.socket),
+                              listen=self.listen_address, state_dir=str(cfg.state_dir))
+                self.notifier.ready(self.status_line())
+                tg.start_soon(self._flush_loop)
+                tg.start_soon(self._watchdog_loop)
+                await self._stop.wait()
+                self.notifier.stopping()
+                self.state = "stopping"
+                self.log.info("patchbayd stopping")
+                self.bus.close()
+                for server in servers:
+                    server.should_exit = True
+                with anyio.move_on_after(SHUTDOWN_GRACE_SECONDS + 2):
+                    for done in served:
+                        await done.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            control_sock.close()
+            public_sock.close()
+        self.log.info("patchbayd stopped")
+
+    def _server(self, app: Any) -> _Server:
+        return _Server(uvicorn.Config(
+            app, lifespan="off", log_config=None, access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS, server_header=False))
+
+    async def _wait_started(self, servers: list[_Server]) -> None:
+        # uvicorn exposes `started` only as a flag, so there is no event to wait on.
+        while not all(s.started for s in servers):  # noqa: ASYNC110
+            await anyio.sleep(0.005)
+
+    async def _flush(self) -> None:
+        events = self.bus.take_unsaved()
+        if events and self._db is not None:
+            await event_log.append(self.db, events)
+
+    async def _flush_loop(self) -> None:
+        last_prune = self.clock.monotonic()
+        while True:
+            await anyio.sleep(FLUSH_SECONDS)
+            try:
+                await self._flush()
+                if self.clock.monotonic() - last_prune > PRUNE_SECONDS:
+                    await event_log.prune(self.db)
+                    last_prune = self.clock.monotonic()
+            except Exception as exc:  # keep running: the log table is not worth dying for
+                self.sink.stream.write(f"event log write failed: {exc}\n")
+
+    async def _watchdog_loop(self) -> None:
+        interval = self.notifier.watchdog_interval
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await anyio.sleep(interval)
+
+    async def _signal_loop(self, *, task_status: TaskStatus[None]) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            task_status.started()
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    self.reload()
+                else:
+                    self.log.info("signal received", signal=signal.Signals(signum).name)
+                    self.stop()
+
+    def reload(self) -> None:
+        """Re-read the config; a bad one is refused and the running one kept."""
+        if self.reload_config is None:
+            return
+        self.notifier.reloading()
+        try:
+            new = self.reload_config()
+        except ConfigError as exc:
+            self.log.error("config reload refused; keeping the running config",
+                           file=exc.file, key=exc.key, reason=exc.reason)
+            self.notifier.ready(self.status_line())
+            return
+        restart_only = {"state_dir", "socket", "listen"}
+        for name in sorted(restart_only):
+            if getattr(new, name) != getattr(self.config, name):
+                self.log.warning("config change needs a restart to take effect", key=name)
+        self.sink.level, self.sink.fmt = new.log_level, new.log_format
+        self.config = replace(new, **{k: getattr(self.config, k) for k in restart_only})
+        self.log.info("config reloaded", file=new.path, stores=len(new.stores))
+        self.notifier.ready(self.status_line())
+
+
+async def _serve_until_done(server: _Server, sock: socket.socket, done: anyio.Event) -> None:
+    try:
+        await server.serve([sock])
+    finally:
+        done.set()

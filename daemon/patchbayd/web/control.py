@@ -1,0 +1,103 @@
+"""The control API on the Unix socket: the only way the CLI and the console reach the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..bus import Event
+from ..log import LEVELS
+from .errors import ApiError, exception_handlers
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+BACKLOG_MAX = 1000
+KEEPALIVE_SECONDS = 15.0
+
+
+def event_matches(event: Event, level: str | None, integration: str | None,
+                  after: int = 0) -> bool:
+    if event.id <= after:
+        return False
+    if level and LEVELS.get(event.level, 0) < LEVELS[level]:
+        return False
+    return not integration or str(event.fields.get("integration")) == integration
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}")
+    return value
+
+
+def sse(event: Event) -> str:
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(event.as_dict())}\n\n"
+
+
+def build(service: Service) -> Starlette:
+    async def status(request: Request) -> Response:
+        return JSONResponse(await service.status())
+
+    async def log(request: Request) -> Response:
+        level = request.query_params.get("level")
+        if level is not None and level not in LEVELS:
+            raise ApiError(400, f"level must be one of {', '.join(LEVELS)}")
+        integration = request.query_params.get("integration")
+        backlog = _int_param(request, "backlog", 100, 0, BACKLOG_MAX)
+        after = _int_param(request, "after", 0, 0, 2**62)
+        follow = request.query_params.get("follow") in ("1", "true", "yes")
+        bus = service.bus
+        if not follow:
+            events = [e for e in bus.recent(BACKLOG_MAX)
+                      if event_matches(e, level, integration, after)]
+            return JSONResponse({"events": [e.as_dict() for e in events[-backlog:] if backlog]})
+
+        subscription = bus.subscribe()  # before the backlog is read: no gap between them
+        past = [e for e in bus.recent(BACKLOG_MAX) if event_matches(e, level, integration, after)]
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                for event in past[-backlog:] if backlog else []:
+                    yield sse(event)
+                yield ": live\n\n"
+                events = aiter(subscription)
+                while True:
+                    try:
+                        event = await asyncio.wait_for(anext(events), KEEPALIVE_SECONDS)
+                    except TimeoutError:
+                        yield ": keepalive\n\n"
+                        continue
+                    except StopAsyncIteration:
+                        return
+                    if event_matches(event, level, integration):
+                        yield sse(event)
+            finally:
+                subscription.close()
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    async def not_found(request: Request) -> Response:
+        raise ApiError(404, f"no such endpoint: {request.method} {request.url.path}")
+
+    routes = [
+        Route("/v1/status", status),
+        Route("/v1/log", log),
+        Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    return Starlette(routes=routes, exception_handlers=exception_handlers)

@@ -1,0 +1,160 @@
+"""Test helpers: a real patchbayd subprocess with a fake NOTIFY_SOCKET, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+PATCHBAYD = str(BIN / "patchbayd")
+PATCHBAY = str(BIN / "patchbay")
+
+BASE_CONFIG = """
+[daemon]
+listen = "127.0.0.1:0"
+log_level = "debug"
+
+[stores.demo]
+kind = "push"
+ingest_token = "demo-token"
+"""
+
+
+def short_tmpdir() -> Path:
+    """Unix socket paths must stay under ~100 bytes; pytest's tmp_path can be longer."""
+    return Path(tempfile.mkdtemp(prefix="pb", dir="/tmp"))
+
+
+class Notify:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "notify.sock"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(self.path))
+        self.messages: list[str] = []
+
+    def wait_for(self, needle: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        for message in self.messages:
+            if needle in message:
+                return message
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                message = self.sock.recv(4096).decode()
+            except TimeoutError:
+                break
+            self.messages.append(message)
+            if needle in message:
+                return message
+        raise AssertionError(f"no {needle!r} from the daemon; got {self.messages}")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass
+class Daemon:
+    directory: Path
+    config_text: str = BASE_CONFIG
+    extra_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    notify: Notify | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "ctl.sock"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.directory / "state"
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "config.toml"
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.directory / "stderr.log"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        env["PATCHBAY_SOCKET"] = str(self.socket)
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *, wait: bool = True, args: tuple[str, ...] = ()) -> Daemon:
+        self.config_path.write_text(self.config_text)
+        if self.notify is None:
+            self.notify = Notify(self.directory)
+        self.notify.messages.clear()
+        env = self.env()
+        env["NOTIFY_SOCKET"] = str(self.notify.path)
+        self.proc = subprocess.Popen(
+            [PATCHBAYD, "run", "--config", str(self.config_path), "--state-dir",
+             str(self.state_dir), "--socket", str(self.socket), *args],
+            env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("ab"))
+        if wait:
+            try:
+                self.notify.wait_for("READY=1")
+            except AssertionError:
+                self.proc.kill()
+                raise AssertionError("daemon not ready; stderr:\n" + self.stderr()) from None
+        return self
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.cli("status", "--json").stdout)
+
+    def port(self) -> int:
+        return int(self.status()["listen"].rsplit(":", 1)[1])
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port()}{path}"
+
+    def cli(self, *args: str, check: bool = True,
+            timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([PATCHBAY, *args], env=self.env(), capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"patchbay {' '.join(args)} -> {result.returncode}\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def signal(self, signum: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_daemon_cmd(*args: str, env: dict[str, str] | None = None,
+                   timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PATCHBAYD, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
