@@ -51,6 +51,14 @@ class Subscription:
         while (event := await self._queue.get()) is not None:
             yield event
 
+    async def next(self, within: float) -> Event | None:
+        """The next event, None once the bus closed; TimeoutError after `within` seconds.
+
+        Safe to time out repeatedly (unlike wrapping `anext` of the iterator, whose
+        cancellation would close the generator and end the stream).
+        """
+        return await asyncio.wait_for(self._queue.get(), within)
+
     def close(self) -> None:
         self._bus._subscribers.discard(self)
 

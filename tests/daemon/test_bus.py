@@ -67,3 +67,16 @@ async def test_event_filters(level: str, filter_level: str | None, integration: 
     event = bus.publish(ts="t", kind="log", level=level, component="c", message="m",
                         fields=fields)
     assert event_matches(event, filter_level, filter_integration, after) is shown
+
+
+async def test_waiting_with_a_timeout_does_not_end_the_subscription() -> None:
+    bus = Bus()
+    sub = bus.subscribe()
+    for _ in range(2):
+        with pytest.raises(TimeoutError):
+            await sub.next(0.01)
+    publish(bus, 1)
+    event = await sub.next(1)
+    assert event is not None and event.message == "m0"
+    bus.close()
+    assert await sub.next(1) is None

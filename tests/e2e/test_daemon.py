@@ -151,11 +151,11 @@ def test_logs_filter_by_level_and_follow(daemon: Daemon) -> None:
     assert any(e["message"] == "patchbayd ready" for e in events)
     assert json.loads(daemon.cli("logs", "--json", "--level", "error").stdout)["events"] == []
 
-    follower = subprocess.Popen([PATCHBAY, "logs", "--follow", "--json", "-n", "0"],
+    follower = subprocess.Popen([PATCHBAY, "logs", "--follow", "--json", "-n", "1"],
                                 env=daemon.env(), stdout=subprocess.PIPE, text=True)
     assert follower.stdout is not None
     try:
-        time.sleep(0.3)
+        json.loads(follower.stdout.readline())  # the backlog line: the stream is open
         daemon.signal(signal.SIGHUP)  # makes the daemon log "config reloaded"
         event = json.loads(follower.stdout.readline())
         assert event["message"] == "config reloaded"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from starlette.routing import Route
 
 from ..bus import Event
 from ..log import LEVELS
+from . import integrations_api
 from .errors import ApiError, exception_handlers
 
 if TYPE_CHECKING:
@@ -75,14 +75,13 @@ def build(service: Service) -> Starlette:
                 for event in past[-backlog:] if backlog else []:
                     yield sse(event)
                 yield ": live\n\n"
-                events = aiter(subscription)
                 while True:
                     try:
-                        event = await asyncio.wait_for(anext(events), KEEPALIVE_SECONDS)
+                        event = await subscription.next(KEEPALIVE_SECONDS)
                     except TimeoutError:
                         yield ": keepalive\n\n"
                         continue
-                    except StopAsyncIteration:
+                    if event is None:
                         return
                     if event_matches(event, level, integration):
                         yield sse(event)
@@ -98,6 +97,7 @@ def build(service: Service) -> Starlette:
     routes = [
         Route("/v1/status", status),
         Route("/v1/log", log),
+        *integrations_api.routes(service),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes, exception_handlers=exception_handlers)
