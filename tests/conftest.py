@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import Daemon, short_tmpdir
+from tests.support import Daemon, Sandbox, short_tmpdir
 
 
 @pytest.fixture
@@ -34,3 +34,17 @@ def unstarted_daemon(workdir) -> Iterator[Daemon]:
     d = Daemon(workdir)
     yield d
     d.kill()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Sandbox]:
+    server = Sandbox()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Sandbox) -> Sandbox:
+    """The session's sandbox, reset to a clean state for this test."""
+    sandbox_server.reset()
+    return sandbox_server

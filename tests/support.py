@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 BIN = Path(sys.executable).parent
 PATCHBAYD = str(BIN / "patchbayd")
 PATCHBAY = str(BIN / "patchbay")
@@ -152,6 +154,57 @@ class Daemon:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class Sandbox:
+    """`python -m patchbayd.sandbox` on a free loopback port, with its control surface."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.proc.kill()
+            raise AssertionError(f"sandbox did not start: {line!r} {self.proc.stderr}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+
+    def state(self, system: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/_sandbox/{system}/state", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self, system: str, **knobs: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/_sandbox/{system}/faults", json=knobs, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_sandbox/reset", timeout=10).raise_for_status()
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def sandbox_config(sandbox_url: str, shop: str = "patchbay-demo", extra: str = "") -> str:
+    """BASE_CONFIG plus a Shopify store on the sandbox's shop."""
+    return BASE_CONFIG + f"""
+[stores.shop]
+kind = "shopify"
+shop = "{shop}"
+base_url = "{sandbox_url}/shopify/{shop}"
+access_token = "sandbox-shopify-token"
+webhook_secret = "sandbox-webhook-secret"
+""" + extra
 
 
 def run_daemon_cmd(*args: str, env: dict[str, str] | None = None,

@@ -7,6 +7,7 @@ Every command takes --socket and --json, before or after the command name.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 
 import anyio
 import click
+
+from patchbayd.providers.registry import SPECS
 
 from . import __version__, render
 from .client import ApiFailure, ControlClient, DaemonUnreachable, socket_path
@@ -148,3 +151,117 @@ def demo(headless: bool) -> None:
     from . import demo as demo_mod
 
     demo_mod.run(headless)
+
+
+@main.group()
+def integrations() -> None:
+    """Connect, inspect and disconnect marketing-platform integrations."""
+
+
+@integrations.command("list")
+@common
+@pass_ctx
+def integrations_list(ctx: Context) -> None:
+    """Every integration, plus the providers not connected yet."""
+    output(ctx, call(ctx, lambda c: c.get("/v1/integrations")), render.integration_cards)
+
+
+@integrations.command("show")
+@click.argument("integration_id", metavar="ID")
+@common
+@pass_ctx
+def integrations_show(ctx: Context, integration_id: str) -> None:
+    """One integration: state, settings, key fingerprint, recent audit entries."""
+    output(ctx, call(ctx, lambda c: c.get(f"/v1/integrations/{integration_id}")),
+           render.integration)
+
+
+@integrations.command("check")
+@click.argument("integration_id", metavar="ID")
+@common
+@pass_ctx
+def integrations_check(ctx: Context, integration_id: str) -> None:
+    """Verify the stored credentials against the provider now."""
+    data = call(ctx, lambda c: c.post(f"/v1/integrations/{integration_id}/check"))
+    output(ctx, data, render.integration)
+    if data["state"] == "error":
+        sys.exit(EXIT_FAILED)
+
+
+def _read_secret(key_file: str | None, key_env: str | None, label: str) -> str:
+    """Secrets never travel in argv: a file, an environment variable, or a hidden prompt."""
+    if key_file and key_env:
+        raise click.UsageError("give --api-key-file or --api-key-env, not both")
+    if key_file:
+        try:
+            with open(key_file) as handle:
+                value = handle.read().strip()
+        except OSError as exc:
+            raise click.UsageError(f"cannot read {key_file}: {exc.strerror}") from None
+        if not value:
+            raise click.UsageError(f"{key_file} is empty")
+        return value
+    if key_env:
+        value = os.environ.get(key_env, "").strip()
+        if not value:
+            raise click.UsageError(f"environment variable {key_env} is not set")
+        return value
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"no {label}: give --api-key-file or --api-key-env "
+                               "(or run in a terminal to be prompted)")
+    return str(click.prompt(label, hide_input=True)).strip()
+
+
+@integrations.command("connect")
+@click.argument("provider", type=click.Choice(list(SPECS)))
+@click.option("--store", required=True, help="Store name from the daemon's config")
+@click.option("--api-key-file", type=click.Path(dir_okay=False),
+              help="File holding the key/secret/token")
+@click.option("--api-key-env", metavar="VAR", help="Environment variable holding it")
+@click.option("--base-url", help="API address (sandbox, proxy, or the webhook URL)")
+@click.option("--rate-limit", help="e.g. 400/min; default: the provider's documented limit")
+@click.option("--client-id", help="SALESmanago client id")
+@click.option("--owner", help="SALESmanago owner (account user's email)")
+@click.option("--server", help="SALESmanago server, e.g. app3")
+@common
+@pass_ctx
+def integrations_connect(ctx: Context, /, provider: str, store: str, api_key_file: str | None,
+                         api_key_env: str | None, **options: str | None) -> None:
+    """Verify credentials with PROVIDER and, if they work, connect it to a store.
+
+    The key is read from --api-key-file, --api-key-env or a hidden prompt, never from
+    the command line. A wrong key exits 1 with the provider's reason; nothing is stored.
+    """
+    secret = _read_secret(api_key_file, api_key_env, SPECS[provider].secret_label)
+    body = {"provider": provider, "store": store, "secret": secret,
+            "settings": {k: v for k, v in options.items() if v is not None}}
+    data = call(ctx, lambda c: c.post("/v1/integrations", body))
+    output(ctx, data, lambda d: f"connected: integration {d['id']} ({d['provider']} → "
+                                f"{d['store']}, account {d['account']})")
+
+
+@integrations.command("disconnect")
+@click.argument("integration_id", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@common
+@pass_ctx
+def integrations_disconnect(ctx: Context, integration_id: str, yes: bool) -> None:
+    """Stop all traffic of an integration at once and wipe its credentials."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("disconnecting needs --yes when not in a terminal")
+        click.confirm(f"Disconnect integration {integration_id}? Its traffic stops and its "
+                      "credentials are wiped", abort=True)
+    data = call(ctx, lambda c: c.delete(f"/v1/integrations/{integration_id}"))
+    output(ctx, data, lambda d: f"disconnected: integration {d['disconnected']} "
+                                f"({d['provider']}); credentials wiped")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8790, show_default=True, type=click.IntRange(0, 65535))
+def sandbox(host: str, port: int) -> None:
+    """Simulated Shopify shop and provider accounts on one loopback port."""
+    from patchbayd.sandbox.server import serve
+
+    serve(host, port, ready=lambda url: click.echo(f"sandbox listening on {url}"))

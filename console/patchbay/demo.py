@@ -1,6 +1,10 @@
-"""`patchbay demo`: a daemon on a throwaway state dir, then the console (or a printed summary).
+"""`patchbay demo`: sandbox + daemon + console on a throwaway state dir, no accounts needed.
 
-Everything runs on loopback with no accounts; the state dir is deleted afterwards.
+It starts `patchbay sandbox` on a free loopback port, seeds the simulated shop, starts a
+daemon whose Shopify store is that shop, connects every provider to its sandbox account
+through the control API (the same path as `patchbay integrations connect`), then opens
+the console, or without a terminal prints what it did. Everything is stopped and the
+state dir deleted afterwards.
 """
 
 from __future__ import annotations
@@ -15,14 +19,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 import click
+import httpx
 
 from . import render
 from .client import ApiFailure, ControlClient, DaemonUnreachable
 
+SHOP = "patchbay-demo"
+SEED_CUSTOMERS = 120
 DEMO_CONFIG = """\
 [daemon]
 listen = "127.0.0.1:0"
@@ -30,7 +37,46 @@ listen = "127.0.0.1:0"
 [stores.demo]
 kind = "push"
 ingest_token = "demo-token"
+
+[stores.sandbox]
+kind = "shopify"
+shop = "{shop}"
+base_url = "{sandbox}/shopify/{shop}"
+access_token = "sandbox-shopify-token"
+webhook_secret = "sandbox-webhook-secret"
 """
+
+
+def demo_integrations(sandbox: str) -> list[dict[str, Any]]:
+    """One connect request per provider, each aimed at its sandbox account."""
+    return [
+        {"provider": "omnisend", "secret": "sandbox-omnisend-key",
+         "settings": {"base_url": f"{sandbox}/omnisend"}},
+        {"provider": "klaviyo", "secret": "sandbox-klaviyo-key",
+         "settings": {"base_url": f"{sandbox}/klaviyo"}},
+        {"provider": "salesmanago", "secret": "sandbox-secret",
+         "settings": {"base_url": f"{sandbox}/salesmanago", "client_id": "demo-client",
+                      "owner": "owner@example.com"}},
+        {"provider": "benchmark", "secret": "sandbox-benchmark-token",
+         "settings": {"base_url": f"{sandbox}/benchmark"}},
+        {"provider": "mailchimp", "secret": "sandbox-mailchimp-key-us1",
+         "settings": {"base_url": f"{sandbox}/mailchimp/3.0"}},
+        {"provider": "webhook", "secret": "sandbox-webhook-signing",
+         "settings": {"base_url": f"{sandbox}/webhook/demo"}},
+    ]
+
+
+def _first_line(proc: subprocess.Popen[str], what: str, timeout: float = 20) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = ""
+    while time.monotonic() < deadline and not line:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            raise click.ClickException(f"{what} exited with code {proc.returncode}")
+    if not line:
+        raise click.ClickException(f"{what} did not start in time")
+    return line.strip()
 
 
 def _wait_ready(socket: Path, proc: subprocess.Popen[bytes], timeout: float = 20) -> dict[str, Any]:
@@ -49,41 +95,100 @@ def _wait_ready(socket: Path, proc: subprocess.Popen[bytes], timeout: float = 20
     raise click.ClickException("patchbayd did not become ready in time")
 
 
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextlib.contextmanager
-def running_daemon(workdir: Path, quiet: bool) -> Iterator[tuple[Path, dict[str, Any]]]:
+def running_sandbox() -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield _first_line(proc, "the sandbox").rsplit(" ", 1)[-1]
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def running_daemon(workdir: Path, sandbox: str,
+                   log: IO[bytes] | None) -> Iterator[tuple[Path, dict[str, Any]]]:
     config = workdir / "config.toml"
-    config.write_text(DEMO_CONFIG)
+    config.write_text(DEMO_CONFIG.format(shop=SHOP, sandbox=sandbox))
     socket = workdir / "patchbay.sock"
-    log = (workdir / "patchbayd.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "patchbayd", "run", "--config", str(config),
          "--state-dir", str(workdir / "state"), "--socket", str(socket)],
-        stdout=subprocess.DEVNULL, stderr=log if quiet else None,
+        stdout=subprocess.DEVNULL, stderr=log,
         env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"})
     try:
         yield socket, _wait_ready(socket, proc)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
+        _stop(proc)
+
+
+def connect_all(socket: Path, sandbox: str) -> list[str]:
+    async def go() -> list[str]:
+        lines = []
+        async with ControlClient(socket, timeout=30) as client:
+            for request in demo_integrations(sandbox):
+                try:
+                    made = await client.post("/v1/integrations", {**request, "store": "sandbox"})
+                    lines.append(f"  #{made['id']} {made['provider']}: {made['state']} "
+                                 f"({made['account']})")
+                except ApiFailure as exc:
+                    lines.append(f"  {request['provider']}: not connected: {exc.message}")
+        return lines
+
+    return anyio.run(go)
 
 
 def run(headless: bool) -> None:
     headless = headless or not (sys.stdin.isatty() and sys.stdout.isatty())
     workdir = Path(tempfile.mkdtemp(prefix="patchbay-demo-"))
+    log = None if headless else (workdir / "patchbayd.log").open("wb")
     try:
-        with running_daemon(workdir, quiet=not headless) as (socket, status):
-            if headless:
-                click.echo(f"patchbay demo: daemon ready on {socket}")
-                click.echo(render.status(status))
-                click.echo("patchbay demo: done; stopping the daemon")
-            else:
-                from .tui.app import PatchbayApp
+        with running_sandbox() as sandbox:
+            seeded = httpx.post(f"{sandbox}/_sandbox/shopify/{SHOP}/seed",
+                                json={"customers": SEED_CUSTOMERS, "orders": 40}, timeout=30)
+            seeded.raise_for_status()
+            with running_daemon(workdir, sandbox, log) as (socket, status):
+                connected = connect_all(socket, sandbox)
+                if not headless:
+                    from .tui.app import PatchbayApp
 
-                PatchbayApp(socket).run()
+                    PatchbayApp(socket).run()
+                    return
+                click.echo(f"patchbay demo: sandbox on {sandbox} (shop {SHOP}, "
+                           f"{SEED_CUSTOMERS} customers)")
+                click.echo(f"patchbay demo: daemon ready on {socket}")
+                click.echo("patchbay demo: integrations connected through the control API:")
+                click.echo("\n".join(connected))
+                _wait_for_import(socket)
+                async def final() -> Any:
+                    async with ControlClient(socket) as client:
+                        return await client.get("/v1/status")
+
+                click.echo(render.status(anyio.run(final)))
+                click.echo("patchbay demo: done; stopping the daemon and the sandbox")
     finally:
+        if log is not None:
+            log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_for_import(socket: Path, timeout: float = 20) -> None:
+    """Until the sandbox shop's customers are in the store's table (or time is up)."""
+    async def imported() -> bool:
+        async with ControlClient(socket, timeout=5) as client:
+            status = await client.get("/v1/status")
+        return bool(status["counts"]["customers"] >= SEED_CUSTOMERS)
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not anyio.run(imported):
+        time.sleep(0.2)

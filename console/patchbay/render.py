@@ -32,8 +32,12 @@ def duration(seconds: float) -> str:
 
 
 def status(data: dict[str, Any]) -> str:
-    stores = ", ".join(f"{s['name']} ({s['kind']})" for s in data.get("stores", [])) or "none"
-    counts = data.get("counts", {}).get("log_events", {})
+    stores = ", ".join(
+        f"{s['name']} ({s['kind']}, {s.get('state', '?')}"
+        + (f": {s['reason']}" if s.get("reason") else "") + ")"
+        for s in data.get("stores", [])) or "none"
+    counts = data.get("counts", {})
+    events = counts.get("log_events", {})
     return pairs([
         ("patchbayd", f"{data['version']} — {data['state']}, "
                       f"up {duration(data['uptime_seconds'])}"),
@@ -42,8 +46,11 @@ def status(data: dict[str, Any]) -> str:
         ("listen", data["listen"]),
         ("state dir", data["state_dir"]),
         ("schema", data["schema_version"]),
+        ("public url", data.get("public_url")),
         ("stores", stores),
-        ("log events", ", ".join(f"{k} {v}" for k, v in counts.items())),
+        ("integrations", counts.get("integrations", 0)),
+        ("customers", counts.get("customers", 0)),
+        ("log events", ", ".join(f"{k} {v}" for k, v in events.items())),
     ])
 
 
@@ -51,3 +58,37 @@ def event_line(event: dict[str, Any]) -> str:
     fields = "".join(f" {k}={v}" for k, v in event.get("fields", {}).items())
     return (f"{event['ts']} {event['level'].upper():7} {event['component']}: "
             f"{event['message']}{fields}")
+
+
+def integration_cards(data: dict[str, Any]) -> str:
+    rows = []
+    for card in data["cards"]:
+        if card["card"] == "available":
+            rows.append(["-", card["provider"], "", "available", "", ""])
+        else:
+            rows.append([card["id"], card["provider"], card["store"],
+                         card["state"] + (f" ({card['reason']})" if card.get("reason") else ""),
+                         card.get("account") or "",
+                         f"{card.get('last_activity') or ''} {card.get('last_activity_at') or ''}"
+                         .strip()])
+    return table(["id", "provider", "store", "state", "account", "last activity"], rows)
+
+
+def integration(data: dict[str, Any]) -> str:
+    items: list[tuple[str, Any]] = [
+        ("integration", data["id"]), ("provider", data["provider"]), ("store", data["store"]),
+        ("state", data["state"] + (f" — {data['reason']}" if data.get("reason") else "")),
+        ("account", data.get("account")), ("key", data.get("fingerprint")),
+        ("rate limit", f"{data.get('rate_limit')} ({data.get('throttled', 0)} throttled)"),
+        ("connected", data["created_at"]),
+        ("last activity", f"{data.get('last_activity') or '-'} at "
+                          f"{data.get('last_activity_at') or '-'}"),
+    ]
+    items += [(k.replace("_", " "), v) for k, v in data.get("settings", {}).items()]
+    text = pairs(items)
+    audit = data.get("audit") or []
+    if audit:
+        text += "\n\naudit:\n" + "\n".join(
+            f"  {a['ts']} {a['action']} " + " ".join(f"{k}={v}" for k, v in a["detail"].items())
+            for a in audit)
+    return text

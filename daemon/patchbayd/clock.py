@@ -50,3 +50,14 @@ class FakeClock:
 def isoformat(moment: datetime) -> str:
     """RFC 3339 in UTC with a trailing Z, the form every API here speaks."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO-8601 time from an API (trailing Z allowed) as aware UTC; None if absent/bad."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

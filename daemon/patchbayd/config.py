@@ -64,6 +64,9 @@ class Config:
     listen: Listen
     log_level: str = "info"
     log_format: str = "text"
+    public_url: str = ""  # where providers and Shopify reach the listener; "" = http://listen
+    check_interval: float = 300.0  # seconds between credential checks of each integration
+    provider_timeout: float = 10.0  # seconds before a provider call counts as failed
     stores: dict[str, Store] = field(default_factory=dict)
 
     def with_overrides(
@@ -108,6 +111,15 @@ def parse_listen(value: str, file: str, key: str) -> Listen:
     return Listen(host, port)
 
 
+def parse_duration(value: str, file: str, key: str) -> float:
+    """'15m', '30s', '1h', '2h30m' -> seconds."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", value.strip())
+    if not parts or "".join(n + u for n, u in parts) != value.strip().replace(" ", ""):
+        raise ConfigError(file, key, f"expected a duration like 30s, 15m or 1h, got {value!r}")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
 class _Table:
     """Reads one TOML table, remembering which keys were consumed."""
 
@@ -143,6 +155,9 @@ class _Table:
         if value not in options:
             raise self.error(name, f"must be one of {', '.join(options)}; got {value!r}")
         return value
+
+    def duration(self, name: str, default: str) -> float:
+        return parse_duration(self.text(name, default), self.file, self.key(name))
 
     def table(self, name: str) -> _Table:
         value = self._get(name, dict, "a table")
@@ -208,6 +223,13 @@ def _store(file: str, name: str, table: _Table) -> Store:
     return store
 
 
+def _url(table: _Table, name: str) -> str:
+    value = table.text(name, "").rstrip("/")
+    if value and not re.match(r"https?://[^\s/]+$|https?://[^\s/]+/\S*$", value):
+        raise table.error(name, f"expected an http(s) URL, got {value!r}")
+    return value
+
+
 def parse(text: str, file: str = "<config>") -> Config:
     try:
         data = tomllib.loads(text)
@@ -225,6 +247,9 @@ def parse(text: str, file: str = "<config>") -> Config:
         listen=parse_listen(daemon.text("listen", "127.0.0.1:8780"), file, "daemon.listen"),
         log_level=daemon.choice("log_level", LOG_LEVELS, "info"),
         log_format=daemon.choice("log_format", ("text", "json"), "text"),
+        public_url=_url(daemon, "public_url"),
+        check_interval=daemon.duration("integration_check_interval", "5m"),
+        provider_timeout=daemon.duration("provider_timeout", "10s"),
         stores={
             name: _store(file, name, stores_table.table(name))
             for stores_table in [root.table("stores")]

@@ -25,8 +25,11 @@ from .bus import Bus
 from .clock import Clock, SystemClock, isoformat
 from .config import Config, ConfigError
 from .db import Database, event_log
+from .db import customers as customer_rows
+from .integrations import IntegrationManager
 from .log import Logger, LogSink, bridge_stdlib
 from .metrics import Metrics
+from .stores.watch import StoreWatcher
 from .systemd import Notifier
 from .web import control, public
 
@@ -61,11 +64,23 @@ class Service:
         self.listen_address = str(config.listen)
         self._stop = asyncio.Event()
         self._db: Database | None = None
+        self._integrations: IntegrationManager | None = None
+        self._stores: StoreWatcher | None = None
 
     @property
     def db(self) -> Database:
         assert self._db is not None, "database not open yet"
         return self._db
+
+    @property
+    def integrations(self) -> IntegrationManager:
+        assert self._integrations is not None, "integrations not started yet"
+        return self._integrations
+
+    @property
+    def public_url(self) -> str:
+        """Where Shopify and providers reach us: the configured URL, else the listener."""
+        return self.config.public_url or f"http://{self.listen_address}"
 
     def uptime(self) -> float:
         return round(self.clock.monotonic() - self._started_mono, 3)
@@ -78,6 +93,7 @@ class Service:
         return f"{self.state}; {len(self.config.stores)} stores; listening on {self.listen_address}"
 
     async def status(self) -> dict[str, Any]:
+        customers = await customer_rows.counts(self.db)
         return {
             "version": __version__,
             "state": self.state,
@@ -90,9 +106,17 @@ class Service:
             "schema_version": self.db.schema_version,
             "socket": str(self.config.socket),
             "listen": self.listen_address,
-            "stores": [{"name": s.name, "kind": s.kind} for s in self.config.stores.values()],
-            "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores)},
+            "public_url": self.public_url,
+            "stores": [self._store_status(s) for s in self.config.stores.values()],
+            "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores),
+                       "integrations": len(self.integrations.list()),
+                       "customers": sum(customers.values())},
         }
+
+    def _store_status(self, store: config_mod.Store) -> dict[str, Any]:
+        watched = self._stores.states.get(store.name) if self._stores else None
+        base = {"name": store.name, "kind": store.kind}
+        return {**base, **watched.public()} if watched else {**base, "state": "connecting"}
 
     def stop(self) -> None:
         self._stop.set()
@@ -126,6 +150,14 @@ class Service:
             raise
         port = listeners.bound_port(public_sock)
         self.listen_address = str(config_mod.Listen(cfg.listen.host, port))
+        self._integrations = IntegrationManager(
+            self.db, self.clock, Logger(self.sink, "integrations"), lambda: self.config.stores,
+            timeout=self.config.provider_timeout)
+        await self._integrations.start()
+        self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
+                                             lambda: self.public_url,
+                                             timeout=self.config.provider_timeout)
+        stores.sync_config(self.config.stores)
         servers = [self._server(control.build(self)), self._server(public.build(self))]
         try:
             async with anyio.create_task_group() as tg:
@@ -140,6 +172,8 @@ class Service:
                 self.notifier.ready(self.status_line())
                 tg.start_soon(self._flush_loop)
                 tg.start_soon(self._watchdog_loop)
+                tg.start_soon(stores.run, lambda: self.config.stores)
+                tg.start_soon(self.integrations.check_loop, lambda: self.config.check_interval)
                 await self._stop.wait()
                 self.notifier.stopping()
                 self.state = "stopping"
@@ -152,6 +186,7 @@ class Service:
                         await done.wait()
                 tg.cancel_scope.cancel()
         finally:
+            await self.integrations.close()
             control_sock.close()
             public_sock.close()
         self.log.info("patchbayd stopped")

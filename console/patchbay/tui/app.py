@@ -28,6 +28,7 @@ class PatchbayApp(App[None]):
     TITLE = "patchbay"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("i", "integrations", "Integrations"),
         Binding("l", "cycle_level", "Log level"),
     ]
 
@@ -47,6 +48,12 @@ class PatchbayApp(App[None]):
     def on_mount(self) -> None:
         self.query_one(StatusPanel).show_disconnected(str(self.socket), "connecting …")
         self.run_worker(self._watch_daemon(), exclusive=True, group="connection")
+
+    def action_integrations(self) -> None:
+        from .screens.integrations import IntegrationsScreen
+
+        if not isinstance(self.screen, IntegrationsScreen):
+            self.push_screen(IntegrationsScreen(self.socket))
 
     def action_cycle_level(self) -> None:
         self.query_one(LogPane).cycle_level()

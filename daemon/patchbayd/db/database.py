@@ -51,8 +51,9 @@ class Database:
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
+            # secure_delete: wiped credentials are overwritten, not left in free pages.
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000",
-                           "synchronous=NORMAL"):
+                           "synchronous=NORMAL", "secure_delete=ON"):
                 await conn.execute(f"PRAGMA {pragma}")
             await db._migrate()
         except BaseException:
@@ -105,6 +106,11 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so no old page copy survives."""
+        async with self._lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def healthy(self) -> bool:
         """True when the database answers a read and the file is still where we opened it."""

@@ -1,0 +1,1 @@
+"""Engines: the decisions and loops between the durable tables and the providers."""

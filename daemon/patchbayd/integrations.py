@@ -1,0 +1,198 @@
+"""Live integrations: one provider client (own HTTP pool, own rate limiter) per integration.
+
+Connecting verifies the credentials before anything is stored. Every call an engine makes
+goes through `IntegrationManager.call`, which runs it as a task owned by that integration:
+disconnecting cancels those tasks and closes the client, so its traffic stops at once,
+and an AuthFailed from any call puts the integration in `error` with the provider's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import httpx
+
+from .clock import Clock, isoformat
+from .config import Store
+from .db import Database
+from .db import integrations as rows
+from .engine.ratelimit import RateLimiter
+from .log import Logger
+from .model import Integration
+from .providers.base import Provider
+from .providers.errors import AuthFailed, ProviderError
+from .providers.registry import SPECS, InvalidSettings, build, normalize
+from .secret import Secret
+
+T = TypeVar("T")
+
+
+class UnknownIntegration(LookupError):
+    pass
+
+
+class ConnectRefused(Exception):
+    """Connecting failed; `error` says why (InvalidSettings or the provider's ProviderError)."""
+
+    def __init__(self, error: ProviderError | InvalidSettings) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class Live:
+    integration: Integration
+    provider: Provider
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.provider.http.limiter
+
+
+class IntegrationManager:
+    def __init__(self, db: Database, clock: Clock, log: Logger,
+                 stores: Callable[[], Mapping[str, Store]], *, timeout: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.db, self.clock, self.log, self.stores = db, clock, log, stores
+        self.timeout = timeout
+        self.transport = transport
+        self._live: dict[int, Live] = {}
+
+    def _build(self, provider: str, settings: Mapping[str, str], secret: Secret) -> Provider:
+        return build(SPECS[provider], settings, secret.reveal(), self.clock,
+                     timeout=self.timeout, transport=self.transport)
+
+    async def start(self) -> None:
+        for integration in await rows.live(self.db):
+            if integration.secret is None:
+                continue
+            provider = self._build(integration.provider, integration.settings,
+                                   integration.secret)
+            self._live[integration.id] = Live(integration, provider)
+
+    async def close(self) -> None:
+        for integration_id in list(self._live):
+            await self._stop(integration_id)
+
+    def list(self) -> list[Integration]:
+        return [live.integration for live in self._live.values()]
+
+    def get(self, integration_id: int) -> Live:
+        live = self._live.get(integration_id)
+        if live is None:
+            raise UnknownIntegration(f"no integration {integration_id}")
+        return live
+
+    async def connect(self, provider: str, store: str, settings: Mapping[str, Any],
+                      secret: Secret) -> Integration:
+        spec = SPECS[provider]
+        try:
+            if store not in self.stores():
+                raise InvalidSettings(f"no store {store!r} in the config "
+                                      f"(stores: {', '.join(self.stores()) or 'none'})")
+            clean = normalize(spec, settings)
+            client = self._build(provider, clean, secret)
+        except InvalidSettings as exc:
+            raise ConnectRefused(exc) from None
+        try:
+            account = await client.verify()
+        except ProviderError as exc:
+            await client.aclose()
+            self.log.warning("connect refused by the provider", provider=provider, store=store,
+                             reason=exc.reason)
+            raise ConnectRefused(exc) from None
+        except BaseException:
+            await client.aclose()
+            raise
+        integration = await rows.create(
+            self.db, provider=provider, store=store, account=account.name, settings=clean,
+            secret=secret, callback_token=secrets.token_urlsafe(24),
+            now=isoformat(self.clock.now()))
+        self._live[integration.id] = Live(integration, client)
+        self.log.info("integration connected", integration=integration.id, provider=provider,
+                      store=store, account=account.name)
+        return integration
+
+    async def disconnect(self, integration_id: int) -> Integration:
+        integration = self.get(integration_id).integration
+        await self._stop(integration_id)
+        await rows.disconnect(self.db, integration_id, isoformat(self.clock.now()))
+        await self.db.checkpoint()  # the WAL still holds the page with the credential
+        self.log.info("integration disconnected; credentials wiped",
+                      integration=integration_id, provider=integration.provider)
+        return integration
+
+    async def _stop(self, integration_id: int) -> None:
+        live = self._live.pop(integration_id)
+        for task in live.tasks:
+            task.cancel()
+        for task in list(live.tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await live.provider.aclose()
+
+    async def call(self, integration_id: int, activity: str,
+                   work: Callable[[Provider], Awaitable[T]]) -> T:
+        """Run one unit of provider work owned by the integration (cancelled on disconnect).
+
+        Success records the activity (and clears an `error` state); AuthFailed sets
+        `error` with the provider's reason. Other errors are the caller's to handle.
+        """
+        live = self.get(integration_id)
+        task = asyncio.ensure_future(work(live.provider))
+        live.tasks.add(task)
+        try:
+            result = await task
+        except AuthFailed as exc:
+            await self._set_state(integration_id, "error", exc.reason)
+            raise
+        finally:
+            live.tasks.discard(task)
+        await self._touched(integration_id, activity)
+        return result
+
+    async def check(self, integration_id: int) -> Integration:
+        """Verify the credentials now; AuthFailed lands in `error`, transient trouble is logged."""
+        try:
+            await self.call(integration_id, "credentials verified", lambda p: p.verify())
+        except AuthFailed as exc:
+            self.log.error("integration credentials rejected", integration=integration_id,
+                           reason=exc.reason)
+        except ProviderError as exc:
+            self.log.warning("integration check failed", integration=integration_id,
+                             reason=exc.reason)
+        return self.get(integration_id).integration
+
+    async def check_loop(self, interval: Callable[[], float]) -> None:
+        while True:
+            await asyncio.sleep(interval())
+            for integration_id in list(self._live):
+                if integration_id in self._live:
+                    await self.check(integration_id)
+
+    async def _set_state(self, integration_id: int, state: str, reason: str | None) -> None:
+        live = self._live.get(integration_id)
+        if live is None or (live.integration.state, live.integration.reason) == (state, reason):
+            return
+        await rows.set_state(self.db, integration_id, state, reason, isoformat(self.clock.now()))
+        live.integration = replace(live.integration, state=state, reason=reason)
+        (self.log.warning if state == "error" else self.log.info)(
+            "integration state changed", integration=integration_id, state=state,
+            reason=reason or "")
+
+    async def _touched(self, integration_id: int, activity: str) -> None:
+        live = self._live.get(integration_id)
+        if live is None:
+            return
+        if live.integration.state == "error":
+            await self._set_state(integration_id, "connected", None)
+        now = isoformat(self.clock.now())
+        await rows.touch(self.db, integration_id, activity, now)
+        live.integration = replace(live.integration, last_activity_at=now,
+                                   last_activity=activity)

@@ -1,0 +1,58 @@
+"""Domain records shared by the database modules, the engines and the control API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .secret import Secret
+
+# What a console card shows; "available" is a provider with no live integration.
+INTEGRATION_STATES = ("connected", "syncing", "active", "paused", "error")
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: int
+    provider: str
+    store: str
+    state: str
+    reason: str | None
+    account: str | None
+    settings: dict[str, str]
+    secret: Secret | None
+    fingerprint: str | None
+    callback_token: str
+    created_at: str
+    last_activity_at: str | None = None
+    last_activity: str | None = None
+    disconnected_at: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """What the API may show: never the secret, at most its fingerprint."""
+        return {"id": self.id, "provider": self.provider, "store": self.store,
+                "state": self.state, "reason": self.reason, "account": self.account,
+                "settings": dict(self.settings), "fingerprint": self.fingerprint,
+                "created_at": self.created_at, "last_activity_at": self.last_activity_at,
+                "last_activity": self.last_activity}
+
+
+@dataclass(frozen=True)
+class StoreCustomer:
+    """A customer row in a store's customers table (push or Shopify alike)."""
+
+    store: str
+    id: str
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    email_consent: str | None = None
+    email_consent_at: str | None = None
+    sms_consent: str | None = None
+    sms_consent_at: str | None = None
+    member: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Marketing-platform clients behind one Provider protocol (see base.py and registry.py)."""

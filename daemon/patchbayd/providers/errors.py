@@ -1,0 +1,51 @@
+"""One error taxonomy for every provider, so engines decide on kinds, never on HTTP codes.
+
+Messages carry the provider's own reason (users need it to fix things) but never a
+credential: the HTTP layer scrubs known secrets out of any text before raising.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base: `reason` is safe to show to a user and to log."""
+
+    kind = "error"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AuthFailed(ProviderError):
+    """The key is wrong or was revoked: retrying cannot help, the integration needs a human."""
+
+    kind = "auth_failed"
+
+
+class RateLimited(ProviderError):
+    """The provider kept answering 429 longer than we were willing to wait."""
+
+    kind = "rate_limited"
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class CapacityExceeded(ProviderError):
+    """The destination plan cannot hold more contacts."""
+
+    kind = "capacity_exceeded"
+
+
+class Transient(ProviderError):
+    """Down, timed out, 5xx or garbled: worth retrying later."""
+
+    kind = "transient"
+
+
+class Rejected(ProviderError):
+    """The provider refused this request for a reason of its own (bad data, unknown list)."""
+
+    kind = "rejected"

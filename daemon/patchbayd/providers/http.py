@@ -1,0 +1,98 @@
+"""The one way providers (and stores) talk HTTP: timeouts, rate limits, error mapping.
+
+Every outgoing request goes through `ProviderHttp.request`, which waits for a rate-limit
+slot, waits out 429s (a rate-limited call is slow, not failed), and turns transport
+trouble into `Transient`. Status codes are mapped by `raise_for_status`, with the
+provider's own message extracted by the caller. Any text that reaches an exception is
+scrubbed of the integration's secrets first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from ..engine.ratelimit import RateLimiter
+from .errors import AuthFailed, RateLimited, Rejected, Transient
+
+DEFAULT_TIMEOUT = 10.0
+MAX_RATE_WAITS = 30  # consecutive 429s waited out on one call before it gives up
+USER_AGENT = "patchbay"
+
+
+class ProviderHttp:
+    def __init__(self, name: str, base_url: str, *, limiter: RateLimiter,
+                 secrets: Sequence[str] = (), headers: Mapping[str, str] | None = None,
+                 auth: httpx.Auth | tuple[str, str] | None = None,
+                 timeout: float = DEFAULT_TIMEOUT,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.name = name
+        self.limiter = limiter
+        self.timeout = timeout
+        self._secrets = [s for s in secrets if s]
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout, auth=auth, transport=transport,
+            headers={"User-Agent": USER_AGENT, **(headers or {})}, follow_redirects=False)
+        self.requests = 0
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "********")
+        return text
+
+    async def request(self, method: str, path: str, *, json_body: Any = None,
+                      params: Mapping[str, Any] | None = None,
+                      headers: Mapping[str, str] | None = None,
+                      content: bytes | None = None) -> httpx.Response:
+        """Send once (plus as many 429 waits as it takes); never raises httpx errors."""
+        for _ in range(MAX_RATE_WAITS):
+            async with self.limiter.slot():
+                try:
+                    self.requests += 1
+                    response = await self._client.request(
+                        method, path, json=json_body, params=params, headers=headers,
+                        content=content)
+                except httpx.TimeoutException:
+                    raise Transient(f"{self.name} did not answer within "
+                                    f"{self.timeout:g} s") from None
+                except httpx.HTTPError as exc:
+                    reason = self.scrub(str(exc) or type(exc).__name__)
+                    raise Transient(f"{self.name} is unreachable: {reason}") from None
+            hold = self.limiter.observe(response.status_code, response.headers)
+            if response.status_code != 429:
+                return response
+        raise RateLimited(f"{self.name} kept answering 429 (rate limited)", hold or 60.0)
+
+    def json(self, response: httpx.Response) -> Any:
+        """The body as JSON; a garbled body is the provider's fault, so Transient."""
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise Transient(f"{self.name} sent a malformed response "
+                            f"(HTTP {response.status_code}, not JSON)") from None
+
+    def raise_for_status(self, response: httpx.Response,
+                         message: Callable[[Any], str | None]) -> None:
+        """Map an error status to the taxonomy, with the provider's own words."""
+        status = response.status_code
+        if status < 400:
+            return
+        try:
+            detail = message(response.json()) if response.content else None
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            detail = None
+        reason = self.scrub(f"{self.name}: {detail or response.reason_phrase or 'error'} "
+                            f"(HTTP {status})")
+        if status in (401, 403):
+            raise AuthFailed(reason)
+        if status == 408 or status >= 500:
+            raise Transient(reason)
+        raise Rejected(reason)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

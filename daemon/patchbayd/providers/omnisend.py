@@ -1,0 +1,155 @@
+"""Omnisend v3 (contacts, batches) and v5 (events), header X-API-KEY.
+
+Omnisend defaults an omitted channel status to "subscribed", so every contact carries
+an explicit status with its real `statusDate`: an older date never overrides a newer
+state on Omnisend's side either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..clock import isoformat, parse_time
+from .base import (
+    Account,
+    Capacity,
+    Consent,
+    ConsentState,
+    Contact,
+    Destination,
+    RemoteConsent,
+    RowResult,
+    TrackedEvent,
+)
+from .errors import Rejected, Transient
+from .http import ProviderHttp
+
+STATUS_OUT = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
+              "not_subscribed": "nonSubscribed"}
+STATUS_IN: dict[str, ConsentState] = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
+                                       "nonSubscribed": "not_subscribed"}
+BATCH_MAX = 1000
+BATCH_POLLS = 60
+
+
+def _message(body: Any) -> str | None:
+    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+
+
+def contact_body(contact: Contact) -> dict[str, Any]:
+    identifiers: list[dict[str, Any]] = []
+    if contact.email:
+        identifiers.append({"type": "email", "id": contact.email,
+                            "channels": {"email": _channel(contact.email_consent)}})
+    if contact.phone:
+        identifiers.append({"type": "phone", "id": contact.phone,
+                            "channels": {"sms": _channel(contact.sms_consent)}})
+    body: dict[str, Any] = {"identifiers": identifiers}
+    if contact.first_name is not None:
+        body["firstName"] = contact.first_name
+    if contact.last_name is not None:
+        body["lastName"] = contact.last_name
+    if contact.tags:
+        body["tags"] = list(contact.tags)
+    if contact.properties:
+        body["customProperties"] = dict(contact.properties)
+    return body
+
+
+def _channel(consent: Consent | None) -> dict[str, str]:
+    # No consent known: say so explicitly rather than let Omnisend assume "subscribed".
+    state = consent.state if consent else "not_subscribed"
+    channel = {"status": STATUS_OUT[state]}
+    if consent and consent.at:
+        channel["statusDate"] = isoformat(consent.at)
+    return channel
+
+
+class Omnisend:
+    name = "omnisend"
+    batch_size = BATCH_MAX
+    has_lists = False
+
+    def __init__(self, http: ProviderHttp, api_key: str) -> None:
+        self.http = http
+        self._headers = {"X-API-KEY": api_key}
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.http.request(method, path, headers=self._headers, **kwargs)
+        self.http.raise_for_status(response, _message)
+        return self.http.json(response)
+
+    async def verify(self) -> Account:
+        await self._call("GET", "/v3/contacts", params={"limit": 1})
+        return Account(name="Omnisend account")
+
+    async def capacity(self) -> Capacity | None:
+        return None  # Omnisend does not expose plan limits; it refuses new contacts instead
+
+    async def destinations(self) -> list[Destination]:
+        return []
+
+    async def upsert_contacts(self, destination: str | None,
+                              contacts: Sequence[Contact]) -> list[RowResult]:
+        if len(contacts) == 1:
+            return [await self._upsert_one(contacts[0])]
+        batch = await self._call("POST", "/v3/batches", json_body={
+            "method": "POST", "endpoint": "contacts",
+            "items": [contact_body(c) for c in contacts]})
+        batch_id = batch["batchID"]
+        for _ in range(BATCH_POLLS):
+            state = await self._call("GET", f"/v3/batches/{batch_id}")
+            if state.get("status") in ("finished", "stopped"):
+                break
+        else:
+            raise Transient(f"omnisend: batch {batch_id} did not finish")
+        items = (await self._call("GET", f"/v3/batches/{batch_id}/items",
+                                  params={"limit": len(contacts)})).get("items", [])
+        results = []
+        for index, contact in enumerate(contacts):
+            item = items[index] if index < len(items) else None
+            if item is None:
+                results.append(RowResult(contact.key, False, "omnisend: no result for this row"))
+                continue
+            code = int(item.get("responseCode", 0))
+            response = item.get("response") or {}
+            if 200 <= code < 300:
+                results.append(RowResult(contact.key, True, remote_id=response.get("contactID")))
+            else:
+                results.append(RowResult(contact.key, False,
+                                         f"omnisend: {_message(response) or 'rejected'}"
+                                         f" (HTTP {code})"))
+        return results
+
+    async def _upsert_one(self, contact: Contact) -> RowResult:
+        try:
+            body = await self._call("POST", "/v3/contacts", json_body=contact_body(contact))
+        except Rejected as exc:
+            return RowResult(contact.key, False, exc.reason)
+        return RowResult(contact.key, True, remote_id=body.get("contactID"))
+
+    async def lookup_consent(self, email: str,
+                             destination: str | None = None) -> RemoteConsent | None:
+        body = await self._call("GET", "/v3/contacts", params={"email": email})
+        for found in body.get("contacts", []):
+            for ident in found.get("identifiers", []):
+                if ident.get("type") == "email" and str(ident.get("id")).lower() == email.lower():
+                    channel = ident.get("channels", {}).get("email", {})
+                    state = STATUS_IN.get(channel.get("status", ""), "not_subscribed")
+                    return RemoteConsent(state, parse_time(channel.get("statusDate")))
+        return None
+
+    async def set_consent(self, destination: str | None, email: str, consent: Consent) -> None:
+        result = await self._upsert_one(Contact(email=email, email_consent=consent))
+        if not result.ok:
+            raise Rejected(result.reason or "omnisend: consent change rejected")
+
+    async def track_event(self, event: TrackedEvent) -> None:
+        await self._call("POST", "/v5/events", json_body={
+            "eventName": event.name, "eventID": event.event_id,
+            "eventTime": isoformat(event.occurred_at), "origin": "api",
+            "contact": {"email": event.email}, "properties": dict(event.properties)})
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

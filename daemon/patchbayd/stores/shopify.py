@@ -1,0 +1,131 @@
+"""A Shopify shop through its Admin REST API: read customers and orders page by page,
+write consent back, and register the webhooks patchbay listens to.
+
+Paging follows the `Link: <...page_info=...>; rel="next"` header, so memory stays bounded
+however big the shop is. Calls share the store's own rate limiter (Shopify's leaky
+bucket: 40 burst, 2/s) and the provider error taxonomy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..clock import Clock, isoformat
+from ..config import ShopifyStore
+from ..engine.ratelimit import Limit, RateLimiter
+from ..model import StoreCustomer
+from ..providers.base import Consent
+from ..providers.http import ProviderHttp
+
+TOPICS = ("customers/create", "customers/update", "orders/paid")
+PAGE_SIZE = 250
+LIMIT = Limit(2, 1.0, burst=40)
+NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+def _message(body: Any) -> str | None:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors is None:
+        return None
+    if isinstance(errors, dict):
+        return "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in errors.items())
+    return str(errors)
+
+
+def next_page(link_header: str | None) -> str | None:
+    """The rel="next" URL of a Link header, if any."""
+    if not link_header:
+        return None
+    for part in link_header.split(","):
+        match = NEXT_LINK.search(part)
+        if match:
+            return match.group(1)
+    return None
+
+
+class ShopifyClient:
+    def __init__(self, store: ShopifyStore, clock: Clock, *, timeout: float = 10.0) -> None:
+        self.store = store
+        self.http = ProviderHttp(
+            f"Shopify {store.shop}", f"{store.base_url}/admin/api/{store.api_version}",
+            limiter=RateLimiter(LIMIT, clock), secrets=[store.access_token.reveal()],
+            headers={"X-Shopify-Access-Token": store.access_token.reveal()}, timeout=timeout)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.http.request(method, path, **kwargs)
+        self.http.raise_for_status(response, _message)
+        return self.http.json(response)
+
+    async def shop(self) -> dict[str, Any]:
+        body = await self._call("GET", "/shop.json")
+        shop: dict[str, Any] = body["shop"]
+        return shop
+
+    async def _pages(self, path: str, key: str,
+                     params: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        url: str | None = path
+        query: dict[str, Any] | None = {"limit": PAGE_SIZE, **params}
+        while url:
+            response = await self.http.request("GET", url, params=query)
+            self.http.raise_for_status(response, _message)
+            yield list(self.http.json(response).get(key, []))
+            url = next_page(response.headers.get("link"))
+            query = None  # the next link carries page_info and limit itself
+
+    def customers(self, updated_since: str | None = None
+                  ) -> AsyncIterator[list[dict[str, Any]]]:
+        params = {"updated_at_min": updated_since} if updated_since else {}
+        return self._pages("/customers.json", "customers", params)
+
+    def orders(self) -> AsyncIterator[list[dict[str, Any]]]:
+        return self._pages("/orders.json", "orders", {"status": "any"})
+
+    async def set_email_consent(self, customer_id: int | str, consent: Consent) -> dict[str, Any]:
+        """Write a consent decision back to the shop (fires Shopify's customers/update)."""
+        body = await self._call("PUT", f"/customers/{customer_id}.json", json_body={
+            "customer": {"id": customer_id, "email_marketing_consent": {
+                "state": consent.state, "opt_in_level": "single_opt_in",
+                "consent_updated_at": isoformat(consent.at) if consent.at else None}}})
+        customer: dict[str, Any] = body["customer"]
+        return customer
+
+    async def ensure_webhooks(self, address: str) -> list[str]:
+        """Register the topics patchbay needs at `address`; returns the ones it added."""
+        existing = await self._call("GET", "/webhooks.json")
+        have = {(w.get("topic"), w.get("address")) for w in existing.get("webhooks", [])}
+        added = []
+        for topic in TOPICS:
+            if (topic, address) not in have:
+                await self._call("POST", "/webhooks.json", json_body={
+                    "webhook": {"topic": topic, "address": address, "format": "json"}})
+                added.append(topic)
+        return added
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _consent(value: Any) -> tuple[str | None, str | None]:
+    if not isinstance(value, dict):
+        return None, None
+    state = value.get("state")
+    if state == "pending":
+        state = "not_subscribed"  # double opt-in not confirmed yet: not consent
+    return state, value.get("consent_updated_at")
+
+
+def customer_record(store: str, customer: dict[str, Any]) -> StoreCustomer:
+    """A Shopify customer as a row of the store's customers table."""
+    email_state, email_at = _consent(customer.get("email_marketing_consent"))
+    sms_state, sms_at = _consent(customer.get("sms_marketing_consent"))
+    tags = customer.get("tags") or ""
+    return StoreCustomer(
+        store=store, id=str(customer["id"]), email=customer.get("email"),
+        phone=customer.get("phone"), first_name=customer.get("first_name"),
+        last_name=customer.get("last_name"), created_at=customer.get("created_at"),
+        updated_at=customer.get("updated_at"), email_consent=email_state,
+        email_consent_at=email_at, sms_consent=sms_state, sms_consent_at=sms_at,
+        tags=[t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str)
+        else list(tags))

@@ -1,0 +1,114 @@
+"""Keeps every configured store reachable and its customers table current.
+
+A Shopify store is set up (shop checked, webhooks registered at our public URL) and then
+read page by page: in full the first time, afterwards only what changed since the newest
+`updated_at` seen. A store that cannot be reached does not stop anything: it is shown
+as `error` with the reason and retried with a growing delay. Push stores need nothing
+here; they POST to the ingest API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Clock, isoformat
+from ..config import ShopifyStore, Store
+from ..db import Database
+from ..db import customers as customer_rows
+from ..log import Logger
+from ..providers.errors import ProviderError
+from .shopify import ShopifyClient, customer_record
+
+POLL_SECONDS = 60.0
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0
+TICK = 0.5
+
+
+@dataclass
+class StoreState:
+    name: str
+    kind: str
+    state: str = "connecting"  # connecting | ok | error
+    reason: str | None = None
+    checked_at: str | None = None
+    webhooks: str | None = None
+    next_due: float = 0.0
+    retry: float = RETRY_FIRST
+    cursor: str | None = None  # newest updated_at imported
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "state": self.state,
+                "reason": self.reason, "checked_at": self.checked_at,
+                "webhooks": self.webhooks}
+
+
+class StoreWatcher:
+    def __init__(self, db: Database, clock: Clock, log: Logger,
+                 webhook_base: Callable[[], str], *, poll_seconds: float = POLL_SECONDS,
+                 timeout: float = 10.0) -> None:
+        self.db, self.clock, self.log = db, clock, log
+        self.timeout = timeout
+        self.webhook_base = webhook_base
+        self.poll_seconds = poll_seconds
+        self.states: dict[str, StoreState] = {}
+
+    def sync_config(self, stores: Mapping[str, Store]) -> None:
+        for name in list(self.states):
+            if name not in stores:
+                del self.states[name]
+        for name, store in stores.items():
+            if name not in self.states or self.states[name].kind != store.kind:
+                self.states[name] = StoreState(
+                    name, store.kind, state="ok" if store.kind == "push" else "connecting")
+
+    async def run(self, stores: Callable[[], Mapping[str, Store]]) -> None:
+        while True:
+            current = stores()
+            self.sync_config(current)
+            for name, store in current.items():
+                state = self.states[name]
+                if isinstance(store, ShopifyStore) and self.clock.monotonic() >= state.next_due:
+                    await self.refresh(store, state)
+            await asyncio.sleep(TICK)
+
+    async def refresh(self, store: ShopifyStore, state: StoreState) -> None:
+        client = ShopifyClient(store, self.clock, timeout=self.timeout)
+        try:
+            if state.state != "ok":
+                shop = await client.shop()
+                address = f"{self.webhook_base()}/webhooks/shopify/{store.name}"
+                added = await client.ensure_webhooks(address)
+                state.webhooks = address
+                self.log.info("shopify store connected", store=store.name,
+                              shop=shop.get("name", store.shop), webhooks_added=len(added))
+            imported = await self._import(client, store, state)
+        except ProviderError as exc:
+            if state.state != "error" or state.reason != exc.reason:
+                self.log.warning("store unreachable; retrying", store=store.name,
+                                 reason=exc.reason, retry_in=state.retry)
+            state.state, state.reason = "error", exc.reason
+            state.next_due = self.clock.monotonic() + state.retry
+            state.retry = min(RETRY_MAX, state.retry * 2)
+        else:
+            if imported:
+                self.log.info("store customers imported", store=store.name, customers=imported)
+            state.state, state.reason, state.retry = "ok", None, RETRY_FIRST
+            state.next_due = self.clock.monotonic() + self.poll_seconds
+        finally:
+            state.checked_at = isoformat(self.clock.now())
+            await client.aclose()
+
+    async def _import(self, client: ShopifyClient, store: ShopifyStore,
+                      state: StoreState) -> int:
+        count = 0
+        async for page in client.customers(updated_since=state.cursor):
+            records = [customer_record(store.name, c) for c in page if "id" in c]
+            await customer_rows.upsert(self.db, records, isoformat(self.clock.now()))
+            count += len(records)
+            newest = max((r.updated_at for r in records if r.updated_at), default=None)
+            if newest and (state.cursor is None or newest > state.cursor):
+                state.cursor = newest
+        return count

@@ -1,0 +1,127 @@
+"""Control API for providers and integrations: list, show, connect, check, disconnect.
+
+The connect body carries the credential (the socket is 0660, local only); it goes
+straight into a `Secret` and is never echoed, logged or returned.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..db import integrations as rows
+from ..integrations import ConnectRefused, UnknownIntegration
+from ..providers.errors import AuthFailed, ProviderError, Transient
+from ..providers.registry import SPECS, InvalidSettings
+from ..secret import Secret
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def _id(request: Request) -> int:
+    raw = request.path_params["id"]
+    if not raw.isdigit():
+        raise ApiError(404, f"no integration {raw!r}")
+    return int(raw)
+
+
+def routes(service: Service) -> list[Route]:
+    def cards() -> list[dict[str, Any]]:
+        live = service.integrations.list()
+        used = {i.provider for i in live}
+        return [*({"card": "integration", **i.public()} for i in live),
+                *({"card": "available", "provider": name, "state": "available",
+                   "title": spec.title} for name, spec in SPECS.items() if name not in used)]
+
+    def detail(integration_id: int) -> dict[str, Any]:
+        try:
+            live = service.integrations.get(integration_id)
+        except UnknownIntegration as exc:
+            raise ApiError(404, str(exc)) from None
+        limiter = live.limiter
+        return {**live.integration.public(),
+                "rate_limit": str(limiter.limit) if limiter.limit else "none",
+                "throttled": limiter.throttled}
+
+    async def providers(request: Request) -> Response:
+        return JSONResponse({"providers": [spec.describe() for spec in SPECS.values()]})
+
+    async def list_integrations(request: Request) -> Response:
+        return JSONResponse({"integrations": [i.public() for i in service.integrations.list()],
+                             "cards": cards()})
+
+    async def connect(request: Request) -> Response:
+        body = await json_object(request)
+        provider, store, secret = body.get("provider"), body.get("store"), body.get("secret")
+        if provider not in SPECS:
+            raise ApiError(404, f"unknown provider {provider!r}; one of {', '.join(SPECS)}")
+        if not isinstance(store, str) or not store:
+            raise ApiError(422, "store is required")
+        if not isinstance(secret, str) or not secret.strip():
+            raise ApiError(422, f"the {SPECS[provider].secret_label} is required")
+        settings = body.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise ApiError(422, "settings must be an object")
+        try:
+            integration = await service.integrations.connect(provider, store, settings,
+                                                             Secret(secret.strip()))
+        except ConnectRefused as exc:
+            raise _refusal(exc.error) from None
+        return JSONResponse(integration.public(), status_code=201)
+
+    async def show(request: Request) -> Response:
+        integration_id = _id(request)
+        data = detail(integration_id)
+        data["audit"] = await rows.audit(service.db, integration_id, 20)
+        return JSONResponse(data)
+
+    async def check(request: Request) -> Response:
+        integration_id = _id(request)
+        try:
+            await service.integrations.check(integration_id)
+        except UnknownIntegration as exc:
+            raise ApiError(404, str(exc)) from None
+        return JSONResponse(detail(integration_id))
+
+    async def disconnect(request: Request) -> Response:
+        try:
+            integration = await service.integrations.disconnect(_id(request))
+        except UnknownIntegration as exc:
+            raise ApiError(404, str(exc)) from None
+        return JSONResponse({"disconnected": integration.id, "provider": integration.provider,
+                             "state": "available"})
+
+    return [
+        Route("/v1/providers", providers),
+        Route("/v1/integrations", list_integrations),
+        Route("/v1/integrations", connect, methods=["POST"]),
+        Route("/v1/integrations/{id}", show),
+        Route("/v1/integrations/{id}", disconnect, methods=["DELETE"]),
+        Route("/v1/integrations/{id}/check", check, methods=["POST"]),
+    ]
+
+
+def _refusal(error: ProviderError | InvalidSettings) -> ApiError:
+    if isinstance(error, InvalidSettings):
+        return ApiError(422, str(error))
+    if isinstance(error, AuthFailed):
+        return ApiError(422, f"credentials rejected: {error.reason}", "auth_failed")
+    if isinstance(error, Transient):
+        return ApiError(502, f"cannot verify: {error.reason}", "provider_unavailable")
+    return ApiError(422, f"cannot verify: {error.reason}", error.kind)
