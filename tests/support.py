@@ -126,10 +126,11 @@ class Daemon:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port()}{path}"
 
-    def cli(self, *args: str, check: bool = True,
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([PATCHBAY, *args], env=self.env(), capture_output=True,
-                                text=True, timeout=timeout)
+    def cli(self, *args: str, check: bool = True, timeout: float = 30,
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([PATCHBAY, *args], env={**self.env(), **(env_extra or {})},
+                                capture_output=True, text=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL)
         if check and result.returncode != 0:
             raise AssertionError(f"patchbay {' '.join(args)} -> {result.returncode}\n"
                                  f"{result.stdout}\n{result.stderr}")
@@ -195,9 +196,11 @@ class Sandbox:
             self.proc.kill()
 
 
-def sandbox_config(sandbox_url: str, shop: str = "patchbay-demo", extra: str = "") -> str:
-    """BASE_CONFIG plus a Shopify store on the sandbox's shop."""
-    return BASE_CONFIG + f"""
+def sandbox_config(sandbox_url: str, shop: str = "patchbay-demo", extra: str = "",
+                   daemon: str = "") -> str:
+    """BASE_CONFIG plus a Shopify store on the sandbox's shop (and extra [daemon] keys)."""
+    base = BASE_CONFIG.replace('log_level = "debug"\n', f'log_level = "debug"\n{daemon}\n')
+    return base + f"""
 [stores.shop]
 kind = "shopify"
 shop = "{shop}"

@@ -79,7 +79,9 @@ def _first_line(proc: subprocess.Popen[str], what: str, timeout: float = 20) -> 
     return line.strip()
 
 
-def _wait_ready(socket: Path, proc: subprocess.Popen[bytes], timeout: float = 20) -> dict[str, Any]:
+def _status(socket: Path, proc: subprocess.Popen[bytes] | None = None,
+            timeout: float = 20) -> dict[str, Any]:
+    """The daemon's status, waiting for it to answer (and failing if it died)."""
     async def ask() -> dict[str, Any]:
         async with ControlClient(socket, timeout=2) as client:
             result: dict[str, Any] = await client.get("/v1/status")
@@ -87,12 +89,12 @@ def _wait_ready(socket: Path, proc: subprocess.Popen[bytes], timeout: float = 20
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise click.ClickException(f"patchbayd exited with code {proc.returncode}")
         with contextlib.suppress(DaemonUnreachable, ApiFailure):
             return anyio.run(ask)
         time.sleep(0.05)
-    raise click.ClickException("patchbayd did not become ready in time")
+    raise click.ClickException("patchbayd did not answer in time")
 
 
 def _stop(proc: subprocess.Popen[Any]) -> None:
@@ -116,8 +118,7 @@ def running_sandbox() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_daemon(workdir: Path, sandbox: str,
-                   log: IO[bytes] | None) -> Iterator[tuple[Path, dict[str, Any]]]:
+def running_daemon(workdir: Path, sandbox: str, log: IO[bytes] | None) -> Iterator[Path]:
     config = workdir / "config.toml"
     config.write_text(DEMO_CONFIG.format(shop=SHOP, sandbox=sandbox))
     socket = workdir / "patchbay.sock"
@@ -127,7 +128,8 @@ def running_daemon(workdir: Path, sandbox: str,
         stdout=subprocess.DEVNULL, stderr=log,
         env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"})
     try:
-        yield socket, _wait_ready(socket, proc)
+        _status(socket, proc)
+        yield socket
     finally:
         _stop(proc)
 
@@ -157,7 +159,7 @@ def run(headless: bool) -> None:
             seeded = httpx.post(f"{sandbox}/_sandbox/shopify/{SHOP}/seed",
                                 json={"customers": SEED_CUSTOMERS, "orders": 40}, timeout=30)
             seeded.raise_for_status()
-            with running_daemon(workdir, sandbox, log) as (socket, status):
+            with running_daemon(workdir, sandbox, log) as socket:
                 connected = connect_all(socket, sandbox)
                 if not headless:
                     from .tui.app import PatchbayApp
@@ -170,11 +172,7 @@ def run(headless: bool) -> None:
                 click.echo("patchbay demo: integrations connected through the control API:")
                 click.echo("\n".join(connected))
                 _wait_for_import(socket)
-                async def final() -> Any:
-                    async with ControlClient(socket) as client:
-                        return await client.get("/v1/status")
-
-                click.echo(render.status(anyio.run(final)))
+                click.echo(render.status(_status(socket)))
                 click.echo("patchbay demo: done; stopping the daemon and the sandbox")
     finally:
         if log is not None:
@@ -184,11 +182,7 @@ def run(headless: bool) -> None:
 
 def _wait_for_import(socket: Path, timeout: float = 20) -> None:
     """Until the sandbox shop's customers are in the store's table (or time is up)."""
-    async def imported() -> bool:
-        async with ControlClient(socket, timeout=5) as client:
-            status = await client.get("/v1/status")
-        return bool(status["counts"]["customers"] >= SEED_CUSTOMERS)
-
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not anyio.run(imported):
+    while (time.monotonic() < deadline
+           and _status(socket)["counts"]["customers"] < SEED_CUSTOMERS):
         time.sleep(0.2)

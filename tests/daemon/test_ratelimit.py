@@ -73,7 +73,7 @@ H = httpx.Headers
     (429, H({"Retry-After": "7"}), 7.0),
     (429, H({"Retry-After": "Sun, 22 Nov 2026 10:00:30 GMT"}), 30.0),
     (429, H({"X-Rate-Limit-Reset": "12"}), 12.0),  # Omnisend: seconds to the reset
-    (429, H({}), 5.0),  # no hint at all: a default back-off
+    (429, H({}), 1.0),  # no hint at all: back off, 1 s first
     (429, H({"Retry-After": "0"}), 0.5),  # never hammer straight back
     (429, H({"Retry-After": "999999"}), 3600.0),  # nor believe a silly hint
     (200, H({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "9"}), 9.0),
@@ -95,3 +95,7 @@ async def test_limiter_counts_429s_and_holds() -> None:
     assert limiter.observe(429, H({"Retry-After": "3"})) == 3.0
     assert limiter.throttled == 1
     assert limiter.observe(200, H({})) is None
+    assert [limiter.observe(429, H({})) for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert limiter.throttled == 9
+    assert limiter.observe(200, H({})) is None
+    assert limiter.observe(429, H({})) == 1  # a success resets the back-off

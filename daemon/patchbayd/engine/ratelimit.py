@@ -20,7 +20,7 @@ from ..clock import Clock, SystemClock
 
 UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0,
          "h": 3600.0, "hour": 3600.0}
-DEFAULT_429_HOLD = 5.0  # a 429 without any hint: back off this long before trying again
+BACKOFF_CAP = 60.0  # 429s without a hint back off 1, 2, 4 … s, up to this
 MAX_HOLD = 3600.0  # never believe a header asking us to stop for more than an hour
 
 
@@ -120,17 +120,21 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         return None
 
 
-def hold_seconds(status: int, headers: Mapping[str, str], now: datetime) -> float | None:
+def hold_seconds(status: int, headers: Mapping[str, str], now: datetime,
+                 unhinted: int = 0) -> float | None:
     """How long the provider asks us to pause, judging by one response; None: no pause.
 
-    `headers` must be case-insensitive (httpx.Headers is) or lower-cased.
+    `unhinted` counts the 429s without any hint just before this one: such 429s back
+    off exponentially. `headers` must be case-insensitive (httpx.Headers is).
     """
     reset = _number(_header(headers, "x-rate-limit-reset", "ratelimit-reset",
                             "x-ratelimit-reset"))
     if status == 429:
         wait = retry_after_seconds(headers.get("retry-after"), now)
         wait = wait if wait is not None else reset
-        return min(MAX_HOLD, max(wait if wait is not None else DEFAULT_429_HOLD, 0.5))
+        if wait is None:
+            return min(BACKOFF_CAP, 2.0 ** unhinted)
+        return min(MAX_HOLD, max(wait, 0.5))
     remaining = _number(_header(headers, "x-rate-limit-remaining", "ratelimit-remaining",
                                 "x-ratelimit-remaining"))
     if remaining is not None and remaining <= 0 and reset is not None and reset > 0:
@@ -154,6 +158,7 @@ class RateLimiter:
         self._in_flight = (asyncio.Semaphore(limit.concurrency)
                            if limit and limit.concurrency else None)
         self.throttled = 0  # 429s seen, for status and benchmarks
+        self._unhinted = 0  # consecutive 429s that said nothing about when to come back
         self.waited = 0.0  # seconds spent waiting for a slot
 
     @asynccontextmanager
@@ -178,9 +183,14 @@ class RateLimiter:
 
     def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Adapt to one response; returns the hold it imposed, if any."""
+        hold = hold_seconds(status, headers, self.clock.now(), self._unhinted)
         if status == 429:
             self.throttled += 1
-        hold = hold_seconds(status, headers, self.clock.now())
+            hinted = any(h in headers for h in ("retry-after", "x-rate-limit-reset",
+                                                "ratelimit-reset", "x-ratelimit-reset"))
+            self._unhinted = 0 if hinted else self._unhinted + 1
+        else:
+            self._unhinted = 0
         if hold is None:
             return None
         until = self.clock.monotonic() + hold

@@ -72,8 +72,8 @@ def build(service: Service) -> Starlette:
 
         async def stream() -> AsyncIterator[str]:
             try:
-                for event in past[-backlog:] if backlog else []:
-                    yield sse(event)
+                for old in past[-backlog:] if backlog else []:
+                    yield sse(old)
                 yield ": live\n\n"
                 while True:
                     try:
