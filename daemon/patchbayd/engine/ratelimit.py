@@ -181,6 +181,10 @@ class RateLimiter:
             self.waited += wait
             await asyncio.sleep(wait)
 
+    def held_for(self) -> float:
+        """Seconds until the provider's last "stop" expires (0 when not held)."""
+        return max(0.0, self._held_until - self.clock.monotonic())
+
     def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Adapt to one response; returns the hold it imposed, if any."""
         hold = hold_seconds(status, headers, self.clock.now(), self._unhinted)

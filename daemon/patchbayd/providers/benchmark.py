@@ -56,11 +56,11 @@ class Benchmark:
         body = self.http.json(response)
         inner = body.get("Response") if isinstance(body, dict) else None
         if not isinstance(inner, dict):
-            raise Transient("benchmark: answer without a Response envelope")
+            raise Transient(f"{self.http.name}: answer without a Response envelope")
         if str(inner.get("Status")) != "1":
             errors = _errors(body)
             codes = {str(e.get("Code")) for e in errors}
-            reason = self.http.scrub(f"benchmark: {_message(body) or 'request failed'}")
+            reason = self.http.scrub(f"{self.http.name}: {_message(body) or 'request failed'}")
             if codes & AUTH_CODES:
                 raise AuthFailed(reason)
             if codes & CAPACITY_CODES:
@@ -80,10 +80,15 @@ class Benchmark:
         data = await self._call("GET", "/Contact/")
         return [Destination(str(d["ID"]), str(d["Name"])) for d in data or []]
 
+    async def create_destination(self, name: str) -> Destination:
+        """Benchmark lists are made on demand (a sync may name a list that is not there yet)."""
+        data = await self._call("POST", "/Contact/", json_body={"Data": {"Name": name}})
+        return Destination(str(data["ID"]), name)
+
     async def upsert_contacts(self, destination: str | None,
                               contacts: Sequence[Contact]) -> list[RowResult]:
         if not destination:
-            raise Rejected("benchmark: contacts go to a list; give --list")
+            raise Rejected(f"{self.http.name}: contacts go to a list; give --list")
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["Email", "FirstName", "LastName", "EmailPerm"])
@@ -100,11 +105,11 @@ class Benchmark:
             if status.get("Status") in ("Completed", "Failed"):
                 break
         else:
-            raise Transient(f"benchmark: import {import_id} did not complete")
+            raise Transient(f"{self.http.name}: import {import_id} did not complete")
         rejected = {str(r.get("Email", "")).lower(): str(r.get("Reason"))
                     for r in status.get("Rejections") or []}
         return [RowResult(c.key, c.key not in rejected,
-                          f"benchmark: {rejected[c.key]}" if c.key in rejected else None)
+                          f"{self.http.name}: {rejected[c.key]}" if c.key in rejected else None)
                 for c in contacts]
 
     async def _find(self, email: str) -> list[dict[str, Any]]:
@@ -138,7 +143,7 @@ class Benchmark:
                                       f"{contact['ID']}", json_body={"Data": data})
 
     async def track_event(self, event: TrackedEvent) -> None:
-        raise Rejected("benchmark: has no event API; route events to another provider")
+        raise Rejected(f"{self.http.name}: has no event API; route events to another provider")
 
     async def aclose(self) -> None:
         await self.http.aclose()

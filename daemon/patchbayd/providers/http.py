@@ -30,11 +30,12 @@ class ProviderHttp:
                  timeout: float = DEFAULT_TIMEOUT,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.name = name
+        self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.timeout = timeout
         self._secrets = [s for s in secrets if s]
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout, auth=auth, transport=transport,
+            base_url=self.base_url, timeout=timeout, auth=auth, transport=transport,
             headers={"User-Agent": USER_AGENT, **(headers or {})}, follow_redirects=False)
         self.requests = 0
 

@@ -94,7 +94,7 @@ class Klaviyo:
             if state["data"]["attributes"]["status"] in ("complete", "cancelled"):
                 break
         else:
-            raise Transient(f"klaviyo: import job {job_id} did not complete")
+            raise Transient(f"{self.http.name}: import job {job_id} did not complete")
         errors = await self._call("GET", f"/api/profile-bulk-import-jobs/{job_id}/import-errors")
         failed: dict[int, str] = {}
         for error in errors.get("data", []):
@@ -103,7 +103,7 @@ class Klaviyo:
             index = pointer.rsplit("/", 1)[-1]
             if index.isdigit():
                 why = attributes.get("detail") or attributes.get("title")
-                failed[int(index)] = f"klaviyo: {why}"
+                failed[int(index)] = f"{self.http.name}: {why}"
         return [RowResult(c.key, i not in failed, failed.get(i))
                 for i, c in enumerate(contacts)]
 
@@ -135,7 +135,7 @@ class Klaviyo:
         if destination:
             data["relationships"] = {"list": {"data": {"type": "list", "id": destination}}}
         elif subscribe:
-            raise Rejected("klaviyo: subscribing needs a list")
+            raise Rejected(f"{self.http.name}: subscribing needs a list")
         await self._call("POST", f"/api/{job}s", json_body={"data": data})
 
     async def track_event(self, event: TrackedEvent) -> None:

@@ -93,14 +93,14 @@ class Mailchimp:
     async def upsert_contacts(self, destination: str | None,
                               contacts: Sequence[Contact]) -> list[RowResult]:
         if not destination:
-            raise Rejected("mailchimp: members belong to an audience; give --list")
+            raise Rejected(f"{self.http.name}: members belong to an audience; give --list")
         body = await self._call("POST", f"/lists/{destination}", json_body={
             "members": [member_body(c) for c in contacts], "update_existing": True})
         errors = {str(e.get("email_address", "")).lower(): str(e.get("error"))
                   for e in body.get("errors", [])}
         ids = {str(m.get("email_address", "")).lower(): str(m.get("id"))
                for m in [*body.get("new_members", []), *body.get("updated_members", [])]}
-        return [RowResult(c.key, False, f"mailchimp: {errors[c.key]}") if c.key in errors
+        return [RowResult(c.key, False, f"{self.http.name}: {errors[c.key]}") if c.key in errors
                 else RowResult(c.key, True, remote_id=ids.get(c.key)) for c in contacts]
 
     async def lookup_consent(self, email: str,
@@ -121,16 +121,16 @@ class Mailchimp:
         if consent.state == "not_subscribed":
             return
         if not destination:
-            raise Rejected("mailchimp: consent is per audience; the sync has no list")
+            raise Rejected(f"{self.http.name}: consent is per audience; the sync has no list")
         # The batch upsert with an explicit status is Mailchimp's "add or update" for one.
         body = await self._call("POST", f"/lists/{destination}", json_body={
             "members": [{"email_address": email, "status_if_new": consent.state,
                          "status": consent.state}], "update_existing": True})
         if body.get("errors"):
-            raise Rejected(f"mailchimp: {body['errors'][0].get('error')}")
+            raise Rejected(f"{self.http.name}: {body['errors'][0].get('error')}")
 
     async def track_event(self, event: TrackedEvent) -> None:
-        raise Rejected("mailchimp: events need an audience; use add_to_list or webhook")
+        raise Rejected(f"{self.http.name}: events need an audience; use add_to_list or webhook")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -27,8 +27,8 @@ from .http import ProviderHttp
 
 STATUS_OUT = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
               "not_subscribed": "nonSubscribed"}
-STATUS_IN: dict[str, ConsentState] = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
-                                       "nonSubscribed": "not_subscribed"}
+STATUS_IN: dict[str, ConsentState] = {
+    "subscribed": "subscribed", "unsubscribed": "unsubscribed", "nonSubscribed": "not_subscribed"}
 BATCH_MAX = 1000
 BATCH_POLLS = 60
 
@@ -103,14 +103,15 @@ class Omnisend:
             if state.get("status") in ("finished", "stopped"):
                 break
         else:
-            raise Transient(f"omnisend: batch {batch_id} did not finish")
+            raise Transient(f"{self.http.name}: batch {batch_id} did not finish")
         items = (await self._call("GET", f"/v3/batches/{batch_id}/items",
                                   params={"limit": len(contacts)})).get("items", [])
         results = []
         for index, contact in enumerate(contacts):
             item = items[index] if index < len(items) else None
             if item is None:
-                results.append(RowResult(contact.key, False, "omnisend: no result for this row"))
+                results.append(RowResult(contact.key, False,
+                                         f"{self.http.name}: no result for this row"))
                 continue
             code = int(item.get("responseCode", 0))
             response = item.get("response") or {}
@@ -118,7 +119,7 @@ class Omnisend:
                 results.append(RowResult(contact.key, True, remote_id=response.get("contactID")))
             else:
                 results.append(RowResult(contact.key, False,
-                                         f"omnisend: {_message(response) or 'rejected'}"
+                                         f"{self.http.name}: {_message(response) or 'rejected'}"
                                          f" (HTTP {code})"))
         return results
 
@@ -143,7 +144,7 @@ class Omnisend:
     async def set_consent(self, destination: str | None, email: str, consent: Consent) -> None:
         result = await self._upsert_one(Contact(email=email, email_consent=consent))
         if not result.ok:
-            raise Rejected(result.reason or "omnisend: consent change rejected")
+            raise Rejected(result.reason or f"{self.http.name}: consent change rejected")
 
     async def track_event(self, event: TrackedEvent) -> None:
         await self._call("POST", "/v5/events", json_body={

@@ -67,9 +67,9 @@ class SalesManago:
         self.http.raise_for_status(response, _message)
         answer = self.http.json(response)
         if not isinstance(answer, dict):
-            raise Rejected(f"salesmanago: unexpected answer to {method}")
+            raise Rejected(f"{self.http.name}: unexpected answer to {method}")
         if answer.get("success") is not True:
-            reason = self.http.scrub(f"salesmanago: {_message(answer) or 'request failed'}")
+            reason = self.http.scrub(f"{self.http.name}: {_message(answer) or 'request failed'}")
             if any(word in reason.lower() for word in AUTH_WORDS):
                 raise AuthFailed(reason)
             if "limit exceeded" in reason.lower():
@@ -119,11 +119,12 @@ class SalesManago:
         results = []
         for contact in contacts:
             if contact.key in failed:
-                results.append(RowResult(contact.key, False, f"salesmanago: {failed[contact.key]}"))
+                reason = f"{self.http.name}: {failed[contact.key]}"
+                results.append(RowResult(contact.key, False, reason))
             elif contact.key in ids:
                 results.append(RowResult(contact.key, True, remote_id=ids[contact.key]))
             else:
-                results.append(RowResult(contact.key, False, "salesmanago: not acknowledged"))
+                results.append(RowResult(contact.key, False, f"{self.http.name}: not acknowledged"))
         return results
 
     async def lookup_consent(self, email: str,
@@ -141,8 +142,11 @@ class SalesManago:
     async def set_consent(self, destination: str | None, email: str, consent: Consent) -> None:
         if consent.state == "not_subscribed":
             return
-        method = "contact/optin" if consent.state == "subscribed" else "contact/optout"
-        await self._call(method, {"email": email})
+        # upsert with force flags, not /optin|/optout: those refuse unknown contacts
+        subscribed = consent.state == "subscribed"
+        await self._call("contact/upsert", {"contact": {"email": email},
+                                            "forceOptIn": subscribed,
+                                            "forceOptOut": not subscribed})
 
     async def track_event(self, event: TrackedEvent) -> None:
         await self._call("v2/contact/addContactExtEvent", {

@@ -66,8 +66,9 @@ class Webhook:
     async def post(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         timestamp = str(int(self.clock.now().timestamp()))
+        # The URL itself, not base + "" (which would add a trailing slash).
         response = await self.http.request(
-            "POST", "", content=body, headers={
+            "POST", self.http.base_url, content=body, headers={
                 "Content-Type": "application/json", "X-Patchbay-Timestamp": timestamp,
                 "X-Patchbay-Signature": signature(self._secret, timestamp, body)})
         self.http.raise_for_status(response, _message)
