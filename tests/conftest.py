@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import Daemon, Sandbox, short_tmpdir
+from tests.support import Daemon, Sandbox, sandbox_config, short_tmpdir
 
 
 @pytest.fixture
@@ -48,3 +48,13 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
     """The session's sandbox, reset to a clean state for this test."""
     sandbox_server.reset()
     return sandbox_server
+
+
+@pytest.fixture
+def hub(workdir, sandbox: Sandbox) -> Iterator[Daemon]:
+    """A started daemon whose store "shop" is the sandbox's Shopify shop."""
+    d = Daemon(workdir, config_text=sandbox_config(
+        sandbox.url, daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"'))
+    d.start()
+    yield d
+    d.kill()

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from patchbay.tui.app import PatchbayApp
+from patchbay.tui.screens.confirm import ConfirmScreen
+from patchbay.tui.screens.connect import ConnectScreen
+from patchbay.tui.screens.integrations import IntegrationsScreen
+from patchbay.tui.widgets.integration_card import IntegrationCard
 from patchbay.tui.widgets.log_pane import LogPane
 from patchbay.tui.widgets.status_panel import StatusPanel
-from tests.support import Daemon
+from tests.support import Daemon, Sandbox
 
 pytestmark = pytest.mark.anyio
 
@@ -58,5 +64,57 @@ def test_disconnected_console_snapshot(snap_compare: Callable[..., bool]) -> Non
 
     async def settle(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: "no socket there" in panel_text(app))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+async def test_integrations_screen_connects_and_disconnects(hub: Daemon,
+                                                            sandbox: Sandbox) -> None:
+    app = PatchbayApp(hub.socket, reconnect_delay=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("i")
+        screen = app.screen
+        assert isinstance(screen, IntegrationsScreen)
+        await until(pilot, lambda: len(screen.query(IntegrationCard)) == 6)
+        omnisend = next(c for c in screen.query(IntegrationCard)
+                        if c.card.get("provider") == "omnisend")
+        omnisend.focus()
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConnectScreen))
+        dialog = app.screen
+        dialog.query_one("#opt-base_url", Input).value = f"{sandbox.url}/omnisend"
+        secret = dialog.query_one("#secret", Input)
+        assert secret.password  # masked as it is typed
+        secret.value = "wrong-key"
+        await pilot.press("enter")
+        result = dialog.query_one("#result", Static)
+        await until(pilot, lambda: "invalid API key" in str(result.render()))
+        assert app.screen is dialog  # the error is shown in place; nothing was stored
+        secret.value = "sandbox-console-key"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
+        await until(pilot, lambda: any(c.card.get("state") == "connected"
+                                       for c in screen.query(IntegrationCard)))
+        card = next(c for c in screen.query(IntegrationCard) if c.card["card"] == "integration")
+        card.focus()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is screen and all(
+            c.card["state"] == "available" for c in screen.query(IntegrationCard)))
+        assert json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"] == []
+        await pilot.press("escape")
+        await pilot.press("q")
+
+
+def test_integrations_screen_snapshot(snap_compare: Callable[..., bool], hub: Daemon) -> None:
+    app = PatchbayApp(hub.socket, reconnect_delay=60)
+
+    async def settle(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("i")
+        await until(pilot, lambda: len(app.screen.query(IntegrationCard)) == 6)
+        await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

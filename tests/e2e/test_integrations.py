@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import Daemon, Sandbox, sandbox_config
+from tests.support import Daemon, Sandbox
 
 KEY = "sandbox-omnisend-0f9e8d7c"
-
-
-@pytest.fixture
-def hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
-    d = Daemon(workdir, config_text=sandbox_config(
-        sandbox.url, daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"'))
-    d.start()
-    yield d
-    d.kill()
 
 
 def key_file(workdir: Path, value: str = KEY) -> str:

@@ -14,9 +14,9 @@ STATE_STYLES = {"available": "dim", "connected": "cyan", "syncing": "yellow",
 class IntegrationCard(Static, can_focus=True):
     DEFAULT_CSS = """
     IntegrationCard { width: 1fr; height: 6; border: round $secondary; padding: 0 1; }
-    IntegrationCard:focus { border: double $accent; }
     IntegrationCard.-error { border: round $error; }
     IntegrationCard.-available { border: dashed $panel-lighten-2; }
+    IntegrationCard:focus { border: double $accent; }
     """
 
     def __init__(self, card: dict[str, Any], **kwargs: Any) -> None:
