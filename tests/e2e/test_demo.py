@@ -9,6 +9,11 @@ def test_demo_without_a_terminal_runs_headless_and_exits_0() -> None:
     result = subprocess.run([PATCHBAY, "demo"], stdin=subprocess.DEVNULL, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "daemon ready" in result.stdout
-    assert "running" in result.stdout
+    out = result.stdout
+    assert "daemon ready" in out and "running" in out
+    for provider in ("omnisend", "klaviyo", "salesmanago", "benchmark", "mailchimp", "webhook"):
+        assert f" {provider}: connected" in out, out
+    assert "integrations: 6" in out
+    assert "customers:    120" in out  # the sandbox shop, read through the Admin API
+    assert "sandbox (shopify, ok)" in out
     assert "patchbayd stopped" in result.stderr  # the daemon was stopped cleanly afterwards
