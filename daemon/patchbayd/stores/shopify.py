@@ -12,6 +12,8 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+
 from ..clock import Clock, isoformat
 from ..config import ShopifyStore
 from ..engine.ratelimit import Limit, RateLimiter
@@ -46,12 +48,14 @@ def next_page(link_header: str | None) -> str | None:
 
 
 class ShopifyClient:
-    def __init__(self, store: ShopifyStore, clock: Clock, *, timeout: float = 10.0) -> None:
+    def __init__(self, store: ShopifyStore, clock: Clock, *, timeout: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.store = store
         self.http = ProviderHttp(
             f"Shopify {store.shop}", f"{store.base_url}/admin/api/{store.api_version}",
             limiter=RateLimiter(LIMIT, clock), secrets=[store.access_token.reveal()],
-            headers={"X-Shopify-Access-Token": store.access_token.reveal()}, timeout=timeout)
+            headers={"X-Shopify-Access-Token": store.access_token.reveal()}, timeout=timeout,
+            transport=transport)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, path, **kwargs)
