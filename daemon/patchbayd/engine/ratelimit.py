@@ -28,7 +28,7 @@ MAX_HOLD = 3600.0  # never believe a header asking us to stop for more than an h
 class Limit:
     requests: int
     per_seconds: float
-    burst: int = 0  # bucket size; 0 means "a couple of seconds' worth"
+    burst: int = 1  # bucket size: 1 paces evenly, so a fixed window is never overrun
     concurrency: int | None = None  # max requests in flight (Mailchimp: 10)
 
     @property
@@ -37,7 +37,7 @@ class Limit:
 
     @property
     def bucket(self) -> int:
-        return self.burst or max(1, min(self.requests, round(self.rate * 2)))
+        return max(1, self.burst)
 
     def __str__(self) -> str:
         unit = {1.0: "s", 60.0: "min", 3600.0: "h"}.get(self.per_seconds)
