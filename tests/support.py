@@ -72,6 +72,7 @@ class Daemon:
     extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     notify: Notify | None = None
+    _port: int | None = None
 
     @property
     def socket(self) -> Path:
@@ -99,6 +100,7 @@ class Daemon:
         return env
 
     def start(self, *, wait: bool = True, args: tuple[str, ...] = ()) -> Daemon:
+        self._port = None
         self.config_path.write_text(self.config_text)
         if self.notify is None:
             self.notify = Notify(self.directory)
@@ -120,11 +122,27 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         return json.loads(self.cli("status", "--json").stdout)
 
+    def counts(self) -> dict[str, Any]:
+        """status counts straight from the control API (no CLI process: for polling)."""
+        counts: dict[str, Any] = self.api("/v1/status")["counts"]
+        return counts
+
     def port(self) -> int:
-        return int(self.status()["listen"].rsplit(":", 1)[1])
+        """The public port (asked once per start: each `status` runs the CLI)."""
+        if self._port is None:
+            self._port = int(self.status()["listen"].rsplit(":", 1)[1])
+        return self._port
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port()}{path}"
+
+    def api(self, path: str, method: str = "GET", body: Any = None) -> Any:
+        """The control API over the socket, as the CLI and console reach it."""
+        transport = httpx.HTTPTransport(uds=str(self.socket))
+        with httpx.Client(transport=transport, base_url="http://patchbay", timeout=30) as c:
+            response = c.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json()
 
     def cli(self, *args: str, check: bool = True, timeout: float = 30,
             env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

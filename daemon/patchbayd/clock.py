@@ -61,3 +61,9 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def normalize_time(value: object) -> str | None:
+    """Any ISO-8601 time as our one form (UTC, Z), so stored times compare as text."""
+    parsed = parse_time(value)
+    return isoformat(parsed) if parsed else None

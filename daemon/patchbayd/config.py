@@ -67,6 +67,7 @@ class Config:
     public_url: str = ""  # where providers and Shopify reach the listener; "" = http://listen
     check_interval: float = 300.0  # seconds between credential checks of each integration
     provider_timeout: float = 10.0  # seconds before a provider call counts as failed
+    max_body: int = 1 << 20  # bytes a webhook or ingest request may carry
     stores: dict[str, Store] = field(default_factory=dict)
 
     def with_overrides(
@@ -159,6 +160,15 @@ class _Table:
     def duration(self, name: str, default: str) -> float:
         return parse_duration(self.text(name, default), self.file, self.key(name))
 
+    def size(self, name: str, default: str) -> int:
+        """'1MiB', '512KiB', '2000000' -> bytes."""
+        text = self.text(name, default).strip()
+        match = re.fullmatch(r"(\d+)\s*(B|KiB|MiB|KB|MB)?", text)
+        if not match or int(match.group(1)) < 1:
+            raise self.error(name, f"expected a size like 1MiB or 512KiB, got {text!r}")
+        scale = {None: 1, "B": 1, "KiB": 1024, "MiB": 1 << 20, "KB": 1000, "MB": 10**6}
+        return int(match.group(1)) * scale[match.group(2)]
+
     def table(self, name: str) -> _Table:
         value = self._get(name, dict, "a table")
         return _Table(self.file, self.key(name) + ".", value or {})
@@ -250,6 +260,7 @@ def parse(text: str, file: str = "<config>") -> Config:
         public_url=_url(daemon, "public_url"),
         check_interval=daemon.duration("integration_check_interval", "5m"),
         provider_timeout=daemon.duration("provider_timeout", "10s"),
+        max_body=daemon.size("max_body", "1MiB"),
         stores={
             name: _store(file, name, stores_table.table(name))
             for stores_table in [root.table("stores")]

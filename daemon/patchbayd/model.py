@@ -56,3 +56,30 @@ class StoreCustomer:
     member: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+
+
+ORDER_STATUSES = ("pending", "confirmed", "paid", "cancelled", "refunded")
+
+
+@dataclass(frozen=True)
+class StoreOrder:
+    store: str
+    id: str
+    customer_id: str | None
+    email: str | None
+    status: str
+    total: str | None
+    currency: str | None
+    created_at: str | None
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoreEvent:
+    store: str
+    id: str
+    type: str
+    occurred_at: str
+    customer_id: str | None
+    email: str | None
+    data: dict[str, Any] = field(default_factory=dict)

@@ -26,6 +26,9 @@ from .clock import Clock, SystemClock, isoformat
 from .config import Config, ConfigError
 from .db import Database, event_log
 from .db import customers as customer_rows
+from .db import inbox as inbox_rows
+from .inbound.processor import InboxProcessor
+from .inbound.writer import InboxWriter
 from .integrations import IntegrationManager
 from .log import Logger, LogSink, bridge_stdlib
 from .metrics import Metrics
@@ -66,6 +69,7 @@ class Service:
         self._db: Database | None = None
         self._integrations: IntegrationManager | None = None
         self._stores: StoreWatcher | None = None
+        self._inbox: InboxWriter | None = None
 
     @property
     def db(self) -> Database:
@@ -76,6 +80,11 @@ class Service:
     def integrations(self) -> IntegrationManager:
         assert self._integrations is not None, "integrations not started yet"
         return self._integrations
+
+    @property
+    def inbox(self) -> InboxWriter:
+        assert self._inbox is not None, "inbox not started yet"
+        return self._inbox
 
     @property
     def public_url(self) -> str:
@@ -93,7 +102,7 @@ class Service:
         return f"{self.state}; {len(self.config.stores)} stores; listening on {self.listen_address}"
 
     async def status(self) -> dict[str, Any]:
-        customers = await customer_rows.counts(self.db)
+        tables = await customer_rows.table_counts(self.db)
         return {
             "version": __version__,
             "state": self.state,
@@ -107,10 +116,12 @@ class Service:
             "socket": str(self.config.socket),
             "listen": self.listen_address,
             "public_url": self.public_url,
-            "stores": [self._store_status(s) for s in self.config.stores.values()],
+            "stores": [{**self._store_status(s), **tables.get(s.name, {})}
+                       for s in self.config.stores.values()],
             "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores),
                        "integrations": len(self.integrations.list()),
-                       "customers": sum(customers.values())},
+                       "customers": sum(t.get("customers", 0) for t in tables.values()),
+                       "inbox_pending": await inbox_rows.backlog(self.db)},
         }
 
     def _store_status(self, store: config_mod.Store) -> dict[str, Any]:
@@ -154,8 +165,11 @@ class Service:
             self.db, self.clock, Logger(self.sink, "integrations"), lambda: self.config.stores,
             timeout=self.config.provider_timeout)
         await self._integrations.start()
+        processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"),
+                                   lambda stores: None)
+        self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
-                                             lambda: self.public_url,
+                                             self.inbox, lambda: self.public_url,
                                              timeout=self.config.provider_timeout)
         stores.sync_config(self.config.stores)
         servers = [self._server(control.build(self)), self._server(public.build(self))]
@@ -172,6 +186,8 @@ class Service:
                 self.notifier.ready(self.status_line())
                 tg.start_soon(self._flush_loop)
                 tg.start_soon(self._watchdog_loop)
+                tg.start_soon(self.inbox.run)
+                tg.start_soon(processor.run)
                 tg.start_soon(stores.run, lambda: self.config.stores)
                 tg.start_soon(self.integrations.check_loop, lambda: self.config.check_interval)
                 await self._stop.wait()

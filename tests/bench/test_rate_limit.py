@@ -92,7 +92,7 @@ async def test_share_of_a_400_per_minute_limit_used() -> None:
     print(f"\nrate limit {LIMIT}/min for {SECONDS:g} s ({WORKERS} concurrent workers each)")
     for name, r in (("patchbay client", mine), ("naive baseline", theirs)):
         print(f"  {name:16} {r['ok'] / SECONDS * 60:7.1f} req/min accepted "
-              f"({r['ok'] / allowed:6.1%} of the limit), {r['throttled']:5.0f} × 429, "
+              f"({r['ok'] / allowed:6.1%} of the limit), {r['throttled']:5.0f} x 429, "
               f"{r['failed']:.0f} failed")
     assert mine["failed"] == 0
     assert mine["ok"] >= 0.95 * allowed * (1 - 60 / SECONDS / 10)  # edge of the last window

@@ -1,33 +1,90 @@
-"""Queries on the customers table: each store's customers as it last described them."""
+"""Queries on the store tables: customers, orders, events (each store's latest word)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 
-from ..model import StoreCustomer
+import aiosqlite
+
+from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .database import Database
 
-
-async def upsert(db: Database, customers: Sequence[StoreCustomer], now: str) -> None:
-    await db.executemany(
-        "INSERT INTO customers (store, id, email, phone, first_name, last_name, created_at,"
-        " updated_at, email_consent, email_consent_at, sms_consent, sms_consent_at, member,"
-        " tags, properties, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        " ON CONFLICT (store, id) DO UPDATE SET email = excluded.email,"
-        " phone = excluded.phone, first_name = excluded.first_name,"
-        " last_name = excluded.last_name, created_at = excluded.created_at,"
-        " updated_at = excluded.updated_at, email_consent = excluded.email_consent,"
-        " email_consent_at = excluded.email_consent_at, sms_consent = excluded.sms_consent,"
-        " sms_consent_at = excluded.sms_consent_at, member = excluded.member,"
-        " tags = excluded.tags, properties = excluded.properties,"
-        " received_at = excluded.received_at",
-        [(c.store, c.id, c.email, c.phone, c.first_name, c.last_name, c.created_at,
-          c.updated_at, c.email_consent, c.email_consent_at, c.sms_consent, c.sms_consent_at,
-          json.dumps(c.member), json.dumps(c.tags), json.dumps(c.properties), now)
-         for c in customers])
+# An older update (out-of-order webhooks) never overwrites a newer one.
+_CUSTOMER_UPSERT = (
+    "INSERT INTO customers (store, id, email, phone, first_name, last_name, created_at,"
+    " updated_at, email_consent, email_consent_at, sms_consent, sms_consent_at, member,"
+    " tags, properties, received_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (store, id) DO UPDATE SET email = excluded.email,"
+    " phone = excluded.phone, first_name = excluded.first_name,"
+    " last_name = excluded.last_name, created_at = excluded.created_at,"
+    " updated_at = excluded.updated_at, email_consent = excluded.email_consent,"
+    " email_consent_at = excluded.email_consent_at, sms_consent = excluded.sms_consent,"
+    " sms_consent_at = excluded.sms_consent_at, member = excluded.member,"
+    " tags = excluded.tags, properties = excluded.properties,"
+    " received_at = excluded.received_at, seq = excluded.seq"
+    " WHERE excluded.updated_at IS NULL OR customers.updated_at IS NULL"
+    " OR excluded.updated_at >= customers.updated_at")
 
 
-async def counts(db: Database) -> dict[str, int]:
-    rows = await db.fetchall("SELECT store, count(*) FROM customers GROUP BY store")
-    return {r[0]: r[1] for r in rows}
+async def upsert_customers(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreCustomer, int]],
+                           now: str) -> None:
+    """(customer, seq) pairs, inside the caller's transaction."""
+    await conn.executemany(_CUSTOMER_UPSERT, [
+        (c.store, c.id, c.email, c.phone, c.first_name, c.last_name, c.created_at,
+         c.updated_at, c.email_consent, c.email_consent_at, c.sms_consent, c.sms_consent_at,
+         json.dumps(c.member), json.dumps(c.tags), json.dumps(c.properties), now, seq)
+        for c, seq in rows])
+
+
+async def upsert_orders(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreOrder, int]]) -> None:
+    await conn.executemany(
+        "INSERT INTO orders (store, id, customer_id, email, status, total, currency,"
+        " created_at, items, seq) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (store, id) DO UPDATE SET customer_id = excluded.customer_id,"
+        " email = excluded.email, status = excluded.status, total = excluded.total,"
+        " currency = excluded.currency, created_at = excluded.created_at,"
+        " items = excluded.items, seq = excluded.seq",
+        [(o.store, o.id, o.customer_id, o.email, o.status, o.total, o.currency, o.created_at,
+          json.dumps(o.items), seq) for o, seq in rows])
+
+
+async def insert_events(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreEvent, int]]) -> None:
+    await conn.executemany(
+        "INSERT OR IGNORE INTO events (store, id, type, occurred_at, customer_id, email, data,"
+        " seq) VALUES (?,?,?,?,?,?,?,?)",
+        [(e.store, e.id, e.type, e.occurred_at, e.customer_id, e.email, json.dumps(e.data), seq)
+         for e, seq in rows])
+
+
+CUSTOMER_COLUMNS = ("store, id, email, phone, first_name, last_name, created_at, updated_at,"
+                    " email_consent, email_consent_at, sms_consent, sms_consent_at, member,"
+                    " tags, properties")
+
+
+def customer_from_row(row: aiosqlite.Row) -> StoreCustomer:
+    return StoreCustomer(
+        store=row[0], id=row[1], email=row[2], phone=row[3], first_name=row[4],
+        last_name=row[5], created_at=row[6], updated_at=row[7], email_consent=row[8],
+        email_consent_at=row[9], sms_consent=row[10], sms_consent_at=row[11],
+        member=json.loads(row[12]), tags=json.loads(row[13]), properties=json.loads(row[14]))
+
+
+async def find(db: Database, store: str, *, email: str | None = None,
+               customer_id: str | None = None, limit: int = 50) -> list[StoreCustomer]:
+    rows = await db.fetchall(
+        f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE store = ?"  # noqa: S608
+        " AND (? IS NULL OR email = ? COLLATE NOCASE) AND (? IS NULL OR id = ?)"
+        " ORDER BY id LIMIT ?", (store, email, email, customer_id, customer_id, limit))
+    return [customer_from_row(r) for r in rows]
+
+
+async def table_counts(db: Database) -> dict[str, dict[str, int]]:
+    """Rows per store in customers, orders and events."""
+    result: dict[str, dict[str, int]] = {}
+    for table in ("customers", "orders", "events"):
+        rows = await db.fetchall(
+            f"SELECT store, count(*) FROM {table} GROUP BY store")  # noqa: S608
+        for store, count in rows:
+            result.setdefault(store, {})[table] = count
+    return result

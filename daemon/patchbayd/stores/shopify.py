@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ..clock import Clock, isoformat
+from ..clock import Clock, isoformat, normalize_time
 from ..config import ShopifyStore
 from ..engine.ratelimit import Limit, RateLimiter
 from ..model import StoreCustomer
@@ -117,7 +117,7 @@ def _consent(value: Any) -> tuple[str | None, str | None]:
     state = value.get("state")
     if state == "pending":
         state = "not_subscribed"  # double opt-in not confirmed yet: not consent
-    return state, value.get("consent_updated_at")
+    return state, normalize_time(value.get("consent_updated_at"))
 
 
 def customer_record(store: str, customer: dict[str, Any]) -> StoreCustomer:
@@ -128,8 +128,9 @@ def customer_record(store: str, customer: dict[str, Any]) -> StoreCustomer:
     return StoreCustomer(
         store=store, id=str(customer["id"]), email=customer.get("email"),
         phone=customer.get("phone"), first_name=customer.get("first_name"),
-        last_name=customer.get("last_name"), created_at=customer.get("created_at"),
-        updated_at=customer.get("updated_at"), email_consent=email_state,
+        last_name=customer.get("last_name"),
+        created_at=normalize_time(customer.get("created_at")),
+        updated_at=normalize_time(customer.get("updated_at")), email_consent=email_state,
         email_consent_at=email_at, sms_consent=sms_state, sms_consent_at=sms_at,
         tags=[t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str)
         else list(tags))

@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..clock import Clock, isoformat
+from ..clock import Clock, isoformat, normalize_time
 from ..config import ShopifyStore, Store
 from ..db import Database
-from ..db import customers as customer_rows
+from ..db.inbox import Incoming
+from ..inbound.writer import InboxWriter
 from ..log import Logger
 from ..providers.errors import ProviderError
-from .shopify import ShopifyClient, customer_record
+from .shopify import ShopifyClient
 
 POLL_SECONDS = 60.0
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0
@@ -46,10 +47,11 @@ class StoreState:
 
 
 class StoreWatcher:
-    def __init__(self, db: Database, clock: Clock, log: Logger,
+    def __init__(self, db: Database, clock: Clock, log: Logger, inbox: InboxWriter,
                  webhook_base: Callable[[], str], *, poll_seconds: float = POLL_SECONDS,
                  timeout: float = 10.0) -> None:
         self.db, self.clock, self.log = db, clock, log
+        self.inbox = inbox
         self.timeout = timeout
         self.webhook_base = webhook_base
         self.poll_seconds = poll_seconds
@@ -103,12 +105,17 @@ class StoreWatcher:
 
     async def _import(self, client: ShopifyClient, store: ShopifyStore,
                       state: StoreState) -> int:
+        """Page through customers changed since the cursor into the inbox (as webhooks go)."""
         count = 0
         async for page in client.customers(updated_since=state.cursor):
-            records = [customer_record(store.name, c) for c in page if "id" in c]
-            await customer_rows.upsert(self.db, records, isoformat(self.clock.now()))
-            count += len(records)
-            newest = max((r.updated_at for r in records if r.updated_at), default=None)
-            if newest and (state.cursor is None or newest > state.cursor):
-                state.cursor = newest
+            rows = []
+            for customer in page:
+                if "id" not in customer:
+                    continue
+                rows.append(Incoming.of(store.name, "customers", "shopify", customer))
+                newest = normalize_time(customer.get("updated_at"))
+                if newest and (state.cursor is None or newest > state.cursor):
+                    state.cursor = newest
+            await self.inbox.add(rows)
+            count += len(rows)
         return count

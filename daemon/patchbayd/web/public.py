@@ -1,4 +1,4 @@
-"""The public TCP listener: health, metrics, and (later) callbacks, webhooks and ingest."""
+"""The public TCP listener: health, metrics, webhooks and ingest (and later callbacks)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import inbound
 from .errors import exception_handlers
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def build(service: Service) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/metrics", metrics),
+        *inbound.routes(service),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers)
     app.add_middleware(CountRequests, routes=routes, metrics=service.metrics)

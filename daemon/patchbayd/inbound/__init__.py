@@ -1,0 +1,1 @@
+"""The way in: webhooks and push ingest are committed to the inbox, then processed."""

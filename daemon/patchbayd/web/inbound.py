@@ -1,0 +1,110 @@
+"""Public endpoints that take data in: Shopify webhooks and the push-store ingest API.
+
+Checks run cheapest first and none of them touches the database: unknown store (404),
+bad token (401), body too large (413), bad signature (401), malformed (400). Only a
+request that passes them all is committed to the inbox, and it is answered 2xx only
+after that commit; processing happens later from the database. Every refusal is
+counted by route and reason and logged without the secret or the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..config import PushStore, ShopifyStore
+from ..db.inbox import Incoming
+from ..inbound.parse import KINDS, Malformed, validate_push, validate_shopify
+from ..log import Logger
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+def shopify_signature(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def routes(service: Service) -> list[Route]:
+    log = Logger(service.sink, "inbound")
+
+    def refuse(route: str, status: int, reason: str, message: str, **fields: Any) -> ApiError:
+        service.metrics.rejected.labels(route, reason).inc()
+        log.warning("request refused", route=route, status=status, reason=reason, **fields)
+        return ApiError(status, message)
+
+    async def body_of(request: Request, route: str, store: str) -> bytes:
+        limit = service.config.max_body
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise refuse(route, 413, "too_large", f"body over {limit} bytes", store=store)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise refuse(route, 413, "too_large", f"body over {limit} bytes", store=store)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def parsed(raw: bytes, route: str, store: str) -> Any:
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise refuse(route, 400, "malformed", "the body is not valid JSON",
+                         store=store) from None
+
+    async def ingest(request: Request) -> Response:
+        route = "/ingest/{store}/{kind}"
+        name, kind = request.path_params["store"], request.path_params["kind"]
+        store = service.config.stores.get(name)
+        if not isinstance(store, PushStore) or kind not in KINDS:
+            raise refuse(route, 404, "unknown_target", f"no push store endpoint {name}/{kind}",
+                         store=name)
+        token = request.headers.get("authorization", "")
+        expected = "Bearer " + store.ingest_token.reveal()
+        if not hmac.compare_digest(token.encode(), expected.encode()):
+            raise refuse(route, 401, "bad_token", "missing or wrong bearer token", store=name)
+        body = parsed(await body_of(request, route, name), route, name)
+        try:
+            found = validate_push(name, kind, body)
+        except Malformed as exc:
+            raise refuse(route, 400, "malformed", str(exc), store=name) from None
+        rows = [Incoming.of(name, kind, "ingest", item) for item in found]
+        await service.inbox.add(rows)
+        return JSONResponse({"accepted": len(rows)}, status_code=202)
+
+    async def shopify(request: Request) -> Response:
+        route = "/webhooks/shopify/{store}"
+        name = request.path_params["store"]
+        store = service.config.stores.get(name)
+        if not isinstance(store, ShopifyStore):
+            raise refuse(route, 404, "unknown_target", f"no Shopify store {name!r}", store=name)
+        raw = await body_of(request, route, name)
+        given = request.headers.get("x-shopify-hmac-sha256", "")
+        expected = shopify_signature(store.webhook_secret.reveal(), raw)
+        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise refuse(route, 401, "bad_signature", "missing or wrong X-Shopify-Hmac-Sha256",
+                         store=name)
+        body = parsed(raw, route, name)
+        topic = request.headers.get("x-shopify-topic", "")
+        try:
+            kind = validate_shopify(topic, body)
+        except Malformed as exc:
+            raise refuse(route, 400, "malformed", str(exc), store=name) from None
+        webhook_id = request.headers.get("x-shopify-webhook-id")
+        dedupe = f"webhook:{webhook_id}" if webhook_id else None
+        await service.inbox.add([Incoming.of(name, kind, "shopify", body, dedupe)])
+        return JSONResponse({"ok": True})
+
+    return [
+        Route("/ingest/{store}/{kind}", ingest, methods=["POST"]),
+        Route("/webhooks/shopify/{store}", shopify, methods=["POST"]),
+    ]

@@ -1,0 +1,28 @@
+"""Control API for what the stores told us: look customers up by email or id."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..db import customers as tables
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+def routes(service: Service) -> list[Route]:
+    async def customers(request: Request) -> Response:
+        store = request.path_params["store"]
+        if store not in service.config.stores:
+            raise ApiError(404, f"no store {store!r}")
+        found = await tables.find(service.db, store, email=request.query_params.get("email"),
+                                  customer_id=request.query_params.get("id"))
+        return JSONResponse({"customers": [asdict(c) for c in found]})
+
+    return [Route("/v1/stores/{store}/customers", customers)]
