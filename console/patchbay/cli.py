@@ -265,3 +265,136 @@ def sandbox(host: str, port: int) -> None:
     from patchbayd.sandbox.server import serve
 
     serve(host, port, ready=lambda url: click.echo(f"sandbox listening on {url}"))
+
+
+@main.group()
+def sync() -> None:
+    """Send a store segment's contacts to an integration, continuously or once."""
+
+
+@sync.command("create")
+@click.argument("integration", type=int)
+@click.option("--segment", required=True,
+              type=click.Choice(["all", "subscribers", "new", "returning",
+                                 "abandoned_checkout"]))
+@click.option("--list", "destination", help="Destination list/audience (id or name)")
+@click.option("--mode", type=click.Choice(["active", "once"]), default="active",
+              show_default=True)
+@click.option("--map", "mapping", multiple=True, metavar="STORE_FIELD=DEST_FIELD",
+              help="Map a store field to a destination field (repeatable)")
+@click.option("--tags", help="Tags added to every contact: comma-separated, no spaces")
+@click.option("--export-opted-out", is_flag=True, help="Also send contacts without consent")
+@click.option("--acquired-since", metavar="DATE", help="Only customers registered on/after")
+@click.option("--acquired-until", metavar="DATE", help="Only customers registered before")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and store nothing")
+@common
+@pass_ctx
+def sync_create(ctx: Context, /, integration: int, segment: str, destination: str | None,
+                mode: str, mapping: tuple[str, ...], tags: str | None, export_opted_out: bool,
+                acquired_since: str | None, acquired_until: str | None, dry_run: bool) -> None:
+    """Create a sync from INTEGRATION's store to its provider (and start it)."""
+    body = {"integration": integration, "segment": segment, "list": destination,
+            "mode": mode, "map": list(mapping), "tags": tags,
+            "export_opted_out": export_opted_out, "acquired_since": acquired_since,
+            "acquired_until": acquired_until, "dry_run": dry_run}
+    data = call(ctx, lambda c: c.post("/v1/syncs", body))
+    output(ctx, data, render.dry_run if dry_run else
+           lambda d: f"sync {d['id']} created ({d['mode']}, segment {d['segment']}); "
+                     f"follow it with: patchbay sync progress {d['id']} --follow")
+
+
+@sync.command("list")
+@common
+@pass_ctx
+def sync_list(ctx: Context) -> None:
+    """Every sync with its state and last run."""
+    output(ctx, call(ctx, lambda c: c.get("/v1/syncs")), render.syncs)
+
+
+@sync.command("show")
+@click.argument("sync_id", metavar="ID")
+@common
+@pass_ctx
+def sync_show(ctx: Context, sync_id: str) -> None:
+    """A sync's settings, recent runs and the last failures with their reasons."""
+    output(ctx, call(ctx, lambda c: c.get(f"/v1/syncs/{sync_id}")), render.sync)
+
+
+def _sync_action(name: str, verb: str, help_text: str) -> None:
+    @sync.command(name, help=help_text)
+    @click.argument("sync_id", metavar="ID")
+    @common
+    @pass_ctx
+    def action(ctx: Context, sync_id: str) -> None:
+        data = call(ctx, lambda c: c.post(f"/v1/syncs/{sync_id}/{verb}"))
+        output(ctx, data, lambda d: f"sync {sync_id}: {name} requested")
+
+
+_sync_action("start", "start", "Start (or resume) a sync.")
+_sync_action("stop", "stop", "Stop a sync; a later start picks up where it left off.")
+
+
+@sync.command("run")
+@click.argument("sync_id", metavar="ID")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing")
+@common
+@pass_ctx
+def sync_run(ctx: Context, sync_id: str, dry_run: bool) -> None:
+    """Run a sync now (only what changed, plus earlier failures)."""
+    suffix = "?dry_run=1" if dry_run else ""
+    data = call(ctx, lambda c: c.post(f"/v1/syncs/{sync_id}/run{suffix}"))
+    output(ctx, data, render.dry_run if dry_run else lambda d: f"sync {sync_id}: run requested")
+
+
+@sync.command("delete")
+@click.argument("sync_id", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@common
+@pass_ctx
+def sync_delete(ctx: Context, sync_id: str, yes: bool) -> None:
+    """Stop and delete a sync (what it sent stays at the destination)."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("deleting needs --yes when not in a terminal")
+        click.confirm(f"Delete sync {sync_id}?", abort=True)
+    data = call(ctx, lambda c: c.delete(f"/v1/syncs/{sync_id}"))
+    output(ctx, data, lambda d: f"sync {sync_id} deleted")
+
+
+@sync.command("progress")
+@click.argument("sync_id", metavar="ID")
+@click.option("--follow", "-f", is_flag=True, help="Draw a live progress bar until it ends")
+@common
+@pass_ctx
+def sync_progress(ctx: Context, sync_id: str, follow: bool) -> None:
+    """Where a sync's run is: scanned, filtered by reason, sent, failed, rate."""
+    if not follow:
+        output(ctx, call(ctx, lambda c: c.get(f"/v1/syncs/{sync_id}/progress")),
+               render.progress_snapshot)
+        return
+    live = sys.stdout.isatty() and not ctx.json
+
+    async def watch(client: ControlClient) -> None:
+        async for event in client.stream(f"/v1/syncs/{sync_id}/progress", follow=1):
+            if "fields" not in event:  # the snapshot that opens the stream
+                if ctx.json:
+                    click.echo(json.dumps(event))
+                elif not event.get("running"):
+                    click.echo(render.progress_snapshot(event))
+                    return
+                continue
+            fields = event["fields"]
+            if ctx.json:
+                click.echo(json.dumps(fields))
+            else:
+                line = render.progress_bar(fields)
+                click.echo(("\r" + line) if live else line, nl=not live)
+            if fields.get("done"):
+                if live:
+                    click.echo()
+                return
+
+    try:
+        call(ctx, watch)
+    except KeyboardInterrupt:
+        return

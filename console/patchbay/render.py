@@ -92,3 +92,86 @@ def integration(data: dict[str, Any]) -> str:
             f"  {a['ts']} {a['action']} " + " ".join(f"{k}={v}" for k, v in a["detail"].items())
             for a in audit)
     return text
+
+
+def _filtered(counts: dict[str, Any]) -> str:
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in counts.get("filtered", {}).items() if v]
+    return ", ".join(parts) or "none"
+
+
+def counts_line(counts: dict[str, Any]) -> str:
+    return (f"scanned {counts.get('scanned', 0)}, sent {counts.get('sent', 0)}, "
+            f"failed {counts.get('failed', 0)}, unchanged {counts.get('unchanged', 0)}, "
+            f"filtered: {_filtered(counts)}")
+
+
+def progress_bar(fields: dict[str, Any], width: int = 30) -> str:
+    upto, cursor = fields.get("upto") or 0, fields.get("cursor") or 0
+    share = 1.0 if fields.get("done") else (cursor / upto if upto else 0.0)
+    filled = int(share * width)
+    bar = "#" * filled + "." * (width - filled)
+    return (f"[{bar}] {share:4.0%}  sent {fields.get('sent', 0)}  failed "
+            f"{fields.get('failed', 0)}  filtered {sum(fields.get('filtered', {}).values())}"
+            f"  {fields.get('rate', 0)}/s" + ("  done" if fields.get("done") else ""))
+
+
+def progress_snapshot(data: dict[str, Any]) -> str:
+    run = data.get("run")
+    if not run:
+        return f"sync {data['sync']}: {data['state']}, no run yet"
+    return (f"sync {data['sync']}: {data['state']}{' (running)' if data.get('running') else ''}"
+            f"\nrun {run['id']} {run['state']}: {counts_line(run['counts'])}")
+
+
+def syncs(data: dict[str, Any]) -> str:
+    rows = []
+    for s in data["syncs"]:
+        last = s.get("last_run") or {}
+        rows.append([s["id"], s["integration"], s["segment"], s.get("list") or "", s["mode"],
+                     s["state"] + (f" ({s['reason']})" if s.get("reason") else ""),
+                     f"{last.get('state', '')} {last.get('finished_at') or ''}".strip()])
+    return table(["id", "integration", "segment", "list", "mode", "state", "last run"], rows)
+
+
+def sync(data: dict[str, Any]) -> str:
+    rules = data.get("rules", {})
+    text = pairs([
+        ("sync", data["id"]), ("integration", data["integration"]),
+        ("segment", data["segment"]), ("list", data.get("list") or "-"),
+        ("mode", data["mode"]),
+        ("state", data["state"] + (f" — {data['reason']}" if data.get("reason") else "")),
+        ("at destination", data.get("sent", 0)),
+        ("mapping", ", ".join(f"{k}={v}" for k, v in rules.get("mapping", {}).items())
+         or "default"),
+        ("tags", ",".join(rules.get("tags", [])) or "-"),
+        ("opted out too", "yes" if rules.get("export_opted_out") else "no"),
+    ])
+    runs = data.get("runs") or []
+    if runs:
+        text += "\n\nruns:\n" + "\n".join(
+            f"  #{r['id']} {r['state']:8} {r['started_at']} {counts_line(r['counts'])}"
+            + (f"\n    error: {r['error']}" if r.get("error") else "") for r in runs)
+    failures = data.get("failures") or []
+    if failures:
+        text += "\n\nrecent failures (retried on every run):\n" + "\n".join(
+            f"  {f['email'] or f['customer']}: {f['reason']} (attempts {f['attempts']})"
+            for f in failures)
+    return text
+
+
+def dry_run(data: dict[str, Any]) -> str:
+    report = data["report"]
+    counts = report["counts"]
+    lines = ["dry run — nothing sent, nothing stored",
+             f"would send {counts.get('would_send', 0)} of {counts.get('scanned', 0)} scanned; "
+             f"unchanged {counts.get('unchanged', 0)}; filtered: {_filtered(counts)}"]
+    if report.get("capacity"):
+        cap = report["capacity"]
+        lines.append(f"capacity: needs {cap['needed']}, has {cap['free']} free of {cap['limit']}")
+    if counts.get("refused"):
+        lines.append(f"would be refused: {counts['refused']}")
+    for sample in report.get("would_send", []):
+        lines.append(f"  send   {sample['email']}")
+    for sample in report.get("filtered", []):
+        lines.append(f"  filter {sample['email']}: {sample['reason']}")
+    return "\n".join(lines)

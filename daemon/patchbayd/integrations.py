@@ -176,6 +176,10 @@ class IntegrationManager:
                 if integration_id in self._live:
                     await self.check(integration_id)
 
+    async def set_state(self, integration_id: int, state: str, reason: str | None) -> None:
+        """syncing / active / connected as syncs run (error is set by AuthFailed here)."""
+        await self._set_state(integration_id, state, reason)
+
     async def _set_state(self, integration_id: int, state: str, reason: str | None) -> None:
         live = self._live.get(integration_id)
         if live is None or (live.integration.state, live.integration.reason) == (state, reason):

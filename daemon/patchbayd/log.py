@@ -91,7 +91,10 @@ class _StdlibBridge(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         level = "error" if record.levelno >= 40 else "warning" if record.levelno >= 30 else (
             "info" if record.levelno >= 20 else "debug")
-        self.sink.emit(level, record.name, record.getMessage(), {})
+        fields = {}
+        if record.exc_info and record.exc_info[1] is not None:
+            fields["error"] = repr(record.exc_info[1])
+        self.sink.emit(level, record.name, record.getMessage(), fields)
 
 
 def bridge_stdlib(sink: LogSink) -> None:

@@ -83,3 +83,46 @@ class StoreEvent:
     customer_id: str | None
     email: str | None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+SYNC_MODES = ("active", "once")
+SEGMENTS = ("all", "subscribers", "new", "returning", "abandoned_checkout")
+
+
+@dataclass(frozen=True)
+class Sync:
+    id: int
+    integration_id: int
+    segment: str
+    destination: str | None
+    mode: str
+    rules: dict[str, Any]
+    state: str  # idle | running | stopped | done | error
+    reason: str | None
+    seq_done: int
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "integration": self.integration_id, "segment": self.segment,
+                "list": self.destination, "mode": self.mode, "rules": self.rules,
+                "state": self.state, "reason": self.reason, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    id: int
+    sync_id: int
+    state: str  # running | done | failed | stopped
+    full: bool
+    upto_seq: int
+    cursor_seq: int
+    retry_done: bool
+    counts: dict[str, Any]
+    error: str | None
+    started_at: str
+    finished_at: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "sync": self.sync_id, "state": self.state, "full": self.full,
+                "counts": self.counts, "error": self.error, "started_at": self.started_at,
+                "finished_at": self.finished_at}

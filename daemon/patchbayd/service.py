@@ -27,6 +27,7 @@ from .config import Config, ConfigError
 from .db import Database, event_log
 from .db import customers as customer_rows
 from .db import inbox as inbox_rows
+from .engine.sync import SyncEngine
 from .inbound.processor import InboxProcessor
 from .inbound.writer import InboxWriter
 from .integrations import IntegrationManager
@@ -70,6 +71,7 @@ class Service:
         self._integrations: IntegrationManager | None = None
         self._stores: StoreWatcher | None = None
         self._inbox: InboxWriter | None = None
+        self._syncs: SyncEngine | None = None
 
     @property
     def db(self) -> Database:
@@ -80,6 +82,11 @@ class Service:
     def integrations(self) -> IntegrationManager:
         assert self._integrations is not None, "integrations not started yet"
         return self._integrations
+
+    @property
+    def syncs(self) -> SyncEngine:
+        assert self._syncs is not None, "sync engine not started yet"
+        return self._syncs
 
     @property
     def inbox(self) -> InboxWriter:
@@ -165,8 +172,10 @@ class Service:
             self.db, self.clock, Logger(self.sink, "integrations"), lambda: self.config.stores,
             timeout=self.config.provider_timeout)
         await self._integrations.start()
+        self._syncs = syncs = SyncEngine(self.db, self.clock, Logger(self.sink, "sync"),
+                                         self.bus, self.integrations)
         processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"),
-                                   lambda stores: None)
+                                   syncs.stores_changed)
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
                                              self.inbox, lambda: self.public_url,
@@ -189,6 +198,9 @@ class Service:
                 tg.start_soon(self.inbox.run)
                 tg.start_soon(processor.run)
                 tg.start_soon(stores.run, lambda: self.config.stores)
+                tg.start_soon(syncs.follow_changes)
+                tg.start_soon(syncs.watch_errors)
+                await syncs.resume()
                 tg.start_soon(self.integrations.check_loop, lambda: self.config.check_interval)
                 await self._stop.wait()
                 self.notifier.stopping()
@@ -202,6 +214,7 @@ class Service:
                         await done.wait()
                 tg.cancel_scope.cancel()
         finally:
+            await self.syncs.close()
             await self.integrations.close()
             control_sock.close()
             public_sock.close()

@@ -57,9 +57,11 @@ async def insert_events(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreEv
          for e, seq in rows])
 
 
-CUSTOMER_COLUMNS = ("store, id, email, phone, first_name, last_name, created_at, updated_at,"
-                    " email_consent, email_consent_at, sms_consent, sms_consent_at, member,"
-                    " tags, properties")
+CUSTOMER_COLUMNS = ", ".join(
+    f"c.{name}" for name in (
+        "store", "id", "email", "phone", "first_name", "last_name", "created_at", "updated_at",
+        "email_consent", "email_consent_at", "sms_consent", "sms_consent_at", "member", "tags",
+        "properties"))
 
 
 def customer_from_row(row: aiosqlite.Row) -> StoreCustomer:
@@ -73,9 +75,9 @@ def customer_from_row(row: aiosqlite.Row) -> StoreCustomer:
 async def find(db: Database, store: str, *, email: str | None = None,
                customer_id: str | None = None, limit: int = 50) -> list[StoreCustomer]:
     rows = await db.fetchall(
-        f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE store = ?"  # noqa: S608
-        " AND (? IS NULL OR email = ? COLLATE NOCASE) AND (? IS NULL OR id = ?)"
-        " ORDER BY id LIMIT ?", (store, email, email, customer_id, customer_id, limit))
+        f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE c.store = ?"  # noqa: S608
+        " AND (? IS NULL OR c.email = ? COLLATE NOCASE) AND (? IS NULL OR c.id = ?)"
+        " ORDER BY c.id LIMIT ?", (store, email, email, customer_id, customer_id, limit))
     return [customer_from_row(r) for r in rows]
 
 

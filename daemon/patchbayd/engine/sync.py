@@ -1,0 +1,356 @@
+"""The sync engine: scan -> map -> filter -> diff -> batch -> send -> record -> checkpoint.
+
+A run pages through the store's customers in `seq` order (the inbox id that last changed
+each one), after first retrying the customers whose last send failed. Each batch's
+per-row results and the run's cursor are committed together, so a run killed at any
+moment resumes after the last batch the provider acknowledged and skips nothing.
+Incremental runs scan only what changed since the last finished run; a customer whose
+mapped payload hash matches its last successful send is not sent again.
+
+Every sync runs in its own task and talks to its provider through the integration's own
+client and limiter: a slow or failing destination never delays another one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from ..bus import Bus
+from ..clock import Clock, isoformat, parse_time
+from ..db import Database
+from ..db import syncs as rows
+from ..db.syncs import ScanRow
+from ..integrations import IntegrationManager, UnknownIntegration
+from ..log import Logger
+from ..model import Sync, SyncRun
+from ..providers.base import Contact, Provider, RowResult
+from ..providers.errors import AuthFailed, CapacityExceeded, ProviderError, Rejected, Transient
+from .mapping import REASONS, SyncRules, exclusion, payload_hash, to_contact
+
+PAGE_MAX = 1000
+TRANSIENT_RETRIES = (1.0, 2.0, 4.0)
+SAMPLES = 10
+RETRY_ERRORS_EVERY = 60.0  # active syncs in error (provider down ...) are retried this often
+
+
+class StopRun(Exception):
+    """The run cannot go on (auth, capacity, a destination that is gone, provider down)."""
+
+
+def rules_of(sync: Sync) -> SyncRules:
+    data = sync.rules
+    return SyncRules(
+        mapping=dict(data.get("mapping") or {}), tags=tuple(data.get("tags") or ()),
+        export_opted_out=bool(data.get("export_opted_out")),
+        acquired_since=parse_time(data.get("acquired_since")),
+        acquired_until=parse_time(data.get("acquired_until")))
+
+
+def fresh_counts() -> dict[str, Any]:
+    return {"scanned": 0, "sent": 0, "failed": 0, "unchanged": 0, "retried": 0,
+            "filtered": dict.fromkeys(REASONS[:-1], 0)}
+
+
+@dataclass
+class Report:
+    """What a run did (or, dry, would do)."""
+
+    counts: dict[str, Any] = field(default_factory=fresh_counts)
+    would_send: list[dict[str, Any]] = field(default_factory=list)
+    filtered: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    capacity: dict[str, int] | None = None
+
+
+class SyncEngine:
+    def __init__(self, db: Database, clock: Clock, log: Logger, bus: Bus,
+                 integrations: IntegrationManager) -> None:
+        self.db, self.clock, self.log, self.bus = db, clock, log, bus
+        self.integrations = integrations
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+        self._changed: set[str] = set()
+        self._changes = asyncio.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def resume(self) -> None:
+        """At start: finish runs a crash interrupted, and catch active syncs up."""
+        for sync in await rows.live(self.db):
+            if sync.state == "running" or (sync.mode == "active" and sync.state != "stopped"):
+                self.request(sync.id)
+
+    async def watch_errors(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_ERRORS_EVERY)
+            for sync in await rows.live(self.db):
+                if sync.mode == "active" and sync.state == "error":
+                    self.request(sync.id)
+
+    async def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def stores_changed(self, stores: set[str]) -> None:
+        """Called after new customer data is committed: active syncs follow by themselves."""
+        self._changed |= stores
+        self._changes.set()
+
+    async def follow_changes(self) -> None:
+        while True:
+            await self._changes.wait()
+            self._changes.clear()
+            changed, self._changed = self._changed, set()
+            for sync in await rows.live(self.db):
+                if sync.mode != "active" or sync.state in ("stopped", "idle"):
+                    continue
+                try:
+                    store = self.integrations.get(sync.integration_id).integration.store
+                except UnknownIntegration:
+                    continue
+                if store in changed:
+                    self.request(sync.id)
+
+    def running(self, sync_id: int) -> bool:
+        task = self._tasks.get(sync_id)
+        return task is not None and not task.done()
+
+    def request(self, sync_id: int) -> None:
+        """Run now, or once more right after the run under way."""
+        if self.running(sync_id):
+            self._again.add(sync_id)
+            return
+        self._tasks[sync_id] = asyncio.ensure_future(self._loop(sync_id))
+
+    async def stop(self, sync_id: int) -> None:
+        task = self._tasks.pop(sync_id, None)
+        self._again.discard(sync_id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        unfinished = await rows.unfinished_run(self.db, sync_id)
+        now = isoformat(self.clock.now())
+        if unfinished is not None:
+            await rows.finish_run(self.db, unfinished, state="stopped",
+                                  counts=unfinished.counts, error=None, sync_state="stopped",
+                                  now=now)
+        else:
+            await rows.set_state(self.db, sync_id, "stopped", None)
+        self.log.info("sync stopped", sync=sync_id)
+
+    async def _loop(self, sync_id: int) -> None:
+        try:
+            while True:
+                self._again.discard(sync_id)
+                await self._run_once(sync_id)
+                if sync_id not in self._again:
+                    return
+        except Exception as exc:  # a bug must not kill the daemon; it must be seen
+            self.log.error("sync run crashed", sync=sync_id, error=repr(exc))
+            with contextlib.suppress(Exception):
+                run = await rows.unfinished_run(self.db, sync_id)
+                if run is not None:
+                    await rows.finish_run(self.db, run, state="failed", counts=run.counts,
+                                          error=f"internal error: {exc!r}", sync_state="error",
+                                          now=isoformat(self.clock.now()))
+
+    # ---- a run -----------------------------------------------------------------------
+
+    async def _run_once(self, sync_id: int) -> None:
+        sync = await rows.get(self.db, sync_id)
+        if sync is None:
+            return
+        try:
+            live = self.integrations.get(sync.integration_id)
+        except UnknownIntegration:
+            await rows.set_state(self.db, sync_id, "error", "integration disconnected")
+            return
+        store = live.integration.store
+        run = await rows.unfinished_run(self.db, sync_id)
+        resumed = run is not None
+        if run is None:
+            upto = await rows.max_seq(self.db, store)
+            run = await rows.open_run(self.db, sync_id, full=sync.seq_done == 0, upto=upto,
+                                      start=sync.seq_done, now=isoformat(self.clock.now()))
+        self.log.info("sync run started" if not resumed else "sync run resumed", sync=sync_id,
+                      run=run.id, integration=sync.integration_id, full=run.full)
+        await self.integrations.set_state(sync.integration_id, "syncing", None)
+        counts = run.counts or fresh_counts()
+        report = Report(counts)
+        try:
+            if not resumed:
+                await self._check_capacity(sync, store, live.provider, report)
+            await self._pass(sync, run, store, report, dry=False)
+        except StopRun as exc:
+            await self._finish(sync, run, report, "failed", str(exc))
+            return
+        await self._finish(sync, run, report, "done", None)
+
+    async def _finish(self, sync: Sync, run: SyncRun, report: Report, state: str,
+                      error: str | None) -> None:
+        sync_state = ("error" if error else "active" if sync.mode == "active" else "done")
+        await rows.finish_run(self.db, run, state=state, counts=report.counts, error=error,
+                              sync_state=sync_state, now=isoformat(self.clock.now()))
+        self._progress(sync.id, run.id, report.counts, done=True)
+        if error:
+            self.log.warning("sync run failed", sync=sync.id, run=run.id, reason=error)
+        else:
+            self.log.info("sync run finished", sync=sync.id, run=run.id,
+                          sent=report.counts["sent"], failed=report.counts["failed"],
+                          filtered=sum(report.counts["filtered"].values()),
+                          unchanged=report.counts["unchanged"])
+        with contextlib.suppress(UnknownIntegration):
+            live_state = self.integrations.get(sync.integration_id).integration.state
+            if live_state != "error":
+                await self.integrations.set_state(
+                    sync.integration_id, "active" if sync.mode == "active" and not error
+                    else "connected", None)
+
+    async def _check_capacity(self, sync: Sync, store: str, provider: Provider,
+                              report: Report) -> None:
+        try:
+            capacity = await self.integrations.call(sync.integration_id, "capacity checked",
+                                                    lambda p: p.capacity())
+        except ProviderError as exc:
+            raise StopRun(f"cannot check capacity: {exc.reason}") from None
+        if capacity is None:
+            return
+        needed = await rows.candidates(self.db, store, sync.segment, sync.id,
+                                       new_since=self._new_since())
+        report.capacity = {"needed": needed, "free": capacity.free, "limit": capacity.limit}
+        if needed > capacity.free:
+            raise StopRun(f"capacity: needs {needed}, has {capacity.free}")
+
+    def _new_since(self) -> str:
+        return isoformat(self.clock.now() - timedelta(days=30))
+
+    async def _pass(self, sync: Sync, run: SyncRun, store: str, report: Report, *,
+                    dry: bool) -> None:
+        """Failed rows first, then everything changed since the last finished run."""
+        rules = rules_of(sync)
+        provider = self.integrations.get(sync.integration_id).provider
+        page = max(1, min(provider.batch_size, PAGE_MAX))
+        started = self.clock.monotonic()
+        if not run.retry_done:
+            after = ""
+            while True:
+                batch = await rows.failed_rows(self.db, sync.id, store, sync.segment,
+                                               after=after, limit=page,
+                                               new_since=self._new_since())
+                if not batch:
+                    break
+                after = batch[-1][0].id
+                report.counts["retried"] += len(batch)
+                await self._batch(sync, run, rules, batch, report, dry=dry, cursor=None,
+                                  retry_done=False)
+        cursor = run.cursor_seq
+        while True:
+            batch = await rows.scan(self.db, store, sync.segment, after=cursor, upto=run.upto_seq,
+                                    limit=page, new_since=self._new_since())
+            if not batch:
+                break
+            cursor = batch[-1][1]
+            await self._batch(sync, run, rules, batch, report, dry=dry, cursor=cursor,
+                              retry_done=True)
+            if not dry:
+                elapsed = max(self.clock.monotonic() - started, 1e-6)
+                report.counts["rate"] = round(report.counts["sent"] / elapsed, 1)
+                self._progress(sync.id, run.id, report.counts, done=False,
+                               total=run.upto_seq, cursor=cursor)
+
+    async def _batch(self, sync: Sync, run: SyncRun, rules: SyncRules, batch: list[ScanRow],
+                     report: Report, *, dry: bool, cursor: int | None, retry_done: bool) -> None:
+        counts = report.counts
+        previous = await rows.states(self.db, sync.id, [c.id for c, _, _ in batch])
+        outcome: list[tuple[str, str | None, str, str | None]] = []
+        to_send: list[tuple[str, Contact, str]] = []
+        for customer, _seq, duplicate in batch:
+            counts["scanned"] += 1
+            reason = exclusion(customer, rules, duplicate=duplicate)
+            if reason:
+                counts["filtered"][reason] += 1
+                if len(report.filtered) < SAMPLES:
+                    report.filtered.append({"customer": customer.id, "email": customer.email,
+                                            "reason": reason})
+                if customer.id in previous:  # leaves the failed list; hash kept as it was
+                    outcome.append((customer.id, None, "filtered", reason))
+                continue
+            contact = to_contact(customer, rules)
+            digest = payload_hash(contact, sync.destination)
+            if previous.get(customer.id) == (digest, "sent"):
+                counts["unchanged"] += 1
+                continue
+            to_send.append((customer.id, contact, digest))
+        if dry:
+            counts["would_send"] = counts.get("would_send", 0) + len(to_send)
+            for cid, contact, _ in to_send[:max(0, SAMPLES - len(report.would_send))]:
+                report.would_send.append({"customer": cid, "email": contact.email,
+                                          "properties": dict(contact.properties)})
+            return
+        if to_send:
+            results = await self._send(sync, [contact for _, contact, _ in to_send])
+            for (cid, contact, digest), result in zip(to_send, results, strict=True):
+                if result.ok:
+                    counts["sent"] += 1
+                    outcome.append((cid, digest, "sent", None))
+                else:
+                    counts["failed"] += 1
+                    outcome.append((cid, None, "failed", result.reason))
+                    if len(report.failures) < SAMPLES:
+                        report.failures.append({"customer": cid, "email": contact.email,
+                                                "reason": result.reason})
+        await rows.record(self.db, run, outcome, cursor_seq=cursor, retry_done=retry_done,
+                          counts=counts, now=isoformat(self.clock.now()))
+
+    async def _send(self, sync: Sync, contacts: list[Contact]) -> list[RowResult]:
+        """One batch; transient trouble is retried a few times, then the run stops."""
+        for attempt, pause in enumerate((*TRANSIENT_RETRIES, None)):
+            try:
+                return await self.integrations.call(
+                    sync.integration_id, f"sync {sync.id}: {len(contacts)} contacts sent",
+                    lambda p: p.upsert_contacts(sync.destination, contacts))
+            except Transient as exc:
+                if pause is None:
+                    raise StopRun(f"provider unavailable: {exc.reason}") from None
+                self.log.warning("sync batch failed; retrying", sync=sync.id,
+                                 attempt=attempt + 1, reason=exc.reason)
+                await asyncio.sleep(pause)
+            except (AuthFailed, CapacityExceeded) as exc:
+                raise StopRun(exc.reason) from None
+            except Rejected as exc:
+                raise StopRun(f"destination refused the batch: {exc.reason}") from None
+        raise AssertionError("unreachable")
+
+    def _progress(self, sync_id: int, run_id: int, counts: dict[str, Any], *, done: bool,
+                  total: int | None = None, cursor: int | None = None) -> None:
+        self.bus.publish(ts=isoformat(self.clock.now()), kind="progress", level="info",
+                         component="sync", message="sync finished" if done else "sync progress",
+                         fields={"sync": sync_id, "run": run_id, "done": done,
+                                 "cursor": cursor, "upto": total, **counts})
+
+    # ---- dry run ---------------------------------------------------------------------
+
+    async def dry_run(self, sync: Sync) -> Report:
+        """Everything a run decides, nothing sent, nothing recorded."""
+        live = self.integrations.get(sync.integration_id)
+        store = live.integration.store
+        upto = await rows.max_seq(self.db, store)
+        run = SyncRun(id=0, sync_id=sync.id, state="dry", full=sync.seq_done == 0,
+                      upto_seq=upto, cursor_seq=sync.seq_done, retry_done=False,
+                      counts=fresh_counts(), error=None, started_at="", finished_at=None)
+        report = Report(run.counts)
+        try:
+            await self._check_capacity(sync, store, live.provider, report)
+        except StopRun as exc:
+            report.counts["refused"] = str(exc)
+        await self._pass(sync, run, store, report, dry=True)
+        return report
+

@@ -1,0 +1,198 @@
+"""Control API for syncs: create (or dry-run), list, show, start, stop, run, delete, progress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..clock import isoformat, parse_time
+from ..db import syncs as rows
+from ..engine.mapping import MappingError, parse_mapping, parse_tags
+from ..integrations import UnknownIntegration
+from ..model import SEGMENTS, SYNC_MODES, Sync
+from ..providers.benchmark import Benchmark
+from ..providers.errors import ProviderError
+from .errors import ApiError
+from .integrations_api import json_object
+
+if TYPE_CHECKING:
+    from ..engine.sync import Report
+    from ..service import Service
+
+KEEPALIVE = 15.0
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return asdict(report)
+
+
+def routes(service: Service) -> list[Route]:
+    def engine() -> Any:
+        return service.syncs
+
+    async def sync_or_404(request: Request) -> Sync:
+        raw = request.path_params["id"]
+        found = await rows.get(service.db, int(raw)) if raw.isdigit() else None
+        if found is None:
+            raise ApiError(404, f"no sync {raw!r}")
+        return found
+
+    async def destination(integration_id: int, wanted: str | None) -> str | None:
+        live = service.integrations.get(integration_id)
+        provider = live.provider
+        if not provider.has_lists:
+            if wanted:
+                raise ApiError(422, f"{live.integration.provider} has no lists; drop --list")
+            return None
+        if not wanted:
+            raise ApiError(422, f"{live.integration.provider} needs --list (a list id or name)")
+        try:
+            found = await service.integrations.call(integration_id, "lists read",
+                                                    lambda p: p.destinations())
+            for item in found:
+                if wanted in (item.id, item.name):
+                    return item.id
+            if isinstance(provider, Benchmark):
+                made = await service.integrations.call(
+                    integration_id, f"list {wanted} created",
+                    lambda p: provider.create_destination(wanted))
+                return made.id
+        except ProviderError as exc:
+            raise ApiError(502, f"cannot read the lists: {exc.reason}") from None
+        names = ", ".join(f"{d.id} ({d.name})" for d in found) or "none"
+        raise ApiError(422, f"no list {wanted!r} at {live.integration.provider}; lists: {names}")
+
+    def rules_from(body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            mapping = parse_mapping(list(body.get("map") or []))
+            tags = parse_tags(body.get("tags") or None)
+        except MappingError as exc:
+            raise ApiError(422, str(exc)) from None
+        rules: dict[str, Any] = {"mapping": mapping, "tags": list(tags),
+                                 "export_opted_out": bool(body.get("export_opted_out"))}
+        for key in ("acquired_since", "acquired_until"):
+            value = body.get(key)
+            if value:
+                moment = parse_time(value if "T" in str(value) else f"{value}T00:00:00Z")
+                if moment is None:
+                    raise ApiError(422, f"{key} must be a date like 2026-01-31, got {value!r}")
+                rules[key] = isoformat(moment)
+        return rules
+
+    async def create(request: Request) -> Response:
+        body = await json_object(request)
+        integration_id = body.get("integration")
+        if not isinstance(integration_id, int):
+            raise ApiError(422, "integration (an id) is required")
+        try:
+            service.integrations.get(integration_id)
+        except UnknownIntegration as exc:
+            raise ApiError(404, str(exc)) from None
+        segment = body.get("segment") or ""
+        if segment not in SEGMENTS:
+            raise ApiError(422, f"segment must be one of {', '.join(SEGMENTS)}")
+        mode = body.get("mode") or "active"
+        if mode not in SYNC_MODES:
+            raise ApiError(422, f"mode must be one of {', '.join(SYNC_MODES)}")
+        rules = rules_from(body)
+        dest = await destination(integration_id, body.get("list"))
+        now = isoformat(service.clock.now())
+        if body.get("dry_run"):
+            draft = Sync(id=0, integration_id=integration_id, segment=segment,
+                         destination=dest, mode=mode, rules=rules, state="dry", reason=None,
+                         seq_done=0, created_at=now)
+            return JSONResponse({"dry_run": True, "sync": draft.public(),
+                                 "report": report_json(await engine().dry_run(draft))})
+        sync = await rows.create(service.db, integration_id=integration_id, segment=segment,
+                                 destination=dest, mode=mode, rules=rules, now=now)
+        engine().log.info("sync created", sync=sync.id, integration=integration_id,
+                          segment=segment, mode=mode)
+        engine().request(sync.id)
+        return JSONResponse(sync.public(), status_code=201)
+
+    async def listing(request: Request) -> Response:
+        result = []
+        for sync in await rows.live(service.db):
+            last = await rows.runs(service.db, sync.id, 1)
+            result.append({**sync.public(), "running": engine().running(sync.id),
+                           "last_run": last[0].public() if last else None})
+        return JSONResponse({"syncs": result})
+
+    async def show(request: Request) -> Response:
+        sync = await sync_or_404(request)
+        return JSONResponse({**sync.public(), "running": engine().running(sync.id),
+                             "sent": await rows.sent_count(service.db, sync.id),
+                             "runs": [r.public() for r in await rows.runs(service.db, sync.id)],
+                             "failures": await rows.failures(service.db, sync.id)})
+
+    async def start(request: Request) -> Response:
+        sync = await sync_or_404(request)
+        await rows.set_state(service.db, sync.id, "idle" if sync.state != "running"
+                             else "running", None)
+        engine().request(sync.id)
+        return JSONResponse({"started": sync.id})
+
+    async def stop(request: Request) -> Response:
+        sync = await sync_or_404(request)
+        await engine().stop(sync.id)
+        return JSONResponse({"stopped": sync.id})
+
+    async def run(request: Request) -> Response:
+        sync = await sync_or_404(request)
+        if request.query_params.get("dry_run") in ("1", "true"):
+            return JSONResponse({"dry_run": True, "sync": sync.public(),
+                                 "report": report_json(await engine().dry_run(sync))})
+        engine().request(sync.id)
+        return JSONResponse({"running": sync.id})
+
+    async def delete(request: Request) -> Response:
+        sync = await sync_or_404(request)
+        await engine().stop(sync.id)
+        await rows.delete(service.db, sync.id, isoformat(service.clock.now()))
+        engine().log.info("sync deleted", sync=sync.id)
+        return JSONResponse({"deleted": sync.id})
+
+    async def progress(request: Request) -> Response:
+        sync = await sync_or_404(request)
+        last = await rows.runs(service.db, sync.id, 1)
+        snapshot = {"sync": sync.id, "state": sync.state, "running": engine().running(sync.id),
+                    "run": last[0].public() if last else None}
+        if request.query_params.get("follow") not in ("1", "true"):
+            return JSONResponse(snapshot)
+        subscription = service.bus.subscribe()
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"
+                while True:
+                    try:
+                        event = await subscription.next(KEEPALIVE)
+                    except TimeoutError:
+                        yield ": keepalive\n\n"
+                        continue
+                    if event is None:
+                        return
+                    if event.kind == "progress" and event.fields.get("sync") == sync.id:
+                        yield f"event: progress\ndata: {json.dumps(event.as_dict())}\n\n"
+            finally:
+                subscription.close()
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    return [
+        Route("/v1/syncs", listing),
+        Route("/v1/syncs", create, methods=["POST"]),
+        Route("/v1/syncs/{id}", show),
+        Route("/v1/syncs/{id}", delete, methods=["DELETE"]),
+        Route("/v1/syncs/{id}/start", start, methods=["POST"]),
+        Route("/v1/syncs/{id}/stop", stop, methods=["POST"]),
+        Route("/v1/syncs/{id}/run", run, methods=["POST"]),
+        Route("/v1/syncs/{id}/progress", progress),
+    ]
