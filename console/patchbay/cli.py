@@ -398,3 +398,23 @@ def sync_progress(ctx: Context, sync_id: str, follow: bool) -> None:
         call(ctx, watch)
     except KeyboardInterrupt:
         return
+
+
+@main.group()
+def orders() -> None:
+    """Confirmed and paid orders, exported exactly once per integration."""
+
+
+@orders.command("export")
+@click.argument("integration", type=int)
+@click.option("--mode", type=click.Choice(["active", "once"]), default="active",
+              show_default=True, help="active: new paid orders follow by themselves")
+@common
+@pass_ctx
+def orders_export(ctx: Context, integration: int, mode: str) -> None:
+    """Send INTEGRATION's store orders not yet at the destination (each exactly once)."""
+    data = call(ctx, lambda c: c.post(f"/v1/integrations/{integration}/orders/export",
+                                      {"mode": mode}))
+    output(ctx, data, render.order_export)
+    if data.get("stopped") or data.get("failed"):
+        sys.exit(EXIT_FAILED)

@@ -175,3 +175,18 @@ def dry_run(data: dict[str, Any]) -> str:
     for sample in report.get("filtered", []):
         lines.append(f"  filter {sample['email']}: {sample['reason']}")
     return "\n".join(lines)
+
+
+def order_export(data: dict[str, Any]) -> str:
+    ledger = data.get("ledger", {})
+    lines = [f"orders: sent {data['sent']} now ({data['resent']} re-sent after an interruption),"
+             f" failed {data['failed']}, in doubt {data['in_doubt']}",
+             "ledger: " + (", ".join(f"{k} {v}" for k, v in sorted(ledger.items())) or "empty"),
+             f"mode: {data['mode']}" + (" (new paid orders follow by themselves)"
+                                        if data["mode"] == "active" else "")]
+    if data.get("stopped"):
+        lines.append(f"stopped: {data['stopped']}")
+    for problem in data.get("problems", []):
+        lines.append(f"  order {problem['order']}: {problem.get('state', 'failed')} — "
+                     f"{problem['reason']}")
+    return "\n".join(lines)

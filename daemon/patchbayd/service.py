@@ -27,6 +27,7 @@ from .config import Config, ConfigError
 from .db import Database, event_log
 from .db import customers as customer_rows
 from .db import inbox as inbox_rows
+from .engine.orders import OrderExporter
 from .engine.sync import SyncEngine
 from .inbound.processor import InboxProcessor
 from .inbound.writer import InboxWriter
@@ -72,6 +73,7 @@ class Service:
         self._stores: StoreWatcher | None = None
         self._inbox: InboxWriter | None = None
         self._syncs: SyncEngine | None = None
+        self._orders: OrderExporter | None = None
 
     @property
     def db(self) -> Database:
@@ -87,6 +89,11 @@ class Service:
     def syncs(self) -> SyncEngine:
         assert self._syncs is not None, "sync engine not started yet"
         return self._syncs
+
+    @property
+    def orders(self) -> OrderExporter:
+        assert self._orders is not None, "order exporter not started yet"
+        return self._orders
 
     @property
     def inbox(self) -> InboxWriter:
@@ -174,8 +181,14 @@ class Service:
         await self._integrations.start()
         self._syncs = syncs = SyncEngine(self.db, self.clock, Logger(self.sink, "sync"),
                                          self.bus, self.integrations)
-        processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"),
-                                   syncs.stores_changed)
+        self._orders = orders = OrderExporter(self.db, self.clock, Logger(self.sink, "orders"),
+                                              self.integrations)
+
+        def changed(stores: set[str]) -> None:
+            syncs.stores_changed(stores)
+            orders.stores_changed(stores)
+
+        processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"), changed)
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
                                              self.inbox, lambda: self.public_url,
@@ -200,6 +213,7 @@ class Service:
                 tg.start_soon(stores.run, lambda: self.config.stores)
                 tg.start_soon(syncs.follow_changes)
                 tg.start_soon(syncs.watch_errors)
+                tg.start_soon(orders.follow_changes)
                 await syncs.resume()
                 tg.start_soon(self.integrations.check_loop, lambda: self.config.check_interval)
                 await self._stop.wait()

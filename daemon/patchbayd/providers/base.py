@@ -94,11 +94,25 @@ class TrackedEvent:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OrderPayload:
+    id: str
+    email: str | None
+    status: str
+    total: str | None
+    currency: str | None
+    created_at: datetime
+    items: tuple[Mapping[str, Any], ...] = ()
+
+
 class Provider(Protocol):
     name: str
     http: ProviderHttp  # its own client and rate limiter: nothing shared between integrations
     batch_size: int  # contacts per upsert_contacts call the provider accepts
     has_lists: bool  # whether a sync needs a destination list
+    # Whether sending the same order twice leaves one order at the provider (it dedupes
+    # by our id). Where it does not, a send cut off by a crash is held back as in doubt.
+    orders_idempotent: bool
 
     async def verify(self) -> Account:
         """Raise AuthFailed unless the credentials work; the cheapest authenticated call."""
@@ -128,5 +142,18 @@ class Provider(Protocol):
     async def track_event(self, event: TrackedEvent) -> None:
         ...
 
+    async def export_order(self, order: OrderPayload) -> None:
+        """One confirmed/paid order, identified by its id (Rejected where unsupported)."""
+        ...
+
     async def aclose(self) -> None:
         ...
+
+
+def order_event(order: OrderPayload) -> TrackedEvent:
+    """An order as the "Placed Order" event most providers take, keyed by the order id."""
+    return TrackedEvent(
+        name="Placed Order", event_id=f"order-{order.id}", occurred_at=order.created_at,
+        email=order.email, properties={"order_id": order.id, "status": order.status,
+                                       "value": order.total, "currency": order.currency,
+                                       "items": [dict(i) for i in order.items]})

@@ -18,6 +18,7 @@ from .base import (
     Consent,
     Contact,
     Destination,
+    OrderPayload,
     RemoteConsent,
     RowResult,
     TrackedEvent,
@@ -45,6 +46,7 @@ class Benchmark:
     name = "benchmark"
     batch_size = BATCH_MAX
     has_lists = True
+    orders_idempotent = False
 
     def __init__(self, http: ProviderHttp, token: str) -> None:
         self.http = http
@@ -144,6 +146,9 @@ class Benchmark:
 
     async def track_event(self, event: TrackedEvent) -> None:
         raise Rejected(f"{self.http.name}: has no event API; route events to another provider")
+
+    async def export_order(self, order: OrderPayload) -> None:
+        raise Rejected(f"{self.http.name}: has no order or event API")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -18,9 +18,11 @@ from .base import (
     ConsentState,
     Contact,
     Destination,
+    OrderPayload,
     RemoteConsent,
     RowResult,
     TrackedEvent,
+    order_event,
 )
 from .errors import Rejected, Transient
 from .http import ProviderHttp
@@ -59,6 +61,7 @@ class Klaviyo:
     name = "klaviyo"
     batch_size = BULK_MAX
     has_lists = True
+    orders_idempotent = True  # unique_id dedupes
 
     def __init__(self, http: ProviderHttp, api_key: str) -> None:
         self.http = http
@@ -144,6 +147,9 @@ class Klaviyo:
             "unique_id": event.event_id,
             "metric": {"data": {"type": "metric", "attributes": {"name": event.name}}},
             "profile": {"data": {"type": "profile", "attributes": {"email": event.email}}}}}})
+
+    async def export_order(self, order: OrderPayload) -> None:
+        await self.track_event(order_event(order))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -20,6 +20,7 @@ from .base import (
     ConsentState,
     Contact,
     Destination,
+    OrderPayload,
     RemoteConsent,
     RowResult,
     TrackedEvent,
@@ -70,6 +71,7 @@ class Mailchimp:
     name = "mailchimp"
     batch_size = BATCH_MAX
     has_lists = True
+    orders_idempotent = False
 
     def __init__(self, http: ProviderHttp) -> None:
         self.http = http  # carries Basic auth with the key
@@ -131,6 +133,10 @@ class Mailchimp:
 
     async def track_event(self, event: TrackedEvent) -> None:
         raise Rejected(f"{self.http.name}: events need an audience; use add_to_list or webhook")
+
+    async def export_order(self, order: OrderPayload) -> None:
+        raise Rejected(f"{self.http.name}: orders need Mailchimp's e-commerce API, which "
+                       "patchbay does not speak yet")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -18,9 +18,11 @@ from .base import (
     ConsentState,
     Contact,
     Destination,
+    OrderPayload,
     RemoteConsent,
     RowResult,
     TrackedEvent,
+    order_event,
 )
 from .errors import Rejected, Transient
 from .http import ProviderHttp
@@ -70,6 +72,7 @@ class Omnisend:
     name = "omnisend"
     batch_size = BATCH_MAX
     has_lists = False
+    orders_idempotent = True  # eventID + eventTime dedupe
 
     def __init__(self, http: ProviderHttp, api_key: str) -> None:
         self.http = http
@@ -151,6 +154,9 @@ class Omnisend:
             "eventName": event.name, "eventID": event.event_id,
             "eventTime": isoformat(event.occurred_at), "origin": "api",
             "contact": {"email": event.email}, "properties": dict(event.properties)})
+
+    async def export_order(self, order: OrderPayload) -> None:
+        await self.track_event(order_event(order))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -19,6 +19,7 @@ from .base import (
     Consent,
     Contact,
     Destination,
+    OrderPayload,
     RemoteConsent,
     RowResult,
     TrackedEvent,
@@ -47,6 +48,7 @@ class SalesManago:
     name = "salesmanago"
     batch_size = BATCH_MAX
     has_lists = False
+    orders_idempotent = False  # every addContactExtEvent is a new purchase
 
     def __init__(self, http: ProviderHttp, *, client_id: str, api_secret: str, owner: str,
                  clock: Clock | None = None) -> None:
@@ -156,6 +158,16 @@ class SalesManago:
                 "externalId": event.event_id,
                 "value": event.properties.get("value"),
                 "products": event.properties.get("products")}})
+
+    async def export_order(self, order: OrderPayload) -> None:
+        await self._call("v2/contact/addContactExtEvent", {
+            "email": order.email, "contactEvent": {
+                "date": int(order.created_at.timestamp() * 1000),
+                "contactExtEventType": "PURCHASE", "externalId": order.id,
+                "value": float(order.total) if order.total else None,
+                "products": ",".join(str(i.get("sku") or i.get("name") or "")
+                                     for i in order.items),
+                "description": f"order {order.id} ({order.status})"}})
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -19,6 +19,7 @@ from .base import (
     Consent,
     Contact,
     Destination,
+    OrderPayload,
     RemoteConsent,
     RowResult,
     TrackedEvent,
@@ -57,6 +58,7 @@ class Webhook:
     name = "webhook"
     batch_size = BATCH_MAX
     has_lists = False
+    orders_idempotent = True  # receivers dedupe by the order id we send
 
     def __init__(self, http: ProviderHttp, secret: str, clock: Clock | None = None) -> None:
         self.http = http
@@ -101,6 +103,12 @@ class Webhook:
         await self.post({"type": event.name, "id": event.event_id,
                          "occurred_at": isoformat(event.occurred_at), "email": event.email,
                          "properties": dict(event.properties)})
+
+    async def export_order(self, order: OrderPayload) -> None:
+        await self.post({"type": "order", "id": order.id, "email": order.email,
+                         "status": order.status, "total": order.total,
+                         "currency": order.currency, "created_at": isoformat(order.created_at),
+                         "items": [dict(i) for i in order.items]})
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -7,13 +7,16 @@ straight into a `Secret` and is never echoed, logged or returned.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..clock import isoformat
 from ..db import integrations as rows
+from ..db import orders
 from ..integrations import ConnectRefused, UnknownIntegration
 from ..providers.errors import AuthFailed, ProviderError, Transient
 from ..providers.registry import SPECS, InvalidSettings
@@ -107,8 +110,29 @@ def routes(service: Service) -> list[Route]:
         return JSONResponse({"disconnected": integration.id, "provider": integration.provider,
                              "state": "available"})
 
+    async def export_orders(request: Request) -> Response:
+        integration_id = _id(request)
+        body = await json_object(request)
+        mode = body.get("mode") or "once"
+        if mode not in ("active", "once"):
+            raise ApiError(422, "mode must be active or once")
+        try:
+            report = await service.orders.export(integration_id)
+        except UnknownIntegration as exc:
+            raise ApiError(404, str(exc)) from None
+        await orders.follow(service.db, integration_id, mode, isoformat(service.clock.now()))
+        return JSONResponse({**asdict(report), "mode": mode,
+                             "ledger": await orders.ledger(service.db, integration_id)})
+
+    async def order_status(request: Request) -> Response:
+        integration_id = _id(request)
+        return JSONResponse({"ledger": await orders.ledger(service.db, integration_id),
+                             "problems": await orders.problems(service.db, integration_id)})
+
     return [
         Route("/v1/providers", providers),
+        Route("/v1/integrations/{id}/orders", order_status),
+        Route("/v1/integrations/{id}/orders/export", export_orders, methods=["POST"]),
         Route("/v1/integrations", list_integrations),
         Route("/v1/integrations", connect, methods=["POST"]),
         Route("/v1/integrations/{id}", show),

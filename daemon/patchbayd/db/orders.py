@@ -1,0 +1,79 @@
+"""Queries on orders and the order_exports ledger."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import StoreOrder
+from .database import Database
+
+ORDER_COLUMNS = "o.store, o.id, o.customer_id, o.email, o.status, o.total, o.currency," \
+                " o.created_at, o.items"
+
+
+def _order(row: Any) -> StoreOrder:
+    return StoreOrder(store=row[0], id=row[1], customer_id=row[2], email=row[3], status=row[4],
+                      total=row[5], currency=row[6], created_at=row[7], items=json.loads(row[8]))
+
+
+async def unexported(db: Database, integration_id: int, store: str, *, after: int,
+                     limit: int) -> list[tuple[StoreOrder, int]]:
+    """Confirmed and paid orders not at the destination yet (failed ones included), with
+    their seq, after seq `after`."""
+    rows = await db.fetchall(
+        f"SELECT {ORDER_COLUMNS}, o.seq FROM orders o WHERE o.store = ? AND o.seq > ?"  # noqa: S608
+        " AND o.status IN ('confirmed', 'paid') AND NOT EXISTS (SELECT 1 FROM order_exports e"
+        " WHERE e.integration_id = ? AND e.order_id = o.id"
+        " AND e.state IN ('sent', 'in_doubt', 'sending')) ORDER BY o.seq LIMIT ?",
+        (store, after, integration_id, limit))
+    return [(_order(r), int(r[9])) for r in rows]
+
+
+async def interrupted(db: Database, integration_id: int, store: str) -> list[StoreOrder]:
+    """Orders whose send was under way when the daemon died."""
+    rows = await db.fetchall(
+        f"SELECT {ORDER_COLUMNS} FROM order_exports e JOIN orders o"  # noqa: S608
+        " ON o.store = ? AND o.id = e.order_id WHERE e.integration_id = ?"
+        " AND e.state = 'sending' ORDER BY o.seq", (store, integration_id))
+    return [_order(r) for r in rows]
+
+
+async def mark(db: Database, integration_id: int, order_id: str, state: str,
+               reason: str | None, now: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO order_exports (integration_id, order_id, state, reason, attempts,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, order_id)"
+            " DO UPDATE SET state = excluded.state, reason = excluded.reason,"
+            " attempts = order_exports.attempts + excluded.attempts,"
+            " updated_at = excluded.updated_at",
+            (integration_id, order_id, state, reason, int(state == "sending"), now))
+
+
+async def ledger(db: Database, integration_id: int) -> dict[str, int]:
+    rows = await db.fetchall("SELECT state, count(*) FROM order_exports"
+                             " WHERE integration_id = ? GROUP BY state", (integration_id,))
+    return {r[0]: r[1] for r in rows}
+
+
+async def problems(db: Database, integration_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        "SELECT order_id, state, reason, attempts, updated_at FROM order_exports"
+        " WHERE integration_id = ? AND state IN ('failed', 'in_doubt')"
+        " ORDER BY updated_at DESC LIMIT ?", (integration_id, limit))
+    return [{"order": r[0], "state": r[1], "reason": r[2], "attempts": r[3], "at": r[4]}
+            for r in rows]
+
+
+async def follow(db: Database, integration_id: int, mode: str, now: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO order_feeds (integration_id, mode, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (integration_id) DO UPDATE SET mode = excluded.mode",
+            (integration_id, mode, now))
+
+
+async def followed(db: Database) -> list[int]:
+    rows = await db.fetchall("SELECT integration_id FROM order_feeds WHERE mode = 'active'")
+    return [r[0] for r in rows]

@@ -1,0 +1,143 @@
+"""Exactly-once order export: a ledger row per order per integration.
+
+The order is marked `sending` (committed) before the provider is called and `sent`
+(committed) as soon as it answered. After a crash a `sending` row is the one order whose
+fate is unknown: where the provider dedupes by our order id it is simply sent again
+(still one order there); where it does not (SALESmanago) it is held back as `in_doubt`
+and listed for a human instead of risking a duplicate purchase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..clock import Clock, isoformat, parse_time
+from ..db import Database
+from ..db import orders as ledger
+from ..integrations import IntegrationManager, UnknownIntegration
+from ..log import Logger
+from ..model import StoreOrder
+from ..providers.base import OrderPayload
+from ..providers.errors import AuthFailed, CapacityExceeded, Rejected, Transient
+
+PAGE = 200
+TRANSIENT_LIMIT = 3  # consecutive transient failures before an export stops for now
+
+
+@dataclass
+class ExportReport:
+    sent: int = 0
+    failed: int = 0
+    resent: int = 0
+    in_doubt: int = 0
+    stopped: str | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def payload(order: StoreOrder) -> OrderPayload:
+    return OrderPayload(
+        id=order.id, email=order.email, status=order.status, total=order.total,
+        currency=order.currency,
+        created_at=parse_time(order.created_at) or datetime(1970, 1, 1, tzinfo=UTC),
+        items=tuple(order.items))
+
+
+class OrderExporter:
+    def __init__(self, db: Database, clock: Clock, log: Logger,
+                 integrations: IntegrationManager) -> None:
+        self.db, self.clock, self.log = db, clock, log
+        self.integrations = integrations
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._changed: set[str] = set()
+        self._changes = asyncio.Event()
+
+    def _now(self) -> str:
+        return isoformat(self.clock.now())
+
+    async def export(self, integration_id: int) -> ExportReport:
+        """Send every confirmed/paid order not yet at the destination; one export at a time."""
+        lock = self._locks.setdefault(integration_id, asyncio.Lock())
+        async with lock:
+            return await self._export(integration_id)
+
+    async def _export(self, integration_id: int) -> ExportReport:
+        live = self.integrations.get(integration_id)
+        store = live.integration.store
+        report = ExportReport()
+        for order in await ledger.interrupted(self.db, integration_id, store):
+            if live.provider.orders_idempotent:
+                report.resent += 1
+                await self._send(integration_id, order, report)
+            else:
+                report.in_doubt += 1
+                await ledger.mark(self.db, integration_id, order.id, "in_doubt",
+                                  "the daemon stopped while sending; check the destination "
+                                  "before sending it again", self._now())
+                self.log.warning("order export in doubt", integration=integration_id,
+                                 order=order.id)
+        transient, cursor = 0, 0
+        while not report.stopped:
+            batch = await ledger.unexported(self.db, integration_id, store, after=cursor,
+                                            limit=PAGE)
+            if not batch:
+                break
+            cursor = batch[-1][1]
+            for order, _seq in batch:
+                ok = await self._send(integration_id, order, report)
+                transient = 0 if ok is not False else transient + 1
+                if transient >= TRANSIENT_LIMIT:
+                    report.stopped = "provider unavailable; the rest waits for the next export"
+                if report.stopped:
+                    break
+        report.problems = await ledger.problems(self.db, integration_id)
+        self.log.info("orders exported", integration=integration_id, sent=report.sent,
+                      failed=report.failed, resent=report.resent, in_doubt=report.in_doubt,
+                      stopped=report.stopped or "")
+        return report
+
+    async def _send(self, integration_id: int, order: StoreOrder,
+                    report: ExportReport) -> bool | None:
+        """True sent; False transient failure; None refused for good (this time)."""
+        await ledger.mark(self.db, integration_id, order.id, "sending", None, self._now())
+        try:
+            await self.integrations.call(integration_id, f"order {order.id} exported",
+                                         lambda p: p.export_order(payload(order)))
+        except Transient as exc:
+            await self._failed(integration_id, order, report, exc.reason)
+            return False
+        except (AuthFailed, CapacityExceeded) as exc:
+            await self._failed(integration_id, order, report, exc.reason)
+            report.stopped = exc.reason
+            return None
+        except Rejected as exc:
+            await self._failed(integration_id, order, report, exc.reason)
+            return None
+        await ledger.mark(self.db, integration_id, order.id, "sent", None, self._now())
+        report.sent += 1
+        return True
+
+    async def _failed(self, integration_id: int, order: StoreOrder, report: ExportReport,
+                      reason: str) -> None:
+        await ledger.mark(self.db, integration_id, order.id, "failed", reason, self._now())
+        report.failed += 1
+        report.problems.append({"order": order.id, "reason": reason})
+
+    # ---- following new orders ----------------------------------------------------------
+
+    def stores_changed(self, stores: set[str]) -> None:
+        self._changed |= stores
+        self._changes.set()
+
+    async def follow_changes(self) -> None:
+        while True:
+            await self._changes.wait()
+            self._changes.clear()
+            changed, self._changed = self._changed, set()
+            for integration_id in await ledger.followed(self.db):
+                with contextlib.suppress(UnknownIntegration):
+                    if self.integrations.get(integration_id).integration.store in changed:
+                        await self.export(integration_id)

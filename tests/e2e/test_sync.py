@@ -1,0 +1,309 @@
+"""Syncs and order export end to end: the real daemon and CLI against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import PATCHBAY, Daemon, Sandbox, sandbox_config
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def customer(i: int, **changes: Any) -> dict[str, Any]:
+    base = {"id": f"c{i:05d}", "email": f"member{i}@example.com", "first_name": f"M{i}",
+            "created_at": "2026-06-01T00:00:00Z", "updated_at": "2026-06-01T00:00:00Z",
+            "email_consent": {"state": "subscribed", "updated_at": "2026-06-01T00:00:00Z"},
+            "member": {"points": i, "status": "active", "tier": "silver", "paid_tier": False,
+                       "tier_expires_at": "2027-06-30"}}
+    return {**base, **changes}
+
+
+def ingest(hub: Daemon, kind: str, items: list[dict[str, Any]]) -> None:
+    for start in range(0, len(items), 1000):
+        answer = httpx.post(hub.url(f"/ingest/demo/{kind}"),
+                            json={"items": items[start:start + 1000]},
+                            headers={"Authorization": "Bearer demo-token"}, timeout=30)
+        assert answer.status_code == 202, answer.text
+    wait(lambda: hub.counts()["inbox_pending"] == 0)
+
+
+def connect(hub: Daemon, sandbox: Sandbox, provider: str, key: str = "sandbox-key",
+            *extra: str) -> int:
+    path = hub.directory / f"{provider}.key"
+    path.write_text(key)
+    result = hub.cli("integrations", "connect", provider, "--store", "demo", "--api-key-file",
+                     str(path), "--base-url", f"{sandbox.url}/{provider}", *extra, "--json")
+    return int(json.loads(result.stdout)["id"])
+
+
+def sync_show(hub: Daemon, sync_id: int) -> dict[str, Any]:
+    return hub.api(f"/v1/syncs/{sync_id}")
+
+
+def finished_runs(hub: Daemon, sync_id: int) -> list[dict[str, Any]]:
+    return [r for r in sync_show(hub, sync_id)["runs"] if r["state"] != "running"]
+
+
+def wait_runs(hub: Daemon, sync_id: int, count: int, timeout: float = 30) -> dict[str, Any]:
+    wait(lambda: len(finished_runs(hub, sync_id)) >= count, timeout)
+    return finished_runs(hub, sync_id)[0]
+
+
+def create_sync(hub: Daemon, integration: int, *args: str) -> int:
+    result = hub.cli("sync", "create", str(integration), "--segment", "all", *args, "--json")
+    return int(json.loads(result.stdout)["id"])
+
+
+def batch_items(sandbox: Sandbox) -> int:
+    return int(sandbox.state("omnisend")["items"].get("POST /v3/batches", 0))
+
+
+def test_full_then_incremental_with_filters_and_tags(hub: Daemon, sandbox: Sandbox) -> None:
+    people = [customer(i) for i in range(40)]
+    people += [customer(100, email="info@example.com"), customer(101, email="not-an-address"),
+               customer(102, email="MEMBER1@example.com"),
+               customer(103, email_consent={"state": "unsubscribed"}),
+               customer(104, email_consent={"state": "not_subscribed"}),
+               customer(105, created_at="2025-01-01T00:00:00Z")]
+    ingest(hub, "customers", people)
+    omnisend = connect(hub, sandbox, "omnisend")
+    sync_id = create_sync(hub, omnisend, "--tags", "vip,loyal", "--acquired-since",
+                          "2026-01-01", "--map", "member.points=loyalty_points")
+    run = wait_runs(hub, sync_id, 1)
+    counts = run["counts"]
+    assert (counts["scanned"], counts["sent"], counts["failed"]) == (46, 40, 0)
+    assert counts["filtered"] == {"invalid_address": 1, "role_address": 1, "duplicate": 1,
+                                  "not_subscribed": 1, "unsubscribed": 1,
+                                  "outside_acquisition_range": 1}
+    contacts = {c["email"]: c for c in sandbox.state("omnisend")["contacts"]}
+    assert len(contacts) == 40
+    ann = contacts["member7@example.com"]
+    assert {"vip", "loyal"} <= set(ann["tags"])
+    assert ann["customProperties"]["loyalty_points"] == 7
+    assert ann["customProperties"]["tier"] == "silver"
+    assert ann["customProperties"]["acquired_at"] == "2026-06-01T00:00:00.000Z"
+    assert ann["identifiers"][0]["channels"]["email"]["status"] == "subscribed"
+    assert sync_show(hub, sync_id)["state"] == "active"
+    assert json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"][0][
+        "state"] == "active"
+
+    # Active mode: one real change and one that changes nothing mapped.
+    sent_before = batch_items(sandbox)
+    started = time.monotonic()
+    ingest(hub, "customers", [customer(3, first_name="Changed",
+                                       updated_at="2026-11-01T00:00:00Z"),
+                              customer(4, updated_at="2026-11-01T00:00:00Z")])
+    run = wait_runs(hub, sync_id, 2, timeout=5)  # reaches the destination within 5 s
+    assert time.monotonic() - started < 5
+    assert (run["counts"]["sent"], run["counts"]["unchanged"]) == (1, 1)
+    assert run["full"] is False
+    assert batch_items(sandbox) - sent_before <= 1
+    contacts = {c["email"]: c for c in sandbox.state("omnisend")["contacts"]}
+    assert contacts["member3@example.com"]["firstName"] == "Changed"
+
+
+def test_dry_run_sends_nothing_and_reports(hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(5)] + [customer(9, email="x@y")])
+    omnisend = connect(hub, sandbox, "omnisend")
+    before = sandbox.state("omnisend")["requests"]
+    result = hub.cli("sync", "create", str(omnisend), "--segment", "all", "--dry-run")
+    assert "would send 5 of 6 scanned" in result.stdout
+    assert "invalid address 1" in result.stdout
+    assert sandbox.state("omnisend")["requests"] == before
+    assert hub.api("/v1/syncs")["syncs"] == []
+
+
+def test_failed_rows_keep_their_reason_and_are_retried_until_they_succeed(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(10)])
+    sandbox.faults("omnisend", capacity=6)
+    omnisend = connect(hub, sandbox, "omnisend")
+    sync_id = create_sync(hub, omnisend, "--mode", "once")
+    run = wait_runs(hub, sync_id, 1)
+    assert (run["counts"]["sent"], run["counts"]["failed"]) == (6, 4)
+    shown = hub.cli("sync", "show", str(sync_id)).stdout
+    assert "recent failures" in shown and "limit reached" in shown
+    sandbox.faults("omnisend", capacity=None)
+    hub.cli("sync", "run", str(sync_id))
+    run = wait_runs(hub, sync_id, 2)
+    assert (run["counts"]["retried"], run["counts"]["sent"], run["counts"]["failed"]) == (4, 4, 0)
+    assert len(sandbox.state("omnisend")["contacts"]) == 10
+    assert sync_show(hub, sync_id)["failures"] == []
+
+
+def test_capacity_too_small_refuses_the_sync_with_needed_and_available(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(12)])
+    sandbox.faults("benchmark", capacity=5)
+    benchmark = connect(hub, sandbox, "benchmark")
+    sync_id = create_sync(hub, benchmark, "--list", "Loyalty members")
+    run = wait_runs(hub, sync_id, 1)
+    assert run["state"] == "failed" and run["error"] == "capacity: needs 12, has 5"
+    assert sync_show(hub, sync_id)["state"] == "error"
+    assert sandbox.state("benchmark")["contacts"] == []
+
+
+def test_bad_sync_requests_are_refused_clearly(hub: Daemon, sandbox: Sandbox) -> None:
+    klaviyo = connect(hub, sandbox, "klaviyo")
+    omnisend = connect(hub, sandbox, "omnisend")
+    cases = [
+        ((str(klaviyo), "--segment", "all"), "needs --list"),
+        ((str(klaviyo), "--segment", "all", "--list", "Nope"), "no list 'Nope'"),
+        ((str(omnisend), "--segment", "all", "--list", "x"), "has no lists"),
+        ((str(omnisend), "--segment", "all", "--tags", "a, b"), "no spaces"),
+        ((str(omnisend), "--segment", "all", "--map", "shoe_size=size"), "unknown store field"),
+        ((str(omnisend), "--segment", "all", "--acquired-since", "soon"), "must be a date"),
+        (("99", "--segment", "all"), "no integration 99"),
+    ]
+    for args, words in cases:
+        result = hub.cli("sync", "create", *args, check=False)
+        assert result.returncode == 1 and words in result.stderr, (args, result.stderr)
+    assert hub.api("/v1/syncs")["syncs"] == []
+
+
+def test_a_down_provider_does_not_slow_a_sync_to_another(hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(20)])
+    omnisend = connect(hub, sandbox, "omnisend")
+    klaviyo = connect(hub, sandbox, "klaviyo")
+    sandbox.faults("omnisend", latency_ms=3000)  # every call times out (provider_timeout 1 s)
+    slow = create_sync(hub, omnisend)
+    fast = create_sync(hub, klaviyo, "--list", "Newsletter")
+    started = time.monotonic()
+    run = wait_runs(hub, fast, 1, timeout=10)
+    assert run["counts"]["sent"] == 20 and time.monotonic() - started < 5
+    assert sync_show(hub, slow)["runs"][0]["state"] == "running"
+    slow_run = wait_runs(hub, slow, 1, timeout=30)
+    assert slow_run["state"] == "failed" and "provider unavailable" in slow_run["error"]
+
+
+def test_progress_follow_draws_a_bar_to_the_end(hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(30)])
+    omnisend = connect(hub, sandbox, "omnisend")
+    sandbox.faults("omnisend", latency_ms=150)
+    sync_id = create_sync(hub, omnisend, "--mode", "once")
+    follower = hub.cli("sync", "progress", str(sync_id), "--follow", timeout=60)
+    assert "[" in follower.stdout and ("done" in follower.stdout
+                                       or "run 1 done" in follower.stdout)
+
+
+@pytest.fixture
+def slow_hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
+    d = Daemon(workdir, config_text=sandbox_config(sandbox.url))
+    d.start()
+    yield d
+    d.kill()
+
+
+def test_a_sync_killed_at_a_random_moment_resumes_without_loss(
+        slow_hub: Daemon, sandbox: Sandbox) -> None:
+    hub = slow_hub
+    total = 3000
+    ingest(hub, "customers", [customer(i) for i in range(total)])
+    omnisend = connect(hub, sandbox, "omnisend")
+    sandbox.faults("omnisend", latency_ms=120)
+    sync_id = create_sync(hub, omnisend, "--mode", "once")
+    time.sleep(random.uniform(0.4, 1.6))
+    hub.kill()  # SIGKILL: no goodbye, no checkpoint beyond what was committed
+    acknowledged = batch_items(sandbox)
+    assert acknowledged < total, "the run finished before the kill; slow the sandbox down"
+    sandbox.faults("omnisend", latency_ms=0)
+    hub.start()
+    run = wait_runs(hub, sync_id, 1, timeout=60)
+    assert run["state"] == "done"
+    emails = [c["email"] for c in sandbox.state("omnisend")["contacts"]]
+    assert sorted(emails) == sorted(f"member{i}@example.com" for i in range(total))
+    # Only a batch the provider acknowledged in the instant before the kill may go twice.
+    assert batch_items(sandbox) <= total + 1000
+    assert sync_show(hub, sync_id)["sent"] == total
+
+
+def order(i: int, status: str = "paid") -> dict[str, Any]:
+    return {"id": f"o{i:04d}", "customer_id": f"c{i % 5:05d}",
+            "email": f"member{i % 5}@example.com", "status": status, "total": f"{i}.50",
+            "currency": "EUR", "created_at": f"2026-11-{1 + i % 20:02d}T10:00:00Z",
+            "items": [{"sku": f"S{i}", "name": "Tea", "quantity": 1, "price": f"{i}.50"}]}
+
+
+def events_sent(sandbox: Sandbox) -> int:
+    return int(sandbox.state("omnisend")["requests"].get("POST /v5/events", 0))
+
+
+def test_orders_are_exported_exactly_once_even_when_run_twice(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(5)])
+    ingest(hub, "orders", [order(i) for i in range(30)] + [order(90, "pending"),
+                                                          order(91, "cancelled")])
+    omnisend = connect(hub, sandbox, "omnisend")
+    first = json.loads(hub.cli("orders", "export", str(omnisend), "--mode", "once",
+                               "--json").stdout)
+    assert first["sent"] == 30 and first["ledger"] == {"sent": 30}
+    again = json.loads(hub.cli("orders", "export", str(omnisend), "--json").stdout)
+    assert again["sent"] == 0
+    assert events_sent(sandbox) == 30  # nothing went out the second time
+    placed = [e for e in sandbox.state("omnisend")["events"] if e["eventName"] == "Placed Order"]
+    assert sorted(e["properties"]["order_id"] for e in placed) == [f"o{i:04d}"
+                                                                   for i in range(30)]
+    # --mode active (the second export): new paid orders follow by themselves.
+    ingest(hub, "orders", [order(31)])
+    wait(lambda: events_sent(sandbox) == 31, timeout=10)
+
+
+def test_orders_survive_a_kill_half_way_exactly_once(slow_hub: Daemon, sandbox: Sandbox) -> None:
+    hub = slow_hub
+    ingest(hub, "customers", [customer(i) for i in range(5)])
+    ingest(hub, "orders", [order(i) for i in range(40)])
+    omnisend = connect(hub, sandbox, "omnisend")
+    sandbox.faults("omnisend", latency_ms=60)
+    exporter = subprocess.Popen([PATCHBAY, "orders", "export", str(omnisend), "--mode", "once"],
+                                env=hub.env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    wait(lambda: events_sent(sandbox) >= 5)
+    time.sleep(random.uniform(0, 0.8))
+    hub.kill()
+    exporter.wait(10)
+    assert events_sent(sandbox) < 40
+    sandbox.faults("omnisend", latency_ms=0)
+    hub.start()
+    hub.cli("orders", "export", str(omnisend), "--mode", "once")
+    placed = [e["properties"]["order_id"] for e in sandbox.state("omnisend")["events"]]
+    assert sorted(placed) == [f"o{i:04d}" for i in range(40)]  # each exactly once
+    assert events_sent(sandbox) <= 41  # at most the one in flight at the kill, deduped
+
+
+def test_an_interrupted_send_to_a_provider_without_dedupe_is_held_in_doubt(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(5)])
+    ingest(hub, "orders", [order(i) for i in range(3)])
+    salesmanago = connect(hub, sandbox, "salesmanago", "sandbox-secret", "--client-id", "c1",
+                          "--owner", "owner@example.com")
+    hub.stop()
+    with sqlite3.connect(hub.state_dir / "patchbay.db") as db:  # as if killed mid-send
+        db.execute("INSERT INTO order_exports VALUES (?, 'o0001', 'sending', NULL, 1, 'x')",
+                   (salesmanago,))
+    hub.start()
+    # The contacts must exist at SALESmanago for purchases to attach to them.
+    sync_id = create_sync(hub, salesmanago, "--mode", "once")
+    wait_runs(hub, sync_id, 1)
+    result = hub.cli("orders", "export", str(salesmanago), "--mode", "once", check=False)
+    assert result.returncode == 0, result.stderr
+    assert "in doubt 1" in result.stdout and "order o0001: in_doubt" in result.stdout
+    events = sandbox.state("salesmanago")["events"]
+    assert sorted(e["externalId"] for e in events) == ["o0000", "o0002"]
+    assert {e["contactExtEventType"] for e in events} == {"PURCHASE"}
