@@ -106,8 +106,8 @@ def counts_line(counts: dict[str, Any]) -> str:
 
 
 def progress_bar(fields: dict[str, Any], width: int = 30) -> str:
-    upto, cursor = fields.get("upto") or 0, fields.get("cursor") or 0
-    share = 1.0 if fields.get("done") else (cursor / upto if upto else 0.0)
+    total, scanned = fields.get("total") or 0, fields.get("scanned") or 0
+    share = 1.0 if fields.get("done") else min(1.0, scanned / total if total else 0.0)
     filled = int(share * width)
     bar = "#" * filled + "." * (width - filled)
     return (f"[{bar}] {share:4.0%}  sent {fields.get('sent', 0)}  failed "

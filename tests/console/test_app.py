@@ -7,17 +7,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, ProgressBar, Static
 
 from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.confirm import ConfirmScreen
 from patchbay.tui.screens.connect import ConnectScreen
 from patchbay.tui.screens.integrations import IntegrationsScreen
+from patchbay.tui.screens.syncs import SyncsScreen
 from patchbay.tui.widgets.integration_card import IntegrationCard
 from patchbay.tui.widgets.log_pane import LogPane
 from patchbay.tui.widgets.status_panel import StatusPanel
+from patchbay.tui.widgets.sync_card import SyncCard
 from tests.support import Daemon, Sandbox
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +121,32 @@ def test_integrations_screen_snapshot(snap_compare: Callable[..., bool], hub: Da
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+async def test_syncs_screen_shows_a_bar_while_running_and_the_report_after(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    people = [{"id": f"c{i}", "email": f"p{i}@example.com",
+               "email_consent": {"state": "subscribed"}} for i in range(30)]
+    httpx.post(hub.url("/ingest/demo/customers"), json={"items": people},
+               headers={"Authorization": "Bearer demo-token"}).raise_for_status()
+    key = hub.directory / "k"
+    key.write_text("sandbox-k")
+    hub.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
+            str(key), "--base-url", f"{sandbox.url}/omnisend")
+    sandbox.faults("omnisend", latency_ms=400)
+    app = PatchbayApp(hub.socket, reconnect_delay=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        hub.cli("sync", "create", "1", "--segment", "all", "--mode", "once")
+        await pilot.press("s")
+        screen = app.screen
+        assert isinstance(screen, SyncsScreen)
+        await until(pilot, lambda: len(screen.query(SyncCard)) == 1)
+        card = screen.query_one(SyncCard)
+        await until(pilot, lambda: card.query_one(ProgressBar).display)
+        await until(pilot, lambda: "last run #1 done" in str(
+            card.query_one(".report", Static).render()), timeout=30)
+        assert not card.query_one(ProgressBar).display
+        assert "sent 30" in str(card.query_one(".report", Static).render())
+        await pilot.press("escape")
+        await pilot.press("q")

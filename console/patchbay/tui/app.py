@@ -29,6 +29,7 @@ class PatchbayApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("i", "integrations", "Integrations"),
+        Binding("s", "syncs", "Syncs"),
         Binding("l", "cycle_level", "Log level"),
     ]
 
@@ -54,6 +55,12 @@ class PatchbayApp(App[None]):
 
         if not isinstance(self.screen, IntegrationsScreen):
             self.push_screen(IntegrationsScreen(self.socket))
+
+    def action_syncs(self) -> None:
+        from .screens.syncs import SyncsScreen
+
+        if not isinstance(self.screen, SyncsScreen):
+            self.push_screen(SyncsScreen(self.socket))
 
     def action_cycle_level(self) -> None:
         self.query_one(LogPane).cycle_level()

@@ -217,3 +217,16 @@ async def candidates(db: Database, store: str, segment: str, sync_id: int, *,
         f" WHERE s.sync_id = :sync AND s.customer_id = c.id AND s.status = 'sent')",
         {"store": store, "sync": sync_id, "new_since": new_since})
     return int(row[0]) if row else 0
+
+
+async def to_scan(db: Database, sync_id: int, store: str, segment: str, *, after: int,
+                  upto: int, new_since: str) -> int:
+    """How many customers a run will look at: for progress bars."""
+    row = await db.fetchone(
+        f"SELECT (SELECT count(*) FROM customers c WHERE c.store = :store"  # noqa: S608
+        f" AND c.seq > :after AND c.seq <= :upto AND {SEGMENT_SQL[segment]})"
+        f" + (SELECT count(*) FROM sync_contacts s WHERE s.sync_id = :sync"
+        f" AND s.status = 'failed')",
+        {"store": store, "after": after, "upto": upto, "sync": sync_id,
+         "new_since": new_since})
+    return int(row[0]) if row else 0

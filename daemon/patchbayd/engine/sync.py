@@ -184,6 +184,10 @@ class SyncEngine:
                       run=run.id, integration=sync.integration_id, full=run.full)
         await self.integrations.set_state(sync.integration_id, "syncing", None)
         counts = run.counts or fresh_counts()
+        if "total" not in counts:
+            counts["total"] = await rows.to_scan(self.db, sync_id, store, sync.segment,
+                                                 after=run.cursor_seq, upto=run.upto_seq,
+                                                 new_since=self._new_since())
         report = Report(counts)
         try:
             if not resumed:
