@@ -30,8 +30,11 @@ SEGMENT_SQL = {
                           " AND o.customer_id = c.id AND o.created_at >= e.occurred_at))",
 }
 # A customer is a duplicate when another of the store has the same address and a smaller id.
-DUPLICATE_SQL = ("EXISTS (SELECT 1 FROM customers d WHERE d.store = c.store"
-                 " AND d.email = c.email COLLATE NOCASE AND d.id < c.id)")
+# INDEXED BY: left alone, SQLite walks the primary key for `d.id < c.id`, which makes a
+# full sync quadratic (found by the 100k benchmark).
+DUPLICATE_SQL = ("EXISTS (SELECT 1 FROM customers d INDEXED BY customers_email"
+                 " WHERE d.store = c.store AND d.email = c.email COLLATE NOCASE"
+                 " AND d.id < c.id)")
 
 
 def _sync(row: aiosqlite.Row) -> Sync:
