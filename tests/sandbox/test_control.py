@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 import httpx
@@ -127,7 +128,21 @@ async def test_post_callbacks_carry_json(sandbox: httpx.AsyncClient, receiver: R
         "email": "a@example.com", "state": "unsubscribed"})
     assert no_opt_out.json()["callbacks"] == []
     assert (await sandbox.get("/_sandbox/omnisend/callbacks")).json() == {
-        "opt_in": f"{receiver.url}/cb/$email$", "opt_out": None, "method": "POST"}
+        "opt_in": f"{receiver.url}/cb/$email$", "opt_out": None, "method": "POST",
+        "secret": None}
+
+
+async def test_a_registered_secret_signs_the_salesmanago_key(
+        sandbox: httpx.AsyncClient, receiver: Receiver) -> None:
+    await sandbox.post("/_sandbox/salesmanago/callbacks", json={
+        "opt_out": f"{receiver.url}/cb?email=$email$&key=$key$", "secret": "s3"})
+    await sandbox.post("/_sandbox/salesmanago/consent", json={
+        "email": "a@example.com", "state": "unsubscribed"})
+    [request] = receiver.requests
+    key = hashlib.sha1(b"a@example.coms3").hexdigest()
+    assert request.path == f"/cb?email=a%40example.com&key={key}"
+    shown = (await sandbox.get("/_sandbox/salesmanago/callbacks")).json()
+    assert shown["secret"] == "set"  # never echoed
 
 
 async def test_control_input_is_validated(sandbox: httpx.AsyncClient) -> None:

@@ -2,11 +2,13 @@
 
 Real accounts configure these URLs in a settings page; the sandbox takes them over its
 control surface. The URL carries `$email$` (SALESmanago's convention), replaced by the
-url-encoded address, so one scheme serves every provider.
+url-encoded address, so one scheme serves every provider; with a `secret` registered,
+`$key$` becomes SALESmanago's guard, sha1(email + secret).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -27,15 +29,17 @@ class CallbackSettings:
     opt_in: str | None = None
     opt_out: str | None = None
     method: str = "GET"
+    secret: str | None = None  # for $key$ = sha1(email + secret); never shown in state
 
     def as_dict(self) -> dict[str, Any]:
-        return {"opt_in": self.opt_in, "opt_out": self.opt_out, "method": self.method}
+        return {"opt_in": self.opt_in, "opt_out": self.opt_out, "method": self.method,
+                "secret": "set" if self.secret else None}
 
     @classmethod
     def parse(cls, body: object) -> CallbackSettings:
         if not isinstance(body, dict):
             raise ValueError("callbacks must be a JSON object")
-        unknown = sorted(set(body) - {"opt_in", "opt_out", "method"})
+        unknown = sorted(set(body) - {"opt_in", "opt_out", "method", "secret"})
         if unknown:
             raise ValueError(f"unknown field: {', '.join(unknown)}")
         urls = {name: body.get(name) for name in ("opt_in", "opt_out")}
@@ -46,13 +50,20 @@ class CallbackSettings:
         method = body.get("method", "GET")
         if method not in METHODS:
             raise ValueError("method must be GET or POST")
-        return cls(opt_in=urls["opt_in"], opt_out=urls["opt_out"], method=method)
+        secret = body.get("secret")
+        if secret is not None and not isinstance(secret, str):
+            raise ValueError("secret must be a string")
+        return cls(opt_in=urls["opt_in"], opt_out=urls["opt_out"], method=method,
+                   secret=secret)
 
     def deliveries(self, email: str, subscribed: bool, at: datetime) -> list[Delivery]:
         template = self.opt_in if subscribed else self.opt_out
         if template is None:
             return []
         url = template.replace("$email$", quote(email, safe=""))
+        if self.secret is not None:
+            key = hashlib.sha1((email + self.secret).encode()).hexdigest()
+            url = url.replace("$key$", key)
         if self.method == "GET":
             return [Delivery("GET", url)]
         state = "subscribed" if subscribed else "unsubscribed"
