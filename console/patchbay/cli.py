@@ -418,3 +418,36 @@ def orders_export(ctx: Context, integration: int, mode: str) -> None:
     output(ctx, data, render.order_export)
     if data.get("stopped") or data.get("failed"):
         sys.exit(EXIT_FAILED)
+
+
+@main.group()
+def consent() -> None:
+    """Marketing consent: state per contact, the audit trail, held-back opt-outs."""
+
+
+@consent.command("show")
+@click.argument("email")
+@common
+@pass_ctx
+def consent_show(ctx: Context, email: str) -> None:
+    """EMAIL's consent in each store and at each integration (asked live)."""
+    output(ctx, call(ctx, lambda c: c.get(f"/v1/consent/{email}")), render.consent)
+
+
+@consent.command("history")
+@click.argument("email")
+@common
+@pass_ctx
+def consent_history(ctx: Context, email: str) -> None:
+    """Every consent decision about EMAIL: applied, suppressed, stale, duplicate."""
+    output(ctx, call(ctx, lambda c: c.get(f"/v1/consent/{email}/history")),
+           lambda d: render.audit(d["history"]) or f"no consent decisions about {email}")
+
+
+@consent.command("suppressed")
+@common
+@pass_ctx
+def consent_suppressed(ctx: Context) -> None:
+    """Store-side opt-outs held back by the opt-out guard, for review."""
+    output(ctx, call(ctx, lambda c: c.get("/v1/consent/suppressed")),
+           lambda d: render.audit(d["suppressed"]) or "nothing held back")

@@ -85,6 +85,9 @@ def integration(data: dict[str, Any]) -> str:
                           f"{data.get('last_activity_at') or '-'}"),
     ]
     items += [(k.replace("_", " "), v) for k, v in data.get("settings", {}).items()]
+    callbacks = data.get("callbacks") or {}
+    items += [("opt-in callback", callbacks.get("opt_in")),
+              ("opt-out callback", callbacks.get("opt_out"))]
     text = pairs(items)
     audit = data.get("audit") or []
     if audit:
@@ -190,3 +193,21 @@ def order_export(data: dict[str, Any]) -> str:
         lines.append(f"  order {problem['order']}: {problem.get('state', 'failed')} — "
                      f"{problem['reason']}")
     return "\n".join(lines)
+
+
+def consent(data: dict[str, Any]) -> str:
+    lines = [f"{data['email']}"]
+    for s in data["stores"]:
+        lines.append(f"  store {s['store']} (customer {s['customer']}): {s['state'] or '-'}"
+                     f" since {s['at'] or '?'}; registered {s['registered_at'] or '?'}")
+    for i in data["integrations"]:
+        lines.append(f"  integration {i['integration']} {i['provider']} ({i['store']}): "
+                     f"{i['at_provider']} at the provider; last known {i['last_known'] or '-'}")
+    return "\n".join(lines)
+
+
+def audit(entries: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{e['decided_at']} #{e['integration_id']} {e['email']} {e['source']}: "
+        f"{e['old_state'] or '-'} -> {e['new_state'] or '-'} {e['outcome']} ({e['rule']}: "
+        f"{e['reason']}) event {e['event_at'] or '-'}" for e in entries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -82,6 +83,15 @@ class IntegrationManager:
 
     def list(self) -> list[Integration]:
         return [live.integration for live in self._live.values()]
+
+    def by_callback_token(self, token: str) -> Live | None:
+        for live in self._live.values():
+            if hmac.compare_digest(live.integration.callback_token.encode(), token.encode()):
+                return live
+        return None
+
+    def lives(self) -> tuple[Live, ...]:
+        return tuple(self._live.values())
 
     def get(self, integration_id: int) -> Live:
         live = self._live.get(integration_id)

@@ -28,6 +28,7 @@ from .db import Database, event_log
 from .db import customers as customer_rows
 from .db import inbox as inbox_rows
 from .engine.orders import OrderExporter
+from .engine.reconcile import ConsentEngine
 from .engine.sync import SyncEngine
 from .inbound.processor import InboxProcessor
 from .inbound.writer import InboxWriter
@@ -74,6 +75,7 @@ class Service:
         self._inbox: InboxWriter | None = None
         self._syncs: SyncEngine | None = None
         self._orders: OrderExporter | None = None
+        self._consent: ConsentEngine | None = None
 
     @property
     def db(self) -> Database:
@@ -94,6 +96,11 @@ class Service:
     def orders(self) -> OrderExporter:
         assert self._orders is not None, "order exporter not started yet"
         return self._orders
+
+    @property
+    def consent(self) -> ConsentEngine:
+        assert self._consent is not None, "consent engine not started yet"
+        return self._consent
 
     @property
     def inbox(self) -> InboxWriter:
@@ -188,8 +195,12 @@ class Service:
             syncs.stores_changed(stores)
             orders.stores_changed(stores)
 
-        processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"), changed)
+        processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"), changed,
+                                   lambda: self.consent.wake.set())
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
+        self._consent = consent = ConsentEngine(
+            self.db, self.clock, Logger(self.sink, "consent"), self.integrations,
+            lambda: self.config.stores, self.inbox, timeout=self.config.provider_timeout)
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
                                              self.inbox, lambda: self.public_url,
                                              timeout=self.config.provider_timeout)
@@ -214,6 +225,7 @@ class Service:
                 tg.start_soon(syncs.follow_changes)
                 tg.start_soon(syncs.watch_errors)
                 tg.start_soon(orders.follow_changes)
+                tg.start_soon(consent.run)
                 await syncs.resume()
                 tg.start_soon(self.integrations.check_loop, lambda: self.config.check_interval)
                 await self._stop.wait()

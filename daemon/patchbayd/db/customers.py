@@ -90,3 +90,20 @@ async def table_counts(db: Database) -> dict[str, dict[str, int]]:
         for store, count in rows:
             result.setdefault(store, {})[table] = count
     return result
+
+
+async def consent_of(db: Database, customers: Sequence[StoreCustomer]
+                     ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """(store, id) -> (email consent, its time) as stored now, for those that exist."""
+    found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    by_store: dict[str, list[str]] = {}
+    for customer in customers:
+        by_store.setdefault(customer.store, []).append(customer.id)
+    for store, ids in by_store.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = await db.fetchall(
+                f"SELECT id, email_consent, email_consent_at FROM customers"  # noqa: S608
+                f" WHERE store = ? AND id IN ({','.join('?' * len(chunk))})", (store, *chunk))
+            found.update({(store, r[0]): (r[1], r[2]) for r in rows})
+    return found

@@ -24,7 +24,7 @@ from typing import Literal
 
 STATES = ("subscribed", "not_subscribed", "unsubscribed")
 Source = Literal["store", "provider", "lookup", "registration"]
-Outcome = Literal["applied", "suppressed", "stale", "duplicate", "ignored", "lookup"]
+Outcome = Literal["applied", "suppressed", "stale", "duplicate", "ignored", "lookup", "failed"]
 Action = Literal["send_to_provider", "write_to_store", "lookup_provider", "none"]
 
 
@@ -83,13 +83,14 @@ def decide(change: Change, known: Known, settings: Settings, now: datetime) -> D
         return Decision("lookup", "lookup_provider", "fetch_on_register",
                         "registered without consent: asking the provider", known.store_state,
                         None)
+    if change.source == "lookup" and state != "subscribed":
+        return Decision("ignored", "none", "fetch_on_register",
+                        "not known at the provider" if state is None
+                        else "not opted in at the provider", known.store_state, None)
     if state not in STATES:
         return Decision("ignored", "none", "unknown_state", f"unknown consent state {state!r}",
                         known.store_state, None)
     if change.source == "lookup":
-        if state != "subscribed":
-            return Decision("ignored", "none", "fetch_on_register",
-                            "not opted in at the provider", known.store_state, None)
         if known.store_state == "subscribed":
             return Decision("duplicate", "none", "fetch_on_register",
                             "the store has them subscribed already", "subscribed", "subscribed")
@@ -141,3 +142,21 @@ def _span(delta: timedelta) -> str:
     sign = "-" if seconds < 0 else ""
     minutes, secs = divmod(abs(seconds), 60)
     return f"{sign}{minutes}:{secs:02d}"
+
+
+def store_change(previous: tuple[str | None, str | None] | None, state: str | None,
+                 at: str | None, created_at: str | None,
+                 updated_at: str | None) -> tuple[str, str | None, str | None] | None:
+    """What a customer row from the store means for consent: (source, state, event time).
+
+    `previous` is the (state, time) we held before, None for a new customer. A new
+    customer without consent is a registration (rule a); any other difference is a
+    store-side change dated by its consent time (else the row's update time).
+    """
+    if previous is None:
+        if state == "subscribed":
+            return ("store", state, at or created_at)
+        return ("registration", None, created_at)
+    if (state, at) == previous or state is None:
+        return None
+    return ("store", state, at or updated_at)

@@ -13,20 +13,25 @@ from collections.abc import Callable
 
 from ..clock import Clock, isoformat
 from ..db import Database
+from ..db import consent as consent_rows
 from ..db import customers as tables
 from ..db import inbox as inbox_rows
+from ..engine.consent import store_change
 from ..log import Logger
 from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .parse import Malformed, record
 
 BATCH = 2000
+GATHER_SECONDS = 0.05  # let a burst of single-item requests land, then take them together
 
 
 class InboxProcessor:
     def __init__(self, db: Database, clock: Clock, log: Logger,
-                 on_change: Callable[[set[str]], None]) -> None:
+                 on_change: Callable[[set[str]], None],
+                 on_consent: Callable[[], None] = lambda: None) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.on_change = on_change  # told which stores changed, after each commit
+        self.on_consent = on_consent  # told when consent events were queued
         self.wake = asyncio.Event()
         self.processed = 0
 
@@ -35,6 +40,25 @@ class InboxProcessor:
             if not await self.process_once():
                 self.wake.clear()
                 await self.wake.wait()
+                await asyncio.sleep(GATHER_SECONDS)
+
+    async def _consent_changes(self, customers: list[tuple[StoreCustomer, int]]
+                               ) -> list[consent_rows.NewEvent]:
+        """Consent events the batch carries, against what the table held before it."""
+        known = await tables.consent_of(self.db, [c for c, _ in customers])
+        events: list[consent_rows.NewEvent] = []
+        for customer, _seq in customers:
+            key = (customer.store, customer.id)
+            change = store_change(known.get(key), customer.email_consent,
+                                  customer.email_consent_at, customer.created_at,
+                                  customer.updated_at)
+            if change is None or not customer.email:
+                continue
+            known[key] = (customer.email_consent, customer.email_consent_at)
+            source, state, at = change
+            events.append((customer.store, customer.email.lower(), customer.id, None, source,
+                           state, at))
+        return events
 
     async def process_once(self) -> int:
         batch = await inbox_rows.pending(self.db, BATCH)
@@ -60,11 +84,15 @@ class InboxProcessor:
                 events.append((item, row.id))
             done.append((row.id, None))
         now = isoformat(self.clock.now())
+        changes = await self._consent_changes(customers)
         async with self.db.transaction() as conn:
             await tables.upsert_customers(conn, customers, now)
+            await consent_rows.add(conn, changes, now)
             await tables.upsert_orders(conn, orders)
             await tables.insert_events(conn, events)
             await inbox_rows.mark(conn, done, now)
         self.processed += len(batch)
+        if changes:
+            self.on_consent()
         self.on_change({row.store for row in batch})
         return len(batch)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from ..clock import Clock
+from ..config import ConfigError, parse_duration
 from ..engine.ratelimit import Limit, RateLimiter, parse_limit
 from .base import Provider
 from .benchmark import Benchmark
@@ -57,7 +58,11 @@ class ProviderSpec:
 
 
 COMMON = (Option("base_url", "API address (the sandbox's, or a proxy's)"),
-          Option("rate_limit", "requests per window, e.g. 400/min; 'none' disables"))
+          Option("rate_limit", "requests per window, e.g. 400/min; 'none' disables"),
+          Option("opt_out_guard", "store-side opt-outs sooner than this after registration "
+                 "are held back", default="15m"),
+          Option("fetch_on_register", "on: look new customers without consent up at the "
+                 "provider", default="on"))
 
 
 def _fixed(url: str) -> Callable[[Mapping[str, str], str], str]:
@@ -134,6 +139,13 @@ def normalize(spec: ProviderSpec, settings: Mapping[str, Any]) -> dict[str, str]
         if not isinstance(value, str):
             raise InvalidSettings(f"{option.name} must be a string")
         result[option.name] = value.strip()
+    if result.get("fetch_on_register") not in (None, "on", "off"):
+        raise InvalidSettings("fetch_on_register must be on or off")
+    if "opt_out_guard" in result:
+        try:
+            parse_duration(result["opt_out_guard"], "option", "opt_out_guard")
+        except ConfigError as exc:
+            raise InvalidSettings(f"opt_out_guard: {exc.reason}") from None
     if "rate_limit" in result:
         try:
             parse_limit(result["rate_limit"])

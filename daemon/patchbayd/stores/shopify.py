@@ -88,8 +88,9 @@ class ShopifyClient:
 
     async def set_email_consent(self, customer_id: int | str, consent: Consent) -> dict[str, Any]:
         """Write a consent decision back to the shop (fires Shopify's customers/update)."""
+        numeric = int(customer_id) if str(customer_id).isdigit() else customer_id
         body = await self._call("PUT", f"/customers/{customer_id}.json", json_body={
-            "customer": {"id": customer_id, "email_marketing_consent": {
+            "customer": {"id": numeric, "email_marketing_consent": {
                 "state": consent.state, "opt_in_level": "single_opt_in",
                 "consent_updated_at": isoformat(consent.at) if consent.at else None}}})
         customer: dict[str, Any] = body["customer"]

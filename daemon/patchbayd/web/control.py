@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from ..bus import Event
 from ..log import LEVELS
-from . import integrations_api, stores_api, syncs_api
+from . import consent_api, integrations_api, stores_api, syncs_api
 from .errors import ApiError, exception_handlers
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ def build(service: Service) -> Starlette:
         *integrations_api.routes(service),
         *stores_api.routes(service),
         *syncs_api.routes(service),
+        *consent_api.routes(service),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes, exception_handlers=exception_handlers)

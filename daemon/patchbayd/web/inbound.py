@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..clock import isoformat, normalize_time
 from ..config import PushStore, ShopifyStore
+from ..db import consent as consent_rows
 from ..db.inbox import Incoming
 from ..inbound.parse import KINDS, Malformed, validate_push, validate_shopify
 from ..log import Logger
@@ -104,7 +106,45 @@ def routes(service: Service) -> list[Route]:
         await service.inbox.add([Incoming.of(name, kind, "shopify", body, dedupe)])
         return JSONResponse({"ok": True})
 
+    async def callback(request: Request) -> Response:
+        route = "/callbacks/{token}/{direction}"
+        token, direction = request.path_params["token"], request.path_params["direction"]
+        live = service.integrations.by_callback_token(token)
+        if live is None or direction not in ("opt-in", "opt-out"):
+            raise refuse(route, 404, "unknown_target", "no such callback")
+        fields: dict[str, Any] = dict(request.query_params)
+        if request.method == "POST":
+            raw = await body_of(request, route, live.integration.store)
+            if raw.strip():
+                body = parsed(raw, route, live.integration.store)
+                if not isinstance(body, dict):
+                    raise refuse(route, 400, "malformed", "expected a JSON object")
+                fields.update(body)
+        email = str(fields.get("email") or "").strip().lower()
+        if "@" not in email:
+            raise refuse(route, 400, "malformed", "email is required",
+                         integration=live.integration.id)
+        if live.integration.provider == "salesmanago":
+            secret = live.integration.secret.reveal() if live.integration.secret else ""
+            expected = hashlib.sha1((email + secret).encode()).hexdigest()
+            if not hmac.compare_digest(str(fields.get("key", "")).encode(), expected.encode()):
+                raise refuse(route, 401, "bad_signature", "key is not sha1(email + secret)",
+                             integration=live.integration.id)
+        at = fields.get("at") or fields.get("date")
+        moment = normalize_time(at) if at else None
+        if at and moment is None:
+            raise refuse(route, 400, "malformed", f"at must be an ISO-8601 time, got {at!r}",
+                         integration=live.integration.id)
+        state = "subscribed" if direction == "opt-in" else "unsubscribed"
+        await consent_rows.add_one(service.db, (live.integration.store, email, None,
+                                                live.integration.id, "provider", state,
+                                                moment or isoformat(service.clock.now())),
+                                   isoformat(service.clock.now()))
+        service.consent.wake.set()
+        return JSONResponse({"ok": True})
+
     return [
+        Route("/callbacks/{token}/{direction}", callback, methods=["GET", "POST"]),
         Route("/ingest/{store}/{kind}", ingest, methods=["POST"]),
         Route("/webhooks/shopify/{store}", shopify, methods=["POST"]),
     ]

@@ -58,7 +58,11 @@ def routes(service: Service) -> list[Route]:
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         limiter = live.limiter
+        base = f"{service.public_url}/callbacks/{live.integration.callback_token}"
+        key = "&key=$key$" if live.integration.provider == "salesmanago" else ""
         return {**live.integration.public(),
+                "callbacks": {"opt_in": f"{base}/opt-in?email=$email${key}",
+                              "opt_out": f"{base}/opt-out?email=$email${key}"},
                 "rate_limit": str(limiter.limit) if limiter.limit else "none",
                 "throttled": limiter.throttled}
 

@@ -160,12 +160,14 @@ def routes(service: Service) -> list[Route]:
 
     async def progress(request: Request) -> Response:
         sync = await sync_or_404(request)
+        follow = request.query_params.get("follow") in ("1", "true")
+        # Subscribe before reading the state: a run ending in between is not missed.
+        subscription = service.bus.subscribe() if follow else None
         last = await rows.runs(service.db, sync.id, 1)
         snapshot = {"sync": sync.id, "state": sync.state, "running": engine().running(sync.id),
                     "run": last[0].public() if last else None}
-        if request.query_params.get("follow") not in ("1", "true"):
+        if subscription is None:
             return JSONResponse(snapshot)
-        subscription = service.bus.subscribe()
 
         async def stream() -> AsyncIterator[str]:
             try:

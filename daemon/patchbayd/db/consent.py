@@ -1,0 +1,107 @@
+"""Queries on consent_events, consent_states and consent_audit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from .database import Database
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    id: int
+    store: str
+    email: str
+    customer_id: str | None
+    integration_id: int | None
+    source: str
+    state: str | None
+    event_at: str | None
+
+
+NewEvent = tuple[str, str, str | None, int | None, str, str | None, str | None]
+# (store, email, customer id, integration id, source, state, event time)
+
+
+async def add(conn: aiosqlite.Connection, events: Sequence[NewEvent], now: str) -> None:
+    """Inside the caller's transaction (with the customer rows or the callback)."""
+    await conn.executemany(
+        "INSERT INTO consent_events (store, email, customer_id, integration_id, source, state,"
+        " event_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*event, now) for event in events])
+
+
+async def add_one(db: Database, event: NewEvent, now: str) -> None:
+    async with db.transaction() as conn:
+        await add(conn, [event], now)
+
+
+async def pending(db: Database, limit: int) -> list[ConsentEvent]:
+    """Oldest event time first (undated ones by arrival), so one contact's changes are
+    decided in the order they happened, whatever order they arrived in."""
+    rows = await db.fetchall(
+        "SELECT id, store, email, customer_id, integration_id, source, state, event_at"
+        " FROM consent_events WHERE processed_at IS NULL"
+        " ORDER BY coalesce(event_at, received_at), id LIMIT ?", (limit,))
+    return [ConsentEvent(*r) for r in rows]
+
+
+async def done(db: Database, event_id: int, now: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE consent_events SET processed_at = ? WHERE id = ?",
+                           (now, event_id))
+
+
+async def provider_state(db: Database, integration_id: int,
+                         email: str) -> tuple[str | None, str | None]:
+    row = await db.fetchone("SELECT state, at FROM consent_states WHERE integration_id = ?"
+                            " AND email = ?", (integration_id, email))
+    return (row[0], row[1]) if row else (None, None)
+
+
+async def set_provider_state(db: Database, integration_id: int, email: str, state: str,
+                             at: str | None) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO consent_states (integration_id, email, state, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (integration_id, email) DO UPDATE SET state = excluded.state,"
+            " at = excluded.at", (integration_id, email, state, at))
+
+
+AUDIT_COLUMNS = ("decided_at, integration_id, store, email, customer_id, source, rule,"
+                 " outcome, old_state, new_state, reason, event_at")
+
+
+async def audit(db: Database, entry: dict[str, Any]) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"INSERT INTO consent_audit ({AUDIT_COLUMNS})"  # noqa: S608
+            " VALUES (:decided_at, :integration_id, :store, :email, :customer_id, :source,"
+            " :rule, :outcome, :old_state, :new_state, :reason, :event_at)", entry)
+
+
+def _entry(row: aiosqlite.Row) -> dict[str, Any]:
+    names = ["id", *(n.strip() for n in AUDIT_COLUMNS.split(","))]
+    return dict(zip(names, row, strict=True))
+
+
+async def history(db: Database, email: str, limit: int = 200) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        f"SELECT id, {AUDIT_COLUMNS} FROM consent_audit WHERE email = ?"  # noqa: S608
+        " ORDER BY id LIMIT ?", (email, limit))
+    return [_entry(r) for r in rows]
+
+
+async def suppressed(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    """Opt-outs the guard held back and nothing decided since for that contact."""
+    rows = await db.fetchall(
+        f"SELECT a.id, {', '.join('a.' + n.strip() for n in AUDIT_COLUMNS.split(','))}"  # noqa: S608
+        " FROM consent_audit a WHERE a.outcome = 'suppressed' AND NOT EXISTS ("
+        " SELECT 1 FROM consent_audit b WHERE b.email = a.email"
+        " AND b.integration_id IS a.integration_id AND b.id > a.id"
+        " AND b.outcome IN ('applied', 'suppressed')) ORDER BY a.id DESC LIMIT ?", (limit,))
+    return [_entry(r) for r in rows]

@@ -1,0 +1,204 @@
+"""Applies consent decisions: reads queued consent events in event-time order, asks
+`consent.decide` for each integration concerned, does what it says, audits every one.
+
+Store-side changes go to every integration of the store; provider callbacks come from
+one integration and are written back to the store (Shopify through its Admin API; a
+push store in patchbay's own customer table, announced as a `consent.changed` event).
+A provider that cannot be reached leaves the event queued for a later attempt, so no
+decision is lost; one that refuses it gets an audit entry with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from ..clock import Clock, isoformat, parse_time
+from ..config import ConfigError, PushStore, ShopifyStore, Store, parse_duration
+from ..db import Database
+from ..db import consent as rows
+from ..db import customers as tables
+from ..db import syncs as sync_rows
+from ..db.consent import ConsentEvent
+from ..db.inbox import Incoming
+from ..inbound.writer import InboxWriter
+from ..integrations import IntegrationManager, Live
+from ..log import Logger
+from ..model import StoreCustomer
+from ..providers.base import Consent, ConsentState
+from ..providers.errors import ProviderError, Transient
+from ..stores.shopify import ShopifyClient
+from .consent import Change, Decision, Known, Settings, decide
+
+BATCH = 200
+RETRY_SECONDS = 30.0
+
+
+def settings_of(live: Live) -> Settings:
+    """The integration's consent settings (connect options opt_out_guard, fetch_on_register)."""
+    options = live.integration.settings
+    try:
+        guard = parse_duration(options.get("opt_out_guard") or "15m", "integration",
+                               "opt_out_guard")
+    except ConfigError:
+        guard = 15 * 60.0
+    fetch = (options.get("fetch_on_register") or "on").lower() not in ("off", "no", "false")
+    return Settings(timedelta(seconds=guard), fetch)
+
+
+class ConsentEngine:
+    def __init__(self, db: Database, clock: Clock, log: Logger,
+                 integrations: IntegrationManager, stores: Callable[[], Mapping[str, Store]],
+                 inbox: InboxWriter, *, timeout: float = 10.0) -> None:
+        self.db, self.clock, self.log = db, clock, log
+        self.inbox = inbox
+        self.integrations = integrations
+        self.stores = stores
+        self.timeout = timeout
+        self.wake = asyncio.Event()
+
+    def _now(self) -> str:
+        return isoformat(self.clock.now())
+
+    async def run(self) -> None:
+        while True:
+            waiting = await self.process_once()
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS if waiting else None)
+
+    async def process_once(self) -> int:
+        """Decide every queued event; returns how many had to stay queued (provider down)."""
+        deferred = 0
+        for event in await rows.pending(self.db, BATCH):
+            try:
+                await self._handle(event)
+            except Transient as exc:
+                deferred += 1
+                self.log.warning("consent change deferred: provider unreachable",
+                                 email=event.email, reason=exc.reason)
+                continue
+            await rows.done(self.db, event.id, self._now())
+        return deferred
+
+    async def _handle(self, event: ConsentEvent) -> None:
+        targets = [live for live in self.integrations.lives()
+                   if live.integration.store == event.store
+                   and (event.integration_id is None
+                        or live.integration.id == event.integration_id)]
+        for live in targets:
+            await self._decide(event, live)
+
+    async def _known(self, event: ConsentEvent, live: Live) -> tuple[Known, StoreCustomer | None]:
+        found = await tables.find(self.db, event.store, email=event.email, limit=1)
+        customer = found[0] if found else None
+        state, at = await rows.provider_state(self.db, live.integration.id, event.email)
+        return Known(
+            registered_at=parse_time(customer.created_at) if customer else None,
+            store_state=customer.email_consent if customer else None,
+            store_at=parse_time(customer.email_consent_at) if customer else None,
+            provider_state=state, provider_at=parse_time(at)), customer
+
+    async def _decide(self, event: ConsentEvent, live: Live,
+                      change: Change | None = None) -> None:
+        known, customer = await self._known(event, live)
+        change = change or Change(event.source,  # type: ignore[arg-type]
+                                  event.state, parse_time(event.event_at))
+        decision = decide(change, known, settings_of(live), self.clock.now())
+        reason = decision.reason
+        try:
+            follow_up = await self._act(decision, change, event, live, customer)
+        except Transient:
+            raise
+        except ProviderError as exc:
+            reason = f"{decision.reason}; failed: {exc.reason}"
+            decision = Decision("failed", "none", decision.rule, reason, decision.old_state,
+                                decision.new_state)
+            follow_up = None
+        await rows.audit(self.db, {
+            "decided_at": self._now(), "integration_id": live.integration.id,
+            "store": event.store, "email": event.email,
+            "customer_id": customer.id if customer else event.customer_id,
+            "source": change.source, "rule": decision.rule, "outcome": decision.outcome,
+            "old_state": decision.old_state, "new_state": decision.new_state,
+            "reason": reason, "event_at": isoformat(change.at) if change.at else None})
+        log = self.log.warning if decision.outcome in ("suppressed", "failed") else self.log.info
+        log("consent decision", email=event.email, integration=live.integration.id,
+            outcome=decision.outcome, rule=decision.rule, reason=reason)
+        if follow_up is not None:
+            await self._decide(event, live, follow_up)
+
+    async def _act(self, decision: Decision, change: Change, event: ConsentEvent, live: Live,
+                   customer: StoreCustomer | None) -> Change | None:
+        integration_id = live.integration.id
+        if decision.action == "send_to_provider" and decision.new_state:
+            state: ConsentState = decision.new_state  # type: ignore[assignment]
+            destination = await self._destination(integration_id)
+            await self.integrations.call(
+                integration_id, f"consent {state} sent",
+                lambda p: p.set_consent(destination, event.email, Consent(state, change.at)))
+            await rows.set_provider_state(self.db, integration_id, event.email, state,
+                                          isoformat(change.at) if change.at else None)
+        elif decision.action == "write_to_store" and decision.new_state and customer:
+            await self._write_store(customer, decision.new_state, change)
+            await rows.set_provider_state(self.db, integration_id, event.email,
+                                          decision.new_state,
+                                          isoformat(change.at or self.clock.now()))
+        elif decision.action == "lookup_provider":
+            destination = await self._destination(integration_id)
+            found = await self.integrations.call(
+                integration_id, "consent looked up",
+                lambda p: p.lookup_consent(event.email, destination))
+            return Change("lookup", found.state if found else None, found.at if found else None)
+        return None
+
+    async def _destination(self, integration_id: int) -> str | None:
+        """Where consent lives at list-based providers: the integration's sync list."""
+        for sync in await sync_rows.live(self.db):
+            if sync.integration_id == integration_id and sync.destination:
+                return sync.destination
+        return None
+
+    async def _write_store(self, customer: StoreCustomer, state: str, change: Change) -> None:
+        """The store takes the new state; our copy follows through the inbox (one way in)."""
+        at = change.at or self.clock.now()
+        store = self.stores().get(customer.store)
+        value: ConsentState = state  # type: ignore[assignment]
+        if isinstance(store, ShopifyStore):
+            client = ShopifyClient(store, self.clock, timeout=self.timeout)
+            try:
+                updated = await client.set_email_consent(customer.id, Consent(value, at))
+            finally:
+                await client.aclose()
+            await self.inbox.add([Incoming.of(customer.store, "customers", "shopify", updated)])
+            return
+        if not isinstance(store, PushStore):
+            raise Transient(f"store {customer.store} is not configured any more")
+        stamp = isoformat(at)
+        item = {**push_item(customer), "updated_at": stamp,
+                "email_consent": {"state": state, "updated_at": stamp}}
+        announcement = {"id": f"consent-{uuid.uuid4()}", "type": "consent.changed",
+                        "occurred_at": stamp,
+                        "customer": {"id": customer.id, "email": customer.email},
+                        "data": {"state": state, "source": change.source}}
+        await self.inbox.add([Incoming.of(customer.store, "customers", "ingest", item),
+                              Incoming.of(customer.store, "events", "ingest", announcement)])
+
+
+def push_item(customer: StoreCustomer) -> dict[str, Any]:
+    """A customer row in the push ingest format (how patchbay writes to a push store)."""
+    def consent(state: str | None, at: str | None) -> dict[str, Any] | None:
+        return {"state": state, "updated_at": at} if state else None
+
+    item: dict[str, Any] = {
+        "id": customer.id, "email": customer.email, "phone": customer.phone,
+        "first_name": customer.first_name, "last_name": customer.last_name,
+        "created_at": customer.created_at, "updated_at": customer.updated_at,
+        "email_consent": consent(customer.email_consent, customer.email_consent_at),
+        "sms_consent": consent(customer.sms_consent, customer.sms_consent_at),
+        "member": customer.member, "tags": customer.tags, "properties": customer.properties}
+    return {k: v for k, v in item.items() if v is not None}

@@ -1,0 +1,183 @@
+"""Consent reconciliation end to end: guard, order, callbacks, fetch-on-register."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.support import Daemon, Sandbox
+
+T0 = "2026-11-22T10:00:00Z"
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def ingest(hub: Daemon, *items: dict[str, Any]) -> None:
+    for item in items:  # one request each: the order they arrive in is the test's point
+        httpx.post(hub.url("/ingest/demo/customers"), json=item,
+                   headers={"Authorization": "Bearer demo-token"}).raise_for_status()
+
+
+def person(email: str, state: str, at: str, created: str = T0) -> dict[str, Any]:
+    return {"id": email.split("@")[0], "email": email, "created_at": created,
+            "updated_at": at, "email_consent": {"state": state, "updated_at": at}}
+
+
+def connect(hub: Daemon, sandbox: Sandbox, store: str, provider: str = "omnisend",
+            key: str = "sandbox-k", *extra: str) -> dict[str, Any]:
+    path = hub.directory / f"{provider}-{store}.key"
+    path.write_text(key)
+    made = json.loads(hub.cli("integrations", "connect", provider, "--store", store,
+                              "--api-key-file", str(path), "--base-url",
+                              f"{sandbox.url}/{provider}", *extra, "--json").stdout)
+    return dict(hub.api(f"/v1/integrations/{made['id']}"))
+
+
+def omnisend_status(sandbox: Sandbox, email: str) -> str | None:
+    for contact in sandbox.state("omnisend")["contacts"]:
+        if contact["email"] == email:
+            return str(contact["identifiers"][0]["channels"]["email"]["status"])
+    return None
+
+
+def history(hub: Daemon, email: str) -> list[dict[str, Any]]:
+    return list(hub.api(f"/v1/consent/{email}/history")["history"])
+
+
+def outcomes(hub: Daemon, email: str) -> list[tuple[str, str]]:
+    return [(h["rule"], h["outcome"]) for h in history(hub, email)]
+
+
+def test_the_opt_out_guard_holds_back_early_opt_outs_and_sends_later_ones(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo")
+    ingest(hub, person("early@example.com", "subscribed", T0),
+           person("late@example.com", "subscribed", T0))
+    wait(lambda: omnisend_status(sandbox, "late@example.com") == "subscribed")
+    ingest(hub, person("early@example.com", "unsubscribed", "2026-11-22T10:14:59Z"),
+           person("late@example.com", "unsubscribed", "2026-11-22T10:15:00Z"))
+    wait(lambda: omnisend_status(sandbox, "late@example.com") == "unsubscribed")
+    wait(lambda: ("opt_out_guard", "suppressed") in outcomes(hub, "early@example.com"))
+    assert omnisend_status(sandbox, "early@example.com") == "subscribed"
+    held = hub.cli("consent", "suppressed").stdout
+    assert "early@example.com" in held and "14:59 after registration" in held
+    assert "late@example.com" not in held
+    trail = hub.cli("consent", "history", "late@example.com").stdout
+    assert "opt_in" in trail and "subscribed -> unsubscribed applied" in trail
+
+
+def test_changes_reach_the_provider_in_event_time_order(hub: Daemon, sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo")
+    ingest(hub, person("ooo@example.com", "subscribed", T0))
+    wait(lambda: omnisend_status(sandbox, "ooo@example.com") == "subscribed")
+    # The later change arrives first, the earlier one after it.
+    ingest(hub, person("ooo@example.com", "unsubscribed", "2026-11-22T10:30:00Z"),
+           person("ooo@example.com", "subscribed", "2026-11-22T10:20:00Z"))
+    wait(lambda: ("store_change", "stale") in outcomes(hub, "ooo@example.com"))
+    assert omnisend_status(sandbox, "ooo@example.com") == "unsubscribed"
+    stored = hub.api("/v1/stores/demo/customers?email=ooo@example.com")["customers"][0]
+    assert stored["email_consent"] == "unsubscribed"
+
+
+def test_provider_callbacks_update_a_push_store_once(hub: Daemon, sandbox: Sandbox) -> None:
+    integration = connect(hub, sandbox, "demo")
+    ingest(hub, person("cb@example.com", "subscribed", T0))
+    wait(lambda: omnisend_status(sandbox, "cb@example.com") == "subscribed")
+    callbacks = integration["callbacks"]
+    shown = hub.cli("integrations", "show", str(integration["id"])).stdout
+    assert callbacks["opt_out"] in shown
+    sandbox.post("/_sandbox/omnisend/callbacks", {"opt_in": callbacks["opt_in"],
+                                                  "opt_out": callbacks["opt_out"],
+                                                  "method": "POST"})
+    for _ in range(2):  # the second one is a repeat
+        answer = sandbox.post("/_sandbox/omnisend/consent", {
+            "email": "cb@example.com", "state": "unsubscribed", "at": "2026-11-22T11:00:00Z"})
+        assert [c["status"] for c in answer["callbacks"]] == [200]
+    wait(lambda: hub.api("/v1/stores/demo/customers?email=cb@example.com")["customers"][0][
+        "email_consent"] == "unsubscribed")
+    wait(lambda: ("provider_callback", "duplicate") in outcomes(hub, "cb@example.com"))
+    assert outcomes(hub, "cb@example.com").count(("provider_callback", "applied")) == 1
+    older = sandbox.post("/_sandbox/omnisend/consent", {
+        "email": "cb@example.com", "state": "subscribed", "at": "2026-11-22T10:30:00Z"})
+    assert [c["status"] for c in older["callbacks"]] == [200]
+    wait(lambda: ("provider_callback", "stale") in outcomes(hub, "cb@example.com"))
+    stored = hub.api("/v1/stores/demo/customers?email=cb@example.com")["customers"][0]
+    assert stored["email_consent"] == "unsubscribed"
+    shown = hub.cli("consent", "show", "cb@example.com").stdout
+    assert "store demo" in shown and "unsubscribed" in shown
+
+
+def test_forged_tokens_and_bad_salesmanago_keys_change_nothing(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    integration = connect(hub, sandbox, "demo", "salesmanago", "sandbox-secret", "--client-id",
+                          "c1", "--owner", "owner@example.com")
+    ingest(hub, person("sm@example.com", "subscribed", T0))
+    opt_out = integration["callbacks"]["opt_out"]
+    assert "&key=$key$" in opt_out
+    forged = opt_out.replace(opt_out.split("/callbacks/")[1].split("/")[0], "forged-token")
+    email = "sm@example.com"
+    good_key = hashlib.sha1((email + "sandbox-secret").encode()).hexdigest()
+    cases = [(forged.replace("$email$", email).replace("$key$", good_key), 404),
+             (opt_out.replace("$email$", email).replace("$key$", "0" * 40), 401),
+             (opt_out.replace("$email$", email).replace("&key=$key$", ""), 401),
+             (opt_out.replace("$email$", "").replace("$key$", good_key), 400)]
+    for url, status in cases:
+        assert httpx.get(url).status_code == status, url
+    time.sleep(0.5)
+    assert ("provider_callback", "applied") not in outcomes(hub, email)
+    sandbox.post("/_sandbox/salesmanago/callbacks", {"opt_out": opt_out,
+                                                     "secret": "sandbox-secret"})
+    answer = sandbox.post("/_sandbox/salesmanago/consent", {"email": email,
+                                                            "state": "unsubscribed"})
+    assert [c["status"] for c in answer["callbacks"]] == [200]
+    wait(lambda: hub.api(f"/v1/stores/demo/customers?email={email}")["customers"][0][
+        "email_consent"] == "unsubscribed")
+
+
+def shop_customer(sandbox: Sandbox, email: str) -> dict[str, Any]:
+    customers = sandbox.state("shopify")["shops"]["patchbay-demo"]["customers"]
+    return next(c for c in customers if c["email"] == email)
+
+
+def test_fetch_on_register_and_provider_unsubscribe_reach_shopify(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    wait(lambda: next(s for s in hub.api("/v1/status")["stores"]
+                      if s["name"] == "shop")["state"] == "ok")
+    integration = connect(hub, sandbox, "shop")
+    # Known and opted in at the provider before registering in the shop.
+    sandbox.post("/_sandbox/omnisend/consent", {"email": "fan@example.com",
+                                                "state": "subscribed"})
+    started = time.monotonic()
+    sandbox.post("/_sandbox/shopify/patchbay-demo/customers", {"email": "fan@example.com",
+                                                               "first_name": "Fan"})
+    wait(lambda: shop_customer(sandbox, "fan@example.com")["email_marketing_consent"][
+        "state"] == "subscribed")
+    print(f"fetch-on-register to Shopify write-back: {time.monotonic() - started:.2f} s")
+    assert ("fetch_on_register", "applied") in outcomes(hub, "fan@example.com")
+    # A stranger registering without consent stays as they are.
+    sandbox.post("/_sandbox/shopify/patchbay-demo/customers", {"email": "new@example.com"})
+    wait(lambda: ("fetch_on_register", "ignored") in outcomes(hub, "new@example.com"))
+    assert shop_customer(sandbox, "new@example.com")["email_marketing_consent"][
+        "state"] == "not_subscribed"
+    # Unsubscribing at the provider reaches the shop through the callback.
+    callbacks = integration["callbacks"]
+    sandbox.post("/_sandbox/omnisend/callbacks", {"opt_in": callbacks["opt_in"],
+                                                  "opt_out": callbacks["opt_out"]})
+    started = time.monotonic()
+    sandbox.post("/_sandbox/omnisend/consent", {"email": "fan@example.com",
+                                                "state": "unsubscribed"})
+    wait(lambda: shop_customer(sandbox, "fan@example.com")["email_marketing_consent"][
+        "state"] == "unsubscribed")
+    print(f"provider callback to Shopify write-back: {time.monotonic() - started:.2f} s")
