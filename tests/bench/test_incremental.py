@@ -74,7 +74,8 @@ def build_state(state_dir, sandbox_url: str) -> None:
                 " updated_at) VALUES (1, ?, ?, 'sent', 1, ?)",
                 [(c.id, payload_hash(to_contact(c, rules), None), NOW) for c in batch])
         # 1 % changed since the last run: a new first name and a newer seq.
-        db.executemany("UPDATE customers SET first_name = 'Changed', seq = ? WHERE id = ?",
+        db.executemany("UPDATE customers SET first_name = 'Changed', seq = ?"
+                       " WHERE store = 'demo' AND id = ?",
                        [(STORED + 1 + k, f"c{k * 100:07d}") for k in range(CHANGED)])
 
 

@@ -14,6 +14,7 @@ from textual.widgets import Input, ProgressBar, Static
 
 from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.confirm import ConfirmScreen
+from patchbay.tui.screens.consent import ConsentScreen
 from patchbay.tui.screens.connect import ConnectScreen
 from patchbay.tui.screens.integrations import IntegrationsScreen
 from patchbay.tui.screens.syncs import SyncsScreen
@@ -148,5 +149,36 @@ async def test_syncs_screen_shows_a_bar_while_running_and_the_report_after(
             card.query_one(".report", Static).render()), timeout=30)
         assert not card.query_one(ProgressBar).display
         assert "sent 30" in str(card.query_one(".report", Static).render())
+        await pilot.press("escape")
+        await pilot.press("q")
+
+
+async def test_consent_screen_looks_a_contact_up_and_lists_held_back_opt_outs(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    key = hub.directory / "k"
+    key.write_text("sandbox-k")
+    hub.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
+            str(key), "--base-url", f"{sandbox.url}/omnisend")
+    for at in ("2026-11-22T10:00:00Z", "2026-11-22T10:05:00Z"):  # opt-in, then too-early out
+        httpx.post(hub.url("/ingest/demo/customers"), headers={
+            "Authorization": "Bearer demo-token"}, json={
+            "id": "q1", "email": "quick@example.com", "created_at": "2026-11-22T10:00:00Z",
+            "updated_at": at, "email_consent": {
+                "state": "subscribed" if at.endswith("00:00Z") else "unsubscribed",
+                "updated_at": at}}).raise_for_status()
+    app = PatchbayApp(hub.socket, reconnect_delay=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, ConsentScreen)
+        await pilot.press(*"quick@example.com", "enter")  # typing c, s, i, q stays in the box
+        history = screen.query_one("#history", Static)
+        await until(pilot, lambda: "suppressed" in str(history.render()), timeout=20)
+        state = screen.query_one("#state", Static)
+        await until(pilot, lambda: "store demo" in str(state.render()))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "1 opt-outs held back" in str(state.render()))
+        assert "quick@example.com" in str(history.render())
         await pilot.press("escape")
         await pilot.press("q")

@@ -30,6 +30,7 @@ class PatchbayApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("i", "integrations", "Integrations"),
         Binding("s", "syncs", "Syncs"),
+        Binding("c", "consent", "Consent"),
         Binding("l", "cycle_level", "Log level"),
     ]
 
@@ -61,6 +62,12 @@ class PatchbayApp(App[None]):
 
         if not isinstance(self.screen, SyncsScreen):
             self.push_screen(SyncsScreen(self.socket))
+
+    def action_consent(self) -> None:
+        from .screens.consent import ConsentScreen
+
+        if not isinstance(self.screen, ConsentScreen):
+            self.push_screen(ConsentScreen(self.socket))
 
     def action_cycle_level(self) -> None:
         self.query_one(LogPane).cycle_level()
