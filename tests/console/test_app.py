@@ -14,8 +14,8 @@ from textual.widgets import Input, ProgressBar, Static
 
 from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.confirm import ConfirmScreen
-from patchbay.tui.screens.consent import ConsentScreen
 from patchbay.tui.screens.connect import ConnectScreen
+from patchbay.tui.screens.consent import ConsentScreen
 from patchbay.tui.screens.integrations import IntegrationsScreen
 from patchbay.tui.screens.syncs import SyncsScreen
 from patchbay.tui.widgets.integration_card import IntegrationCard
