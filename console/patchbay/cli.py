@@ -223,6 +223,11 @@ def _read_secret(key_file: str | None, key_env: str | None, label: str) -> str:
 @click.option("--client-id", help="SALESmanago client id")
 @click.option("--owner", help="SALESmanago owner (account user's email)")
 @click.option("--server", help="SALESmanago server, e.g. app3")
+@click.option("--opt-out-guard", metavar="DURATION",
+              help="Hold back store-side opt-outs sooner than this after registration "
+                   "(default 15m)")
+@click.option("--fetch-on-register", type=click.Choice(["on", "off"]),
+              help="Look up new customers without consent at the provider (default on)")
 @common
 @pass_ctx
 def integrations_connect(ctx: Context, /, provider: str, store: str, api_key_file: str | None,

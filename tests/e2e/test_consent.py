@@ -181,3 +181,20 @@ def test_fetch_on_register_and_provider_unsubscribe_reach_shopify(
     wait(lambda: shop_customer(sandbox, "fan@example.com")["email_marketing_consent"][
         "state"] == "unsubscribed")
     print(f"provider callback to Shopify write-back: {time.monotonic() - started:.2f} s")
+
+
+def test_a_per_integration_guard_and_fetch_on_register_off(hub: Daemon,
+                                                            sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--opt-out-guard", "5m",
+            "--fetch-on-register", "off")
+    ingest(hub, person("five@example.com", "subscribed", T0),
+           person("quiet@example.com", "not_subscribed", T0))
+    wait(lambda: omnisend_status(sandbox, "five@example.com") == "subscribed")
+    ingest(hub, person("five@example.com", "unsubscribed", "2026-11-22T10:06:00Z"))
+    wait(lambda: omnisend_status(sandbox, "five@example.com") == "unsubscribed")
+    wait(lambda: ("fetch_on_register", "ignored") in outcomes(hub, "quiet@example.com"))
+    assert "fetch_on_register is off" in hub.cli("consent", "history",
+                                                 "quiet@example.com").stdout
+    bad = hub.cli("integrations", "connect", "klaviyo", "--store", "demo", "--api-key-env",
+                  "K", "--opt-out-guard", "soon", check=False, env_extra={"K": "sandbox-k"})
+    assert bad.returncode == 1 and "opt_out_guard" in bad.stderr
