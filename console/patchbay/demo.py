@@ -150,6 +150,44 @@ def connect_all(socket: Path, sandbox: str) -> list[str]:
     return anyio.run(go)
 
 
+def start_flows(socket: Path) -> list[str]:
+    """An active sync of the shop's subscribers to Omnisend, orders followed to Klaviyo."""
+    async def go() -> list[str]:
+        async with ControlClient(socket, timeout=60) as client:
+            listed = await client.get("/v1/integrations")
+            ids = {i["provider"]: i["id"] for i in listed["integrations"]}
+            lines = []
+            if "omnisend" in ids:
+                made = await client.post("/v1/syncs", {
+                    "integration": ids["omnisend"], "segment": "subscribers",
+                    "mode": "active", "tags": "demo"})
+                lines.append(f"  sync {made['id']}: subscribers -> omnisend (active)")
+            if "klaviyo" in ids:
+                report = await client.post(
+                    f"/v1/integrations/{ids['klaviyo']}/orders/export", {"mode": "active"})
+                lines.append(f"  orders -> klaviyo: {report['sent']} sent (active)")
+            return lines
+
+    return anyio.run(go)
+
+
+def _sync_report(socket: Path, timeout: float = 30) -> str:
+    async def ask() -> dict[str, Any]:
+        async with ControlClient(socket, timeout=5) as client:
+            result: dict[str, Any] = await client.get("/v1/syncs/1")
+            return result
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = anyio.run(ask)
+        runs = [r for r in data["runs"] if r["state"] != "running"]
+        if runs:
+            return f"  sync 1 run {runs[0]['id']} {runs[0]['state']}: " + render.counts_line(
+                runs[0]["counts"])
+        time.sleep(0.2)
+    return "  sync 1 still running"
+
+
 def run(headless: bool) -> None:
     headless = headless or not (sys.stdin.isatty() and sys.stdout.isatty())
     workdir = Path(tempfile.mkdtemp(prefix="patchbay-demo-"))
@@ -161,6 +199,8 @@ def run(headless: bool) -> None:
             seeded.raise_for_status()
             with running_daemon(workdir, sandbox, log) as socket:
                 connected = connect_all(socket, sandbox)
+                _wait_for_import(socket)
+                flows = start_flows(socket)
                 if not headless:
                     from .tui.app import PatchbayApp
 
@@ -171,7 +211,9 @@ def run(headless: bool) -> None:
                 click.echo(f"patchbay demo: daemon ready on {socket}")
                 click.echo("patchbay demo: integrations connected through the control API:")
                 click.echo("\n".join(connected))
-                _wait_for_import(socket)
+                click.echo("patchbay demo: data flowing:")
+                click.echo("\n".join(flows))
+                click.echo(_sync_report(socket))
                 click.echo(render.status(_status(socket)))
                 click.echo("patchbay demo: done; stopping the daemon and the sandbox")
     finally:

@@ -16,4 +16,7 @@ def test_demo_without_a_terminal_runs_headless_and_exits_0() -> None:
     assert "integrations: 6" in out
     assert "customers:    120" in out  # the sandbox shop, read through the Admin API
     assert "sandbox (shopify, ok)" in out
+    assert "sync 1: subscribers -> omnisend (active)" in out
+    assert "sync 1 run 1 done: scanned" in out and "failed 0" in out
+    assert "orders -> klaviyo: 38 sent" in out  # the shop's confirmed and paid orders
     assert "patchbayd stopped" in result.stderr  # the daemon was stopped cleanly afterwards

@@ -1,10 +1,11 @@
 """Keeps every configured store reachable and its customers table current.
 
 A Shopify store is set up (shop checked, webhooks registered at our public URL) and then
-read page by page: in full the first time, afterwards only what changed since the newest
-`updated_at` seen. A store that cannot be reached does not stop anything: it is shown
-as `error` with the reason and retried with a growing delay. Push stores need nothing
-here; they POST to the ingest API.
+read page by page: customers in full the first time, afterwards only what changed since
+the newest `updated_at` seen; orders in full once (the orders/paid webhook follows).
+Everything read goes through the inbox, like webhooks. A store that cannot be reached
+does not stop anything: it is shown as `error` with the reason and retried with a
+growing delay. Push stores need nothing here; they POST to the ingest API.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class StoreState:
     webhooks: str | None = None
     next_due: float = 0.0
     retry: float = RETRY_FIRST
-    cursor: str | None = None  # newest updated_at imported
+    cursor: str | None = None  # newest customer updated_at imported
+    orders_read: bool = False  # orders are read in full once; orders/paid webhooks follow
 
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "state": self.state,
@@ -118,4 +120,9 @@ class StoreWatcher:
                     state.cursor = newest
             await self.inbox.add(rows)
             count += len(rows)
+        if not state.orders_read:
+            async for page in client.orders():
+                await self.inbox.add([Incoming.of(store.name, "orders", "shopify", order)
+                                      for order in page if "id" in order])
+            state.orders_read = True
         return count
