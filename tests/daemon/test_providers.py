@@ -169,3 +169,13 @@ async def test_a_spent_window_holds_the_client_until_the_reset_without_a_429(rig
     await provider.verify()
     assert limiter.throttled == 0
     assert (await rig.state("omnisend"))["requests"]["GET /v3/contacts"] == 3
+
+
+async def test_salesmanago_resync_does_not_resubscribe_someone_who_left_there(rig: Rig) -> None:
+    provider = rig.client("salesmanago")
+    email = "gone@example.com"
+    await provider.set_consent(None, email, Consent("unsubscribed", T0))
+    await provider.upsert_contacts(None, [Contact(email=email, first_name="G",
+                                                  email_consent=Consent("subscribed", T0))])
+    found = await provider.lookup_consent(email)
+    assert found is not None and found.state == "unsubscribed"

@@ -102,12 +102,14 @@ class SalesManago:
         details: dict[str, Any] = {"contact": person, "tags": list(contact.tags),
                                    "properties": {k: str(v) for k, v in
                                                   contact.properties.items()}}
-        # Only an explicit state forces anything: an unknown one leaves SALESmanago's alone.
+        # A bulk upsert may pass an opt-out on but never forces an opt-in: someone who
+        # left at SALESmanago must not be re-subscribed by a resync. Opt-ins go through
+        # set_consent, decided by the consent engine.
         state = contact.email_consent.state if contact.email_consent else None
-        details["forceOptIn"] = state == "subscribed"
+        details["forceOptIn"] = False
         details["forceOptOut"] = state == "unsubscribed"
         sms = contact.sms_consent.state if contact.sms_consent else None
-        details["forcePhoneOptIn"] = sms == "subscribed"
+        details["forcePhoneOptIn"] = False
         details["forcePhoneOptOut"] = sms == "unsubscribed"
         return details
 
