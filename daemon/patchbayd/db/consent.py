@@ -50,10 +50,11 @@ async def pending(db: Database, limit: int) -> list[ConsentEvent]:
     return [ConsentEvent(*r) for r in rows]
 
 
-async def done(db: Database, event_id: int, now: str) -> None:
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE consent_events SET processed_at = ? WHERE id = ?",
-                           (now, event_id))
+async def done(db: Database, event_ids: Sequence[int], now: str) -> None:
+    if event_ids:
+        async with db.transaction() as conn:
+            await conn.executemany("UPDATE consent_events SET processed_at = ? WHERE id = ?",
+                                   [(now, event_id) for event_id in event_ids])
 
 
 async def provider_state(db: Database, integration_id: int,

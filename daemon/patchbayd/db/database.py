@@ -95,6 +95,15 @@ class Database:
                 raise
             await self.conn.execute("COMMIT")
 
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """One statement as its own transaction: a single trip to the database thread.
+
+        SQLite makes every statement atomic, so a multi-row INSERT needs no BEGIN/COMMIT
+        of ours; the lock keeps it out of another task's open transaction.
+        """
+        async with self._lock:
+            await self.conn.execute(sql, params)
+
     async def fetchall(self, sql: str,
                        params: Sequence[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cursor:

@@ -74,6 +74,7 @@ class ConsentEngine:
     async def process_once(self) -> int:
         """Decide every queued event; returns how many had to stay queued (provider down)."""
         deferred = 0
+        finished: list[int] = []
         for event in await rows.pending(self.db, BATCH):
             try:
                 await self._handle(event)
@@ -82,7 +83,10 @@ class ConsentEngine:
                 self.log.warning("consent change deferred: provider unreachable",
                                  email=event.email, reason=exc.reason)
                 continue
-            await rows.done(self.db, event.id, self._now())
+            finished.append(event.id)
+        # Marked together: after a crash a decided event is decided again, which only
+        # records a duplicate (decisions are idempotent), and nothing is skipped.
+        await rows.done(self.db, finished, self._now())
         return deferred
 
     async def _handle(self, event: ConsentEvent) -> None:

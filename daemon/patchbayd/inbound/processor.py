@@ -86,10 +86,14 @@ class InboxProcessor:
         now = isoformat(self.clock.now())
         changes = await self._consent_changes(customers)
         async with self.db.transaction() as conn:
-            await tables.upsert_customers(conn, customers, now)
-            await consent_rows.add(conn, changes, now)
-            await tables.upsert_orders(conn, orders)
-            await tables.insert_events(conn, events)
+            if customers:
+                await tables.upsert_customers(conn, customers, now)
+            if changes:
+                await consent_rows.add(conn, changes, now)
+            if orders:
+                await tables.upsert_orders(conn, orders)
+            if events:
+                await tables.insert_events(conn, events)
             await inbox_rows.mark(conn, done, now)
         self.processed += len(batch)
         if changes:

@@ -16,7 +16,7 @@ from ..db import Database
 from ..db import inbox as inbox_rows
 from ..db.inbox import Incoming
 
-MAX_BATCH = 5000
+MAX_BATCH = inbox_rows.ROWS_PER_STATEMENT  # one atomic statement per commit
 
 
 class InboxWriter:
@@ -40,9 +40,8 @@ class InboxWriter:
                 batch.append(self._queue.get_nowait())
                 size += len(batch[-1][0])
             try:
-                async with self.db.transaction() as conn:
-                    await inbox_rows.append(conn, [row for rows, _ in batch for row in rows],
-                                            isoformat(self.clock.now()))
+                await inbox_rows.append(self.db, [row for rows, _ in batch for row in rows],
+                                        isoformat(self.clock.now()))
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import inbound
@@ -21,15 +21,8 @@ if TYPE_CHECKING:
 class CountRequests:
     """Counts every request by its route template (not its raw path: bounded labels)."""
 
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute], metrics: Metrics) -> None:
-        self.app, self.routes, self.metrics = app, routes, metrics
-
-    def _template(self, scope: Scope) -> str:
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return str(getattr(route, "path", "other"))
-        return "unmatched"
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,7 +38,10 @@ class CountRequests:
         try:
             await self.app(scope, receive, record)
         finally:
-            self.metrics.requests.labels(self._template(scope), str(status[0])).inc()
+            # The router notes the route it matched in the scope; no second matching here.
+            route = scope.get("route")
+            template = str(getattr(route, "path", "unmatched")) if route else "unmatched"
+            self.metrics.requests.labels(template, str(status[0])).inc()
 
 
 def build(service: Service) -> Starlette:
@@ -65,5 +61,5 @@ def build(service: Service) -> Starlette:
         *inbound.routes(service),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers)
-    app.add_middleware(CountRequests, routes=routes, metrics=service.metrics)
+    app.add_middleware(CountRequests, metrics=service.metrics)
     return app
