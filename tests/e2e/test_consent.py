@@ -85,8 +85,15 @@ def test_changes_reach_the_provider_in_event_time_order(hub: Daemon, sandbox: Sa
     # The later change arrives first, the earlier one after it.
     ingest(hub, person("ooo@example.com", "unsubscribed", "2026-11-22T10:30:00Z"),
            person("ooo@example.com", "subscribed", "2026-11-22T10:20:00Z"))
-    wait(lambda: ("store_change", "stale") in outcomes(hub, "ooo@example.com"))
-    assert omnisend_status(sandbox, "ooo@example.com") == "unsubscribed"
+    # Decided in event-time order: the older change is recorded and changes nothing
+    # (stale when it is decided after the newer one, duplicate when before it).
+    wait(lambda: any(h["event_at"] == "2026-11-22T10:20:00.000Z"
+                     and h["outcome"] in ("stale", "duplicate")
+                     for h in history(hub, "ooo@example.com")))
+    wait(lambda: omnisend_status(sandbox, "ooo@example.com") == "unsubscribed")
+    assert [(h["new_state"], h["outcome"]) for h in history(hub, "ooo@example.com")
+            if h["outcome"] == "applied"] == [("subscribed", "applied"),
+                                              ("unsubscribed", "applied")]
     stored = hub.api("/v1/stores/demo/customers?email=ooo@example.com")["customers"][0]
     assert stored["email_consent"] == "unsubscribed"
 

@@ -214,12 +214,13 @@ def slow_hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
 def test_a_sync_killed_at_a_random_moment_resumes_without_loss(
         slow_hub: Daemon, sandbox: Sandbox) -> None:
     hub = slow_hub
-    total = 3000
+    total = 6000
     ingest(hub, "customers", [customer(i) for i in range(total)])
     omnisend = connect(hub, sandbox, "omnisend")
-    sandbox.faults("omnisend", latency_ms=120)
+    sandbox.faults("omnisend", latency_ms=150)
     sync_id = create_sync(hub, omnisend, "--mode", "once")
-    time.sleep(random.uniform(0.4, 1.6))
+    wait(lambda: batch_items(sandbox) >= 1000)  # the first batch is in
+    time.sleep(random.uniform(0, 1.2))  # then somewhere in the next few
     hub.kill()  # SIGKILL: no goodbye, no checkpoint beyond what was committed
     acknowledged = batch_items(sandbox)
     assert acknowledged < total, "the run finished before the kill; slow the sandbox down"

@@ -64,8 +64,8 @@ class Decision:
 
 def _same_or_stale(state: str, at: datetime | None, known_state: str | None,
                    known_at: datetime | None) -> Outcome | None:
-    if known_state == state and (at is None or known_at is None or at <= known_at):
-        return "duplicate"
+    if known_state == state:
+        return "duplicate"  # nothing would change, whatever the times say
     if at is not None and known_at is not None and at <= known_at:
         return "stale"
     return None

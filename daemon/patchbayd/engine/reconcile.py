@@ -66,8 +66,8 @@ class ConsentEngine:
 
     async def run(self) -> None:
         while True:
+            self.wake.clear()  # before reading: a wake during the pass is not lost
             waiting = await self.process_once()
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS if waiting else None)
 

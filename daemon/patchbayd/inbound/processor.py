@@ -37,8 +37,8 @@ class InboxProcessor:
 
     async def run(self) -> None:
         while True:
+            self.wake.clear()  # before reading: a commit during the pass is not lost
             if not await self.process_once():
-                self.wake.clear()
                 await self.wake.wait()
                 await asyncio.sleep(GATHER_SECONDS)
 
