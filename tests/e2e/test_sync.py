@@ -194,13 +194,14 @@ def test_a_down_provider_does_not_slow_a_sync_to_another(hub: Daemon, sandbox: S
 
 
 def test_progress_follow_draws_a_bar_to_the_end(hub: Daemon, sandbox: Sandbox) -> None:
-    ingest(hub, "customers", [customer(i) for i in range(30)])
+    ingest(hub, "customers", [customer(i) for i in range(3000)])
     omnisend = connect(hub, sandbox, "omnisend")
-    sandbox.faults("omnisend", latency_ms=150)
+    sandbox.faults("omnisend", latency_ms=300)  # three batches: a few seconds to watch
     sync_id = create_sync(hub, omnisend, "--mode", "once")
     follower = hub.cli("sync", "progress", str(sync_id), "--follow", timeout=60)
-    assert "[" in follower.stdout and ("done" in follower.stdout
-                                       or "run 1 done" in follower.stdout)
+    lines = follower.stdout.splitlines()
+    assert lines[0].startswith("[") and "sent 1000" in follower.stdout
+    assert lines[-1].startswith("[##############################] 100%") and "done" in lines[-1]
 
 
 @pytest.fixture
