@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,16 @@ log_level = "debug"
 kind = "push"
 ingest_token = "demo-token"
 """
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll until `predicate()` holds; the one way tests wait for the daemon to catch up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
 
 
 def short_tmpdir() -> Path:

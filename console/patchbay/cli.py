@@ -81,6 +81,15 @@ def fail(ctx: Context, message: str, code: str = "failed") -> None:
     sys.exit(EXIT_FAILED)
 
 
+def confirm(yes: bool, question: str) -> None:
+    """Destructive commands ask first; without a terminal to ask on, --yes is required."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError("this needs --yes when not in a terminal")
+    click.confirm(question, abort=True)
+
+
 def output(ctx: Context, data: Any, human: Callable[[Any], str]) -> None:
     click.echo(json.dumps(data, indent=2) if ctx.json else human(data))
 
@@ -252,11 +261,8 @@ def integrations_connect(ctx: Context, /, provider: str, store: str, api_key_fil
 @pass_ctx
 def integrations_disconnect(ctx: Context, integration_id: str, yes: bool) -> None:
     """Stop all traffic of an integration at once and wipe its credentials."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise click.UsageError("disconnecting needs --yes when not in a terminal")
-        click.confirm(f"Disconnect integration {integration_id}? Its traffic stops and its "
-                      "credentials are wiped", abort=True)
+    confirm(yes, f"Disconnect integration {integration_id}? Its traffic stops and its "
+                 "credentials are wiped")
     data = call(ctx, lambda c: c.delete(f"/v1/integrations/{integration_id}"))
     output(ctx, data, lambda d: f"disconnected: integration {d['disconnected']} "
                                 f"({d['provider']}); credentials wiped")
@@ -358,10 +364,7 @@ def sync_run(ctx: Context, sync_id: str, dry_run: bool) -> None:
 @pass_ctx
 def sync_delete(ctx: Context, sync_id: str, yes: bool) -> None:
     """Stop and delete a sync (what it sent stays at the destination)."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise click.UsageError("deleting needs --yes when not in a terminal")
-        click.confirm(f"Delete sync {sync_id}?", abort=True)
+    confirm(yes, f"Delete sync {sync_id}?")
     data = call(ctx, lambda c: c.delete(f"/v1/syncs/{sync_id}"))
     output(ctx, data, lambda d: f"sync {sync_id} deleted")
 

@@ -5,23 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from tests.support import Daemon, Sandbox
+from tests.support import Daemon, Sandbox, wait
 
 T0 = "2026-11-22T10:00:00Z"
 
-
-def wait(predicate: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def ingest(hub: Daemon, *items: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from tests.support import BASE_CONFIG, PATCHBAY, Daemon, run_daemon_cmd
+from tests.support import BASE_CONFIG, PATCHBAY, Daemon, run_daemon_cmd, wait
 
 
 def test_ready_only_once_both_listeners_accept(daemon: Daemon) -> None:
@@ -59,11 +59,11 @@ def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(daemon: Daemon) -> N
                                   'ingest_token = "t2"\n')
     daemon.signal(signal.SIGHUP)
     daemon.notify.wait_for("RELOADING=1")  # type: ignore[union-attr]
-    _wait(lambda: len(daemon.status()["stores"]) == 2)
+    wait(lambda: len(daemon.status()["stores"]) == 2)
 
     daemon.config_path.write_text(BASE_CONFIG + "\nbogus_key = 1\n")
     daemon.signal(signal.SIGHUP)
-    _wait(lambda: "config reload refused" in daemon.stderr())
+    wait(lambda: "config reload refused" in daemon.stderr())
     assert "bogus_key" in daemon.stderr()
     assert [s["name"] for s in daemon.status()["stores"]] == ["demo", "more"]
     assert daemon.proc is not None and daemon.proc.poll() is None
@@ -212,11 +212,3 @@ def test_log_survives_restart_in_the_event_log_table(daemon: Daemon) -> None:
     ids = [e["id"] for e in events]
     assert ids == sorted(set(ids))
 
-
-def _wait(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")

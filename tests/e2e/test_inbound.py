@@ -6,15 +6,14 @@ import base64
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Daemon, Sandbox, sandbox_config
+from tests.support import Daemon, Sandbox, sandbox_config, wait
 
 TOKEN = "demo-token"
 ANN = {"id": "c_1", "email": "ann@example.com", "first_name": "Ann",
@@ -30,14 +29,6 @@ def shop_hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
     yield d
     d.kill()
 
-
-def wait(predicate: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def ingest(hub: Daemon, kind: str, body: Any, token: str = TOKEN, store: str = "demo",

@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import BASE_CONFIG, Daemon, Sandbox, sandbox_config
-
-
-def wait(predicate: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+from tests.support import BASE_CONFIG, Daemon, Sandbox, sandbox_config, wait
 
 
 def store(daemon: Daemon, name: str = "shop") -> dict:

@@ -7,23 +7,14 @@ import random
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import PATCHBAY, Daemon, Sandbox, sandbox_config
-
-
-def wait(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+from tests.support import PATCHBAY, Daemon, Sandbox, sandbox_config, wait
 
 
 def customer(i: int, **changes: Any) -> dict[str, Any]:

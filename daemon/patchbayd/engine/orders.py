@@ -23,6 +23,7 @@ from ..log import Logger
 from ..model import StoreOrder
 from ..providers.base import OrderPayload
 from ..providers.errors import AuthFailed, CapacityExceeded, Rejected, Transient
+from .changes import StoreChanges
 
 PAGE = 200
 TRANSIENT_LIMIT = 3  # consecutive transient failures before an export stops for now
@@ -52,8 +53,7 @@ class OrderExporter:
         self.db, self.clock, self.log = db, clock, log
         self.integrations = integrations
         self._locks: dict[int, asyncio.Lock] = {}
-        self._changed: set[str] = set()
-        self._changes = asyncio.Event()
+        self.changes = StoreChanges()
 
     def _now(self) -> str:
         return isoformat(self.clock.now())
@@ -129,14 +129,11 @@ class OrderExporter:
     # ---- following new orders ----------------------------------------------------------
 
     def stores_changed(self, stores: set[str]) -> None:
-        self._changed |= stores
-        self._changes.set()
+        self.changes.notify(stores)
 
     async def follow_changes(self) -> None:
         while True:
-            await self._changes.wait()
-            self._changes.clear()
-            changed, self._changed = self._changed, set()
+            changed = await self.changes.next()
             for integration_id in await ledger.followed(self.db):
                 with contextlib.suppress(UnknownIntegration):
                     if self.integrations.get(integration_id).integration.store in changed:

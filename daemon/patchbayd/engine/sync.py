@@ -29,6 +29,7 @@ from ..log import Logger
 from ..model import Sync, SyncRun
 from ..providers.base import Contact, Provider, RowResult
 from ..providers.errors import AuthFailed, CapacityExceeded, ProviderError, Rejected, Transient
+from .changes import StoreChanges
 from .mapping import REASONS, SyncRules, exclusion, payload_hash, to_contact
 
 PAGE_MAX = 1000
@@ -73,8 +74,7 @@ class SyncEngine:
         self.integrations = integrations
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
-        self._changed: set[str] = set()
-        self._changes = asyncio.Event()
+        self.changes = StoreChanges()
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -100,14 +100,11 @@ class SyncEngine:
 
     def stores_changed(self, stores: set[str]) -> None:
         """Called after new customer data is committed: active syncs follow by themselves."""
-        self._changed |= stores
-        self._changes.set()
+        self.changes.notify(stores)
 
     async def follow_changes(self) -> None:
         while True:
-            await self._changes.wait()
-            self._changes.clear()
-            changed, self._changed = self._changed, set()
+            changed = await self.changes.next()
             for sync in await rows.live(self.db):
                 if sync.mode != "active" or sync.state in ("stopped", "idle"):
                     continue
