@@ -90,3 +90,44 @@ def test_initial_sync_of_100k_contacts(workdir, sandbox: Sandbox) -> None:
     print(f"  client only, pre-built batches:     {CONTACTS / baseline:8.0f} contacts/s "
           f"({baseline:.1f} s)")
     print("  run report: " + json.dumps(counts))
+
+
+def test_share_of_a_400_per_minute_limit_used_by_a_batched_sync(workdir, sandbox: Sandbox
+                                                                ) -> None:
+    """The same sync against a sandbox limited to 400 requests/min: how much of the limit
+    the batched sync really uses (Omnisend batches cost three requests: create, poll,
+    items), and how many 429s it provoked."""
+    count = int(os.environ.get("PATCHBAY_BENCH_LIMITED", "60000"))
+    daemon = Daemon(workdir, config_text=sandbox_config(sandbox.url)).start()
+    try:
+        people = customers(count)
+        with httpx.Client(timeout=60) as client:
+            for start in range(0, count, 1000):
+                client.post(daemon.url("/ingest/demo/customers"),
+                            json={"items": people[start:start + 1000]},
+                            headers={"Authorization": "Bearer demo-token"}).raise_for_status()
+        while daemon.counts()["inbox_pending"]:
+            time.sleep(0.2)
+        sandbox.faults("omnisend", rate_limit_per_min=400)
+        (workdir / "k").write_text("sandbox-bench")
+        daemon.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
+                   str(workdir / "k"), "--base-url", f"{sandbox.url}/omnisend")
+        before = sum(sandbox.state("omnisend")["requests"].values())
+        started = time.monotonic()
+        daemon.cli("sync", "create", "1", "--segment", "all", "--mode", "once")
+        while True:
+            runs = daemon.api("/v1/syncs/1")["runs"]
+            if runs and runs[0]["state"] != "running":
+                break
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+        throttled = daemon.api("/v1/integrations/1")["throttled"]
+    finally:
+        daemon.kill()
+    requests = sum(sandbox.state("omnisend")["requests"].values()) - before
+    accepted = requests - throttled
+    print(f"\nsync of {count} contacts, sandbox limit 400 requests/min, batches of 1000")
+    print(f"  {accepted} requests accepted in {seconds:.1f} s = {accepted / seconds * 60:.0f}"
+          f"/min ({accepted / (seconds / 60 * 400):.1%} of the limit), {throttled} x 429,"
+          f" {count / seconds:.0f} contacts/s")
+    assert runs[0]["counts"]["sent"] == count
