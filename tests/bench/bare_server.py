@@ -24,7 +24,7 @@ async def ingest(request: Request) -> Response:
 app = Starlette(routes=[Route("/ingest/{store}/{kind}", ingest, methods=["POST"])])
 
 if __name__ == "__main__":
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # NODELAY
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
