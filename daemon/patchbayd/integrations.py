@@ -26,7 +26,7 @@ from .engine.ratelimit import RateLimiter
 from .log import Logger
 from .model import Integration
 from .providers.base import Provider
-from .providers.errors import AuthFailed, ProviderError
+from .providers.errors import AuthFailed, ProviderError, Transient
 from .providers.registry import SPECS, InvalidSettings, build, normalize
 from .secret import Secret
 
@@ -162,6 +162,12 @@ class IntegrationManager:
         except AuthFailed as exc:
             await self._set_state(integration_id, "error", exc.reason)
             raise
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we are being cancelled ourselves (shutdown): let it through
+            # Only the work was cancelled: the integration was disconnected under it.
+            raise Transient("the integration was disconnected") from None
         finally:
             live.tasks.discard(task)
         await self._touched(integration_id, activity)

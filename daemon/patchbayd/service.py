@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -219,15 +219,20 @@ class Service:
                 self.notifier.ready(self.status_line())
                 tg.start_soon(self._flush_loop)
                 tg.start_soon(self._watchdog_loop)
-                tg.start_soon(self.inbox.run)
-                tg.start_soon(processor.run)
-                tg.start_soon(stores.run, lambda: self.config.stores)
-                tg.start_soon(syncs.follow_changes)
-                tg.start_soon(syncs.watch_errors)
-                tg.start_soon(orders.follow_changes)
-                tg.start_soon(consent.run)
+                loops: dict[str, Callable[[], Awaitable[None]]] = {
+                    "inbox writer": self.inbox.run,
+                    "inbox processor": processor.run,
+                    "store watcher": lambda: stores.run(lambda: self.config.stores),
+                    "sync follower": syncs.follow_changes,
+                    "sync retries": syncs.watch_errors,
+                    "order follower": orders.follow_changes,
+                    "consent engine": consent.run,
+                    "credential checks": lambda: self.integrations.check_loop(
+                        lambda: self.config.check_interval),
+                }
+                for name, loop in loops.items():
+                    tg.start_soon(self._supervised, name, loop)
                 await syncs.resume()
-                tg.start_soon(self.integrations.check_loop, lambda: self.config.check_interval)
                 await self._stop.wait()
                 self.notifier.stopping()
                 self.state = "stopping"
@@ -245,6 +250,20 @@ class Service:
             control_sock.close()
             public_sock.close()
         self.log.info("patchbayd stopped")
+
+    async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """A background loop that fails is logged and restarted with a growing delay; a
+        bug in one part never takes the daemon (and every other integration) down."""
+        delay = 1.0
+        while True:
+            try:
+                await loop()
+                return
+            except Exception as exc:
+                self.log.error("background task failed; restarting it", task=name,
+                               error=repr(exc), retry_in=delay)
+                await anyio.sleep(delay)
+                delay = min(60.0, delay * 2)
 
     def _server(self, app: Any) -> _Server:
         return _Server(uvicorn.Config(

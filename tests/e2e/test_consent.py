@@ -196,3 +196,14 @@ def test_a_per_integration_guard_and_fetch_on_register_off(hub: Daemon,
     bad = hub.cli("integrations", "connect", "klaviyo", "--store", "demo", "--api-key-env",
                   "K", "--opt-out-guard", "soon", check=False, env_extra={"K": "sandbox-k"})
     assert bad.returncode == 1 and "opt_out_guard" in bad.stderr
+
+
+def test_an_older_update_arriving_late_sends_nothing(hub: Daemon, sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo")
+    late = person("late2@example.com", "unsubscribed", "2026-11-22T10:05:00Z")
+    ingest(hub, late)  # the newer one first: a registration (opted out within the guard)
+    wait(lambda: bool(history(hub, "late2@example.com")))
+    ingest(hub, person("late2@example.com", "subscribed", T0))  # older, arrives late
+    time.sleep(1.5)
+    assert omnisend_status(sandbox, "late2@example.com") is None  # no opt-in sent
+    assert all(h["source"] != "store" for h in history(hub, "late2@example.com"))

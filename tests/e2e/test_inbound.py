@@ -171,3 +171,12 @@ def test_a_sandbox_shop_change_reaches_the_store_table_through_signed_webhooks(
     settled(shop_hub)
     found = customers(shop_hub, "shop", email="new@example.com")
     assert found and found[0]["first_name"] == "Newt"
+
+
+def test_the_same_payload_sent_again_after_a_change_applies_again(shop_hub: Daemon) -> None:
+    plain = {"id": "t1", "email": "toggle@example.com", "email_consent": {"state": "subscribed"}}
+    off = {**plain, "email_consent": {"state": "unsubscribed"}}
+    for body in (plain, off, plain):  # no updated_at: only arrival order tells them apart
+        assert ingest(shop_hub, "customers", body).status_code == 202
+        settled(shop_hub)
+    assert customers(shop_hub, id="t1")[0]["email_consent"] == "subscribed"

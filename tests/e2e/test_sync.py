@@ -300,3 +300,55 @@ def test_an_interrupted_send_to_a_provider_without_dedupe_is_held_in_doubt(
     events = sandbox.state("salesmanago")["events"]
     assert sorted(e["externalId"] for e in events) == ["o0000", "o0002"]
     assert {e["contactExtEventType"] for e in events} == {"PURCHASE"}
+
+
+def test_disconnecting_during_a_slow_export_does_not_stop_the_daemon(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(5)])
+    ingest(hub, "orders", [order(i) for i in range(5)])
+    omnisend = connect(hub, sandbox, "omnisend")
+    sandbox.faults("omnisend", latency_ms=800)
+    exporter = subprocess.Popen([PATCHBAY, "orders", "export", str(omnisend), "--mode", "once"],
+                                env=hub.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    wait(lambda: sandbox.state("omnisend")["requests"].get("POST /v5/events", 0) >= 1)
+    hub.cli("integrations", "disconnect", str(omnisend), "--yes")
+    exporter.communicate(timeout=30)
+    assert hub.status()["state"] == "running"  # the cancelled call did not take it down
+    assert hub.proc is not None and hub.proc.poll() is None
+    assert "background task failed" not in hub.stderr()
+
+
+def test_a_second_order_brings_a_customer_into_the_returning_segment(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(3)])
+    ingest(hub, "orders", [order(0), order(5)])  # customer 0 has two orders already
+    omnisend = connect(hub, sandbox, "omnisend")
+    result = hub.cli("sync", "create", str(omnisend), "--segment", "returning", "--json")
+    sync_id = int(json.loads(result.stdout)["id"])
+    wait_runs(hub, sync_id, 1)
+    assert [c["email"] for c in sandbox.state("omnisend")["contacts"]] == ["member0@example.com"]
+    ingest(hub, "orders", [order(1), order(6)])  # customer 1 returns
+    wait(lambda: len(sandbox.state("omnisend")["contacts"]) == 2)
+
+
+def test_a_send_that_timed_out_at_a_provider_without_dedupe_is_held_in_doubt(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "customers", [customer(i) for i in range(5)])
+    ingest(hub, "orders", [order(i) for i in range(2)])
+    salesmanago = connect(hub, sandbox, "salesmanago", "sandbox-secret", "--client-id", "c1",
+                          "--owner", "owner@example.com")
+    sync_id = create_sync(hub, salesmanago, "--mode", "once")
+    wait_runs(hub, sync_id, 1)
+    sandbox.faults("salesmanago", latency_ms=1500)  # past the 1 s provider_timeout
+    first = json.loads(hub.cli("orders", "export", str(salesmanago), "--mode", "once",
+                               "--json", check=False).stdout)
+    assert first["in_doubt"] == 2 and first["sent"] == 0
+    sandbox.faults("salesmanago", latency_ms=0)
+    again = json.loads(hub.cli("orders", "export", str(salesmanago), "--mode", "once",
+                               "--json").stdout)
+    assert again["sent"] == 0 and again["ledger"] == {"in_doubt": 2}
+    time.sleep(2)  # whatever the timed-out requests did at the provider, nothing was resent
+    assert len(sandbox.state("salesmanago")["events"]) <= 2
+    assert sandbox.state("salesmanago")["requests"].get(
+        "POST /api/v2/contact/addContactExtEvent", 0) == 2

@@ -93,9 +93,9 @@ async def table_counts(db: Database) -> dict[str, dict[str, int]]:
 
 
 async def consent_of(db: Database, customers: Sequence[StoreCustomer]
-                     ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
-    """(store, id) -> (email consent, its time) as stored now, for those that exist."""
-    found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+                     ) -> dict[tuple[str, str], tuple[str | None, str | None, str | None]]:
+    """(store, id) -> (email consent, its time, updated_at) as stored now."""
+    found: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
     by_store: dict[str, list[str]] = {}
     for customer in customers:
         by_store.setdefault(customer.store, []).append(customer.id)
@@ -103,7 +103,16 @@ async def consent_of(db: Database, customers: Sequence[StoreCustomer]
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             rows = await db.fetchall(
-                f"SELECT id, email_consent, email_consent_at FROM customers"  # noqa: S608
-                f" WHERE store = ? AND id IN ({','.join('?' * len(chunk))})", (store, *chunk))
-            found.update({(store, r[0]): (r[1], r[2]) for r in rows})
+                f"SELECT id, email_consent, email_consent_at, updated_at"  # noqa: S608
+                f" FROM customers WHERE store = ? AND id IN ({','.join('?' * len(chunk))})",
+                (store, *chunk))
+            found.update({(store, r[0]): (r[1], r[2], r[3]) for r in rows})
     return found
+
+
+async def touch(conn: aiosqlite.Connection, rows: Sequence[tuple[str, str, int]]) -> None:
+    """(store, customer id, seq): an order or event of the customer changes segment
+    membership (returning, abandoned checkout), so incremental syncs must look again."""
+    await conn.executemany(
+        "UPDATE customers SET seq = max(seq, ?) WHERE store = ? AND id = ?",
+        [(seq, store, customer_id) for store, customer_id, seq in rows])

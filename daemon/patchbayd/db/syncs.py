@@ -130,7 +130,9 @@ async def finish_run(db: Database, run: SyncRun, *, state: str, counts: dict[str
         if state == "done":
             await conn.execute("UPDATE syncs SET seq_done = max(seq_done, ?) WHERE id = ?",
                                (run.upto_seq, run.sync_id))
-        await conn.execute("UPDATE syncs SET state = ?, reason = ? WHERE id = ?",
+        # A stop or delete that happened meanwhile wins over the run's own ending.
+        await conn.execute("UPDATE syncs SET state = ?, reason = ? WHERE id = ?"
+                           " AND state NOT IN ('stopped', 'deleted')",
                            (sync_state, error, run.sync_id))
 
 

@@ -107,6 +107,14 @@ class OrderExporter:
             await self.integrations.call(integration_id, f"order {order.id} exported",
                                          lambda p: p.export_order(payload(order)))
         except Transient as exc:
+            live = self.integrations.get(integration_id)
+            if exc.maybe_delivered and not live.provider.orders_idempotent:
+                # It may have arrived: sending again could make a second purchase.
+                report.in_doubt += 1
+                await ledger.mark(self.db, integration_id, order.id, "in_doubt",
+                                  f"{exc.reason}; it may have arrived: check before sending "
+                                  "it again", self._now())
+                return False
             await self._failed(integration_id, order, report, exc.reason)
             return False
         except (AuthFailed, CapacityExceeded) as exc:

@@ -26,7 +26,7 @@ from ..db import syncs as sync_rows
 from ..db.consent import ConsentEvent
 from ..db.inbox import Incoming
 from ..inbound.writer import InboxWriter
-from ..integrations import IntegrationManager, Live
+from ..integrations import IntegrationManager, Live, UnknownIntegration
 from ..log import Logger
 from ..model import StoreCustomer
 from ..providers.base import Consent, ConsentState
@@ -60,6 +60,7 @@ class ConsentEngine:
         self.stores = stores
         self.timeout = timeout
         self.wake = asyncio.Event()
+        self.full = False  # the last pass took a whole batch: look again at once
 
     def _now(self) -> str:
         return isoformat(self.clock.now())
@@ -68,6 +69,8 @@ class ConsentEngine:
         while True:
             self.wake.clear()  # before reading: a wake during the pass is not lost
             waiting = await self.process_once()
+            if self.full:
+                continue  # more are queued behind this batch
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS if waiting else None)
 
@@ -75,7 +78,9 @@ class ConsentEngine:
         """Decide every queued event; returns how many had to stay queued (provider down)."""
         deferred = 0
         finished: list[int] = []
-        for event in await rows.pending(self.db, BATCH):
+        batch = await rows.pending(self.db, BATCH)
+        self.full = len(batch) == BATCH and deferred < len(batch)
+        for event in batch:
             try:
                 await self._handle(event)
             except Transient as exc:
@@ -87,6 +92,7 @@ class ConsentEngine:
         # Marked together: after a crash a decided event is decided again, which only
         # records a duplicate (decisions are idempotent), and nothing is skipped.
         await rows.done(self.db, finished, self._now())
+        self.full = self.full and bool(finished)
         return deferred
 
     async def _handle(self, event: ConsentEvent) -> None:
@@ -95,17 +101,24 @@ class ConsentEngine:
                    and (event.integration_id is None
                         or live.integration.id == event.integration_id)]
         for live in targets:
-            await self._decide(event, live)
+            with contextlib.suppress(UnknownIntegration):  # disconnected meanwhile: moot
+                await self._decide(event, live)
 
     async def _known(self, event: ConsentEvent, live: Live) -> tuple[Known, StoreCustomer | None]:
         found = await tables.find(self.db, event.store, email=event.email, limit=1)
         customer = found[0] if found else None
         state, at = await rows.provider_state(self.db, live.integration.id, event.email)
+        store_state = customer.email_consent if customer else None
+        store_at = parse_time(customer.email_consent_at) if customer else None
+        provider_at = parse_time(at)
+        if state and provider_at and (store_at is None or provider_at > store_at):
+            # A write to the store still on its way through the inbox: we know the newer
+            # state already (else a second callback in the same pass compares with old).
+            store_state, store_at = state, provider_at
         return Known(
             registered_at=parse_time(customer.created_at) if customer else None,
-            store_state=customer.email_consent if customer else None,
-            store_at=parse_time(customer.email_consent_at) if customer else None,
-            provider_state=state, provider_at=parse_time(at)), customer
+            store_state=store_state, store_at=store_at,
+            provider_state=state, provider_at=provider_at), customer
 
     async def _decide(self, event: ConsentEvent, live: Live,
                       change: Change | None = None) -> None:

@@ -127,6 +127,8 @@ class SyncEngine:
         self._tasks[sync_id] = asyncio.ensure_future(self._loop(sync_id))
 
     async def stop(self, sync_id: int) -> None:
+        # The state first: a run requested while we wait below sees it and does nothing.
+        await rows.set_state(self.db, sync_id, "stopped", None)
         task = self._tasks.pop(sync_id, None)
         self._again.discard(sync_id)
         if task is not None:
@@ -139,8 +141,6 @@ class SyncEngine:
             await rows.finish_run(self.db, unfinished, state="stopped",
                                   counts=unfinished.counts, error=None, sync_state="stopped",
                                   now=now)
-        else:
-            await rows.set_state(self.db, sync_id, "stopped", None)
         self.log.info("sync stopped", sync=sync_id)
 
     async def _loop(self, sync_id: int) -> None:
@@ -163,8 +163,8 @@ class SyncEngine:
 
     async def _run_once(self, sync_id: int) -> None:
         sync = await rows.get(self.db, sync_id)
-        if sync is None:
-            return
+        if sync is None or sync.state == "stopped":
+            return  # deleted, or stopped since the run was requested
         try:
             live = self.integrations.get(sync.integration_id)
         except UnknownIntegration:

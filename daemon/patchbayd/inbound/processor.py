@@ -49,12 +49,17 @@ class InboxProcessor:
         events: list[consent_rows.NewEvent] = []
         for customer, _seq in customers:
             key = (customer.store, customer.id)
-            change = store_change(known.get(key), customer.email_consent,
+            stored = known.get(key)
+            if (stored and stored[2] and customer.updated_at
+                    and customer.updated_at < stored[2]):
+                continue  # older than the row: the upsert rejects it, so does consent
+            change = store_change(stored[:2] if stored else None, customer.email_consent,
                                   customer.email_consent_at, customer.created_at,
                                   customer.updated_at)
             if change is None or not customer.email:
                 continue
-            known[key] = (customer.email_consent, customer.email_consent_at)
+            known[key] = (customer.email_consent, customer.email_consent_at,
+                          customer.updated_at)
             source, state, at = change
             events.append((customer.store, customer.email.lower(), customer.id, None, source,
                            state, at))
@@ -71,7 +76,7 @@ class InboxProcessor:
         for row in batch:
             try:
                 item = record(row.store, row.source, row.kind, json.loads(row.payload))
-            except (Malformed, ValueError, KeyError, TypeError) as exc:
+            except (Malformed, ValueError, KeyError, TypeError, AttributeError) as exc:
                 self.log.error("inbox item could not be processed", inbox=row.id,
                                store=row.store, kind=row.kind, reason=str(exc))
                 done.append((row.id, str(exc)))
@@ -94,6 +99,10 @@ class InboxProcessor:
                 await tables.upsert_orders(conn, orders)
             if events:
                 await tables.insert_events(conn, events)
+            touched = [(o.store, o.customer_id, seq) for o, seq in orders if o.customer_id]
+            touched += [(e.store, e.customer_id, seq) for e, seq in events if e.customer_id]
+            if touched:
+                await tables.touch(conn, touched)
             await inbox_rows.mark(conn, done, now)
         self.processed += len(batch)
         if changes:

@@ -23,16 +23,6 @@ class AuthFailed(ProviderError):
     kind = "auth_failed"
 
 
-class RateLimited(ProviderError):
-    """The provider kept answering 429 longer than we were willing to wait."""
-
-    kind = "rate_limited"
-
-    def __init__(self, reason: str, retry_after: float) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
 class CapacityExceeded(ProviderError):
     """The destination plan cannot hold more contacts."""
 
@@ -40,9 +30,27 @@ class CapacityExceeded(ProviderError):
 
 
 class Transient(ProviderError):
-    """Down, timed out, 5xx or garbled: worth retrying later."""
+    """Down, timed out, 5xx or garbled: worth retrying later.
+
+    `maybe_delivered`: the request may have reached the provider (a timeout, a dropped
+    connection), so a non-idempotent send must not simply be repeated.
+    """
 
     kind = "transient"
+
+    def __init__(self, reason: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_delivered = maybe_delivered
+
+
+class RateLimited(Transient):
+    """The provider kept answering 429 longer than we were willing to wait (retry later)."""
+
+    kind = "rate_limited"
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class Rejected(ProviderError):

@@ -56,12 +56,16 @@ class ProviderHttp:
                     response = await self._client.request(
                         method, path, json=json_body, params=params, headers=headers,
                         content=content)
-                except httpx.TimeoutException:
+                except httpx.TimeoutException as exc:
                     raise Transient(f"{self.name} did not answer within "
-                                    f"{self.timeout:g} s") from None
+                                    f"{self.timeout:g} s",
+                                    maybe_delivered=not isinstance(exc, httpx.ConnectTimeout)
+                                    ) from None
                 except httpx.HTTPError as exc:
                     reason = self.scrub(str(exc) or type(exc).__name__)
-                    raise Transient(f"{self.name} is unreachable: {reason}") from None
+                    raise Transient(f"{self.name} is unreachable: {reason}",
+                                    maybe_delivered=not isinstance(exc, httpx.ConnectError)
+                                    ) from None
             hold = self.limiter.observe(response.status_code, response.headers)
             if response.status_code != 429:
                 return response

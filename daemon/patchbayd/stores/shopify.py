@@ -19,6 +19,7 @@ from ..config import ShopifyStore
 from ..engine.ratelimit import Limit, RateLimiter
 from ..model import StoreCustomer
 from ..providers.base import Consent
+from ..providers.errors import Transient
 from ..providers.http import ProviderHttp
 
 TOPICS = ("customers/create", "customers/update", "orders/paid")
@@ -93,7 +94,9 @@ class ShopifyClient:
             "customer": {"id": numeric, "email_marketing_consent": {
                 "state": consent.state, "opt_in_level": "single_opt_in",
                 "consent_updated_at": isoformat(consent.at) if consent.at else None}}})
-        customer: dict[str, Any] = body["customer"]
+        customer = body.get("customer") if isinstance(body, dict) else None
+        if not isinstance(customer, dict):
+            raise Transient(f"{self.http.name}: the answer to a consent update has no customer")
         return customer
 
     async def ensure_webhooks(self, address: str) -> list[str]:

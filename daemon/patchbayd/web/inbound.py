@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -79,7 +80,11 @@ def routes(service: Service) -> list[Route]:
             found = validate_push(name, kind, body)
         except Malformed as exc:
             raise refuse(route, 400, "malformed", str(exc), store=name) from None
-        rows = [Incoming.of(name, kind, "ingest", item) for item in found]
+        # No content dedupe for ingest: the same payload sent again (a toggle back, say)
+        # must apply again; processing is idempotent, so a plain repeat changes nothing.
+        request_id = uuid.uuid4().hex
+        rows = [Incoming.of(name, kind, "ingest", item, f"ingest:{request_id}:{index}")
+                for index, item in enumerate(found)]
         await service.inbox.add(rows)
         return JSONResponse({"accepted": len(rows)}, status_code=202)
 
