@@ -109,6 +109,9 @@ def decide(change: Change, known: Known, settings: Settings, now: datetime) -> D
         return Decision("applied", "write_to_store", "provider_callback",
                         "callback from the provider", known.store_state, state)
     # A store-side change, to be sent to the provider.
+    if at is not None and known.store_at is not None and at < known.store_at:
+        return Decision("stale", "none", "store_change", "older than the store's own state",
+                        known.store_state, state)
     verdict = _same_or_stale(state, at, known.provider_state, known.provider_at)
     if verdict:
         return Decision(verdict, "none", "store_change",

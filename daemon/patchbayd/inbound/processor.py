@@ -50,16 +50,16 @@ class InboxProcessor:
         for customer, _seq in customers:
             key = (customer.store, customer.id)
             stored = known.get(key)
-            if (stored and stored[2] and customer.updated_at
-                    and customer.updated_at < stored[2]):
-                continue  # older than the row: the upsert rejects it, so does consent
             change = store_change(stored[:2] if stored else None, customer.email_consent,
                                   customer.email_consent_at, customer.created_at,
                                   customer.updated_at)
             if change is None or not customer.email:
                 continue
-            known[key] = (customer.email_consent, customer.email_consent_at,
-                          customer.updated_at)
+            older = bool(stored and stored[2] and customer.updated_at
+                         and customer.updated_at < stored[2])
+            if not older:  # an older row is rejected by the upsert; its event is judged stale
+                known[key] = (customer.email_consent, customer.email_consent_at,
+                              customer.updated_at)
             source, state, at = change
             events.append((customer.store, customer.email.lower(), customer.id, None, source,
                            state, at))
