@@ -35,18 +35,31 @@ def customers(n: int) -> list[dict]:
              "member": {"points": i, "tier": "gold"}} for i in range(n)]
 
 
+def load(daemon: Daemon, people: list[dict]) -> None:
+    """Through the ingest API, then until the inbox is processed."""
+    with httpx.Client(timeout=60) as client:
+        for start in range(0, len(people), 1000):
+            client.post(daemon.url("/ingest/demo/customers"),
+                        json={"items": people[start:start + 1000]},
+                        headers={"Authorization": "Bearer demo-token"}).raise_for_status()
+    while daemon.counts()["inbox_pending"]:
+        time.sleep(0.2)
+
+
+def finished_run(daemon: Daemon) -> dict:
+    while True:
+        runs = daemon.api("/v1/syncs/1")["runs"]
+        if runs and runs[0]["state"] != "running":
+            return dict(runs[0])
+        time.sleep(0.2)
+
+
 def test_initial_sync_of_100k_contacts(workdir, sandbox: Sandbox) -> None:
     daemon = Daemon(workdir, config_text=sandbox_config(sandbox.url)).start()
     try:
         people = customers(CONTACTS)
         loaded = time.monotonic()
-        with httpx.Client(timeout=60) as client:
-            for start in range(0, CONTACTS, 1000):
-                client.post(daemon.url("/ingest/demo/customers"),
-                            json={"items": people[start:start + 1000]},
-                            headers={"Authorization": "Bearer demo-token"}).raise_for_status()
-        while daemon.counts()["inbox_pending"]:
-            time.sleep(0.2)
+        load(daemon, people)
         load_seconds = time.monotonic() - loaded
         (workdir / "k").write_text("sandbox-bench")
         daemon.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
@@ -54,14 +67,9 @@ def test_initial_sync_of_100k_contacts(workdir, sandbox: Sandbox) -> None:
                    "--rate-limit", "none")
         started = time.monotonic()
         daemon.cli("sync", "create", "1", "--segment", "all", "--mode", "once")
-        while True:
-            runs = daemon.api("/v1/syncs/1")["runs"]
-            if runs and runs[0]["state"] != "running":
-                break
-            time.sleep(0.2)
+        counts = finished_run(daemon)["counts"]
         seconds = time.monotonic() - started
         rss = peak_rss_mb(daemon.proc.pid)  # type: ignore[union-attr]
-        counts = runs[0]["counts"]
     finally:
         daemon.kill()
     assert counts["sent"] == CONTACTS and counts["failed"] == 0
@@ -100,14 +108,7 @@ def test_share_of_a_400_per_minute_limit_used_by_a_batched_sync(workdir, sandbox
     count = int(os.environ.get("PATCHBAY_BENCH_LIMITED", "60000"))
     daemon = Daemon(workdir, config_text=sandbox_config(sandbox.url)).start()
     try:
-        people = customers(count)
-        with httpx.Client(timeout=60) as client:
-            for start in range(0, count, 1000):
-                client.post(daemon.url("/ingest/demo/customers"),
-                            json={"items": people[start:start + 1000]},
-                            headers={"Authorization": "Bearer demo-token"}).raise_for_status()
-        while daemon.counts()["inbox_pending"]:
-            time.sleep(0.2)
+        load(daemon, customers(count))
         sandbox.faults("omnisend", rate_limit_per_min=400)
         (workdir / "k").write_text("sandbox-bench")
         daemon.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
@@ -115,11 +116,7 @@ def test_share_of_a_400_per_minute_limit_used_by_a_batched_sync(workdir, sandbox
         before = sum(sandbox.state("omnisend")["requests"].values())
         started = time.monotonic()
         daemon.cli("sync", "create", "1", "--segment", "all", "--mode", "once")
-        while True:
-            runs = daemon.api("/v1/syncs/1")["runs"]
-            if runs and runs[0]["state"] != "running":
-                break
-            time.sleep(0.2)
+        run = finished_run(daemon)
         seconds = time.monotonic() - started
         throttled = daemon.api("/v1/integrations/1")["throttled"]
     finally:
@@ -130,4 +127,4 @@ def test_share_of_a_400_per_minute_limit_used_by_a_batched_sync(workdir, sandbox
     print(f"  {accepted} requests accepted in {seconds:.1f} s = {accepted / seconds * 60:.0f}"
           f"/min ({accepted / (seconds / 60 * 400):.1%} of the limit), {throttled} x 429,"
           f" {count / seconds:.0f} contacts/s")
-    assert runs[0]["counts"]["sent"] == count
+    assert run["counts"]["sent"] == count
