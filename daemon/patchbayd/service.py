@@ -196,7 +196,8 @@ class Service:
             orders.stores_changed(stores)
 
         processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"), changed,
-                                   lambda: self.consent.wake.set())
+                                   lambda: self.consent.wake.set(),
+                                   lambda: {i.store for i in self.integrations.list()})
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         self._consent = consent = ConsentEngine(
             self.db, self.clock, Logger(self.sink, "consent"), self.integrations,

@@ -28,10 +28,12 @@ GATHER_SECONDS = 0.05  # let a burst of single-item requests land, then take the
 class InboxProcessor:
     def __init__(self, db: Database, clock: Clock, log: Logger,
                  on_change: Callable[[set[str]], None],
-                 on_consent: Callable[[], None] = lambda: None) -> None:
+                 on_consent: Callable[[], None] = lambda: None,
+                 reconciled: Callable[[], set[str]] = set) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.on_change = on_change  # told which stores changed, after each commit
         self.on_consent = on_consent  # told when consent events were queued
+        self.reconciled = reconciled  # stores with an integration: only theirs need events
         self.wake = asyncio.Event()
         self.processed = 0
 
@@ -45,6 +47,10 @@ class InboxProcessor:
     async def _consent_changes(self, customers: list[tuple[StoreCustomer, int]]
                                ) -> list[consent_rows.NewEvent]:
         """Consent events the batch carries, against what the table held before it."""
+        wanted = self.reconciled()
+        customers = [(c, seq) for c, seq in customers if c.store in wanted]
+        if not customers:
+            return []
         known = await tables.consent_of(self.db, [c for c, _ in customers])
         events: list[consent_rows.NewEvent] = []
         for customer, _seq in customers:
