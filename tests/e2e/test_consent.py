@@ -206,3 +206,24 @@ def test_an_older_update_arriving_late_sends_nothing(hub: Daemon, sandbox: Sandb
     ingest(hub, person("late2@example.com", "subscribed", T0))  # older, arrives late
     wait(lambda: ("store_change", "stale") in outcomes(hub, "late2@example.com"))
     assert omnisend_status(sandbox, "late2@example.com") is None  # no opt-in sent
+
+
+def test_a_provider_that_is_down_does_not_hold_up_other_consent_changes(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    wait(lambda: next(s for s in hub.api("/v1/status")["stores"]
+                      if s["name"] == "shop")["state"] == "ok")
+    connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
+    shop = connect(hub, sandbox, "shop", "klaviyo", "sandbox-k")
+    sandbox.faults("omnisend", down=True)
+    httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
+               json={"items": [person(f"p{i}@example.com", "subscribed", T0)
+                               for i in range(250)]}).raise_for_status()
+    # 250 older changes wait for Omnisend; a newer one for Klaviyo must not wait behind them.
+    sandbox.post("/_sandbox/shopify/patchbay-demo/customers", {
+        "email": "fresh@example.com", "email_marketing_consent": {
+            "state": "subscribed", "opt_in_level": "single_opt_in",
+            "consent_updated_at": "2026-11-22T12:00:00Z"}})
+    wait(lambda: any(h["integration_id"] == shop["id"]  # decided, however it came out
+                     for h in history(hub, "fresh@example.com")), timeout=25)
+    assert omnisend_status(sandbox, "p0@example.com") is None  # still waiting, not lost
+    assert "consent change deferred" in hub.stderr()

@@ -40,14 +40,25 @@ async def add_one(db: Database, event: NewEvent, now: str) -> None:
         await add(conn, [event], now)
 
 
-async def pending(db: Database, limit: int) -> list[ConsentEvent]:
+async def pending(db: Database, limit: int, now: str) -> list[ConsentEvent]:
     """Oldest event time first (undated ones by arrival), so one contact's changes are
-    decided in the order they happened, whatever order they arrived in."""
+    decided in the order they happened, whatever order they arrived in; events waiting
+    for a retry step aside until their time."""
     rows = await db.fetchall(
         "SELECT id, store, email, customer_id, integration_id, source, state, event_at"
         " FROM consent_events WHERE processed_at IS NULL"
-        " ORDER BY coalesce(event_at, received_at), id LIMIT ?", (limit,))
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        " ORDER BY coalesce(event_at, received_at), id LIMIT ?", (now, limit))
     return [ConsentEvent(*r) for r in rows]
+
+
+async def defer(db: Database, event_ids: Sequence[int], when: str) -> None:
+    """Try these again at `when` (their provider could not be reached)."""
+    if event_ids:
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE consent_events SET attempts = attempts + 1, next_attempt_at = ?"
+                " WHERE id = ?", [(when, event_id) for event_id in event_ids])
 
 
 async def done(db: Database, event_ids: Sequence[int], now: str) -> None:

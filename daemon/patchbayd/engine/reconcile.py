@@ -35,7 +35,7 @@ from ..stores.shopify import ShopifyClient
 from .consent import Change, Decision, Known, Settings, decide
 
 BATCH = 200
-RETRY_SECONDS = 30.0
+RETRY_SECONDS = 30.0  # a deferred event waits this long before its next try
 
 
 def settings_of(live: Live) -> Settings:
@@ -68,23 +68,22 @@ class ConsentEngine:
     async def run(self) -> None:
         while True:
             self.wake.clear()  # before reading: a wake during the pass is not lost
-            waiting = await self.process_once()
+            await self.process_once()
             if self.full:
                 continue  # more are queued behind this batch
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS if waiting else None)
+            with contextlib.suppress(TimeoutError):  # deferred events come due meanwhile
+                await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS)
 
     async def process_once(self) -> int:
         """Decide every queued event; returns how many had to stay queued (provider down)."""
-        deferred = 0
         finished: list[int] = []
-        batch = await rows.pending(self.db, BATCH)
-        self.full = len(batch) == BATCH and deferred < len(batch)
+        deferred: list[int] = []
+        batch = await rows.pending(self.db, BATCH, self._now())
         for event in batch:
             try:
                 await self._handle(event)
             except Transient as exc:
-                deferred += 1
+                deferred.append(event.id)
                 self.log.warning("consent change deferred: provider unreachable",
                                  email=event.email, reason=exc.reason)
                 continue
@@ -92,8 +91,10 @@ class ConsentEngine:
         # Marked together: after a crash a decided event is decided again, which only
         # records a duplicate (decisions are idempotent), and nothing is skipped.
         await rows.done(self.db, finished, self._now())
-        self.full = self.full and bool(finished)
-        return deferred
+        await rows.defer(self.db, deferred,
+                         isoformat(self.clock.now() + timedelta(seconds=RETRY_SECONDS)))
+        self.full = len(batch) == BATCH
+        return len(deferred)
 
     async def _handle(self, event: ConsentEvent) -> None:
         targets = [live for live in self.integrations.lives()
