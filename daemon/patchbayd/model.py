@@ -7,9 +7,6 @@ from typing import Any
 
 from .secret import Secret
 
-# What a console card shows; "available" is a provider with no live integration.
-INTEGRATION_STATES = ("connected", "syncing", "active", "paused", "error")
-
 
 @dataclass(frozen=True)
 class Integration:

@@ -159,7 +159,6 @@ class RateLimiter:
                            if limit and limit.concurrency else None)
         self.throttled = 0  # 429s seen, for status and benchmarks
         self._unhinted = 0  # consecutive 429s that said nothing about when to come back
-        self.waited = 0.0  # seconds spent waiting for a slot
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -178,7 +177,6 @@ class RateLimiter:
         else:
             wait = max(0.0, self._held_until - now)
         if wait > 0:
-            self.waited += wait
             await asyncio.sleep(wait)
 
     def held_for(self) -> float:

@@ -35,7 +35,6 @@ class InboxProcessor:
         self.on_consent = on_consent  # told when consent events were queued
         self.reconciled = reconciled  # stores with an integration: only theirs need events
         self.wake = asyncio.Event()
-        self.processed = 0
 
     async def run(self) -> None:
         while True:
@@ -110,7 +109,6 @@ class InboxProcessor:
             if touched:
                 await tables.touch(conn, touched)
             await inbox_rows.mark(conn, done, now)
-        self.processed += len(batch)
         if changes:
             self.on_consent()
         self.on_change({row.store for row in batch})

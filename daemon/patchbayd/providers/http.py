@@ -37,7 +37,6 @@ class ProviderHttp:
         self._client = httpx.AsyncClient(
             base_url=self.base_url, timeout=timeout, auth=auth, transport=transport,
             headers={"User-Agent": USER_AGENT, **(headers or {})}, follow_redirects=False)
-        self.requests = 0
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -52,7 +51,6 @@ class ProviderHttp:
         for _ in range(MAX_RATE_WAITS):
             async with self.limiter.slot():
                 try:
-                    self.requests += 1
                     response = await self._client.request(
                         method, path, json=json_body, params=params, headers=headers,
                         content=content)

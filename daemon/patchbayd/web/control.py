@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..bus import Event
 from ..log import LEVELS
 from . import consent_api, integrations_api, stores_api, syncs_api
 from .errors import ApiError, exception_handlers
+from .sse import event_stream, sse
 
 if TYPE_CHECKING:
     from ..service import Service
 
 BACKLOG_MAX = 1000
-KEEPALIVE_SECONDS = 15.0
 
 
 def event_matches(event: Event, level: str | None, integration: str | None,
@@ -45,10 +43,6 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-def sse(event: Event) -> str:
-    return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(event.as_dict())}\n\n"
-
-
 def build(service: Service) -> Starlette:
     async def status(request: Request) -> Response:
         return JSONResponse(await service.status())
@@ -70,26 +64,9 @@ def build(service: Service) -> Starlette:
         subscription = bus.subscribe()  # before the backlog is read: no gap between them
         past = [e for e in bus.recent(BACKLOG_MAX) if event_matches(e, level, integration, after)]
 
-        async def stream() -> AsyncIterator[str]:
-            try:
-                for old in past[-backlog:] if backlog else []:
-                    yield sse(old)
-                yield ": live\n\n"
-                while True:
-                    try:
-                        event = await subscription.next(KEEPALIVE_SECONDS)
-                    except TimeoutError:
-                        yield ": keepalive\n\n"
-                        continue
-                    if event is None:
-                        return
-                    if event_matches(event, level, integration):
-                        yield sse(event)
-            finally:
-                subscription.close()
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})
+        prelude = [*(sse(e) for e in (past[-backlog:] if backlog else [])), ": live\n\n"]
+        return event_stream(subscription, prelude,
+                            lambda event: event_matches(event, level, integration))
 
     async def not_found(request: Request) -> Response:
         raise ApiError(404, f"no such endpoint: {request.method} {request.url.path}")

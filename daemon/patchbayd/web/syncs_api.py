@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..clock import isoformat, parse_time
@@ -20,12 +19,12 @@ from ..providers.benchmark import Benchmark
 from ..providers.errors import ProviderError
 from .errors import ApiError
 from .integrations_api import json_object
+from .sse import event_stream
 
 if TYPE_CHECKING:
     from ..engine.sync import Report
     from ..service import Service
 
-KEEPALIVE = 15.0
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -33,9 +32,6 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def routes(service: Service) -> list[Route]:
-    def engine() -> Any:
-        return service.syncs
-
     async def sync_or_404(request: Request) -> Sync:
         raw = request.path_params["id"]
         found = await rows.get(service.db, int(raw)) if raw.isdigit() else None
@@ -108,25 +104,25 @@ def routes(service: Service) -> list[Route]:
                          destination=dest, mode=mode, rules=rules, state="dry", reason=None,
                          seq_done=0, created_at=now)
             return JSONResponse({"dry_run": True, "sync": draft.public(),
-                                 "report": report_json(await engine().dry_run(draft))})
+                                 "report": report_json(await service.syncs.dry_run(draft))})
         sync = await rows.create(service.db, integration_id=integration_id, segment=segment,
                                  destination=dest, mode=mode, rules=rules, now=now)
-        engine().log.info("sync created", sync=sync.id, integration=integration_id,
+        service.syncs.log.info("sync created", sync=sync.id, integration=integration_id,
                           segment=segment, mode=mode)
-        engine().request(sync.id)
+        service.syncs.request(sync.id)
         return JSONResponse(sync.public(), status_code=201)
 
     async def listing(request: Request) -> Response:
         result = []
         for sync in await rows.live(service.db):
             last = await rows.runs(service.db, sync.id, 1)
-            result.append({**sync.public(), "running": engine().running(sync.id),
+            result.append({**sync.public(), "running": service.syncs.running(sync.id),
                            "last_run": last[0].public() if last else None})
         return JSONResponse({"syncs": result})
 
     async def show(request: Request) -> Response:
         sync = await sync_or_404(request)
-        return JSONResponse({**sync.public(), "running": engine().running(sync.id),
+        return JSONResponse({**sync.public(), "running": service.syncs.running(sync.id),
                              "sent": await rows.sent_count(service.db, sync.id),
                              "runs": [r.public() for r in await rows.runs(service.db, sync.id)],
                              "failures": await rows.failures(service.db, sync.id)})
@@ -135,27 +131,27 @@ def routes(service: Service) -> list[Route]:
         sync = await sync_or_404(request)
         await rows.set_state(service.db, sync.id, "idle" if sync.state != "running"
                              else "running", None)
-        engine().request(sync.id)
+        service.syncs.request(sync.id)
         return JSONResponse({"started": sync.id})
 
     async def stop(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await engine().stop(sync.id)
+        await service.syncs.stop(sync.id)
         return JSONResponse({"stopped": sync.id})
 
     async def run(request: Request) -> Response:
         sync = await sync_or_404(request)
         if request.query_params.get("dry_run") in ("1", "true"):
             return JSONResponse({"dry_run": True, "sync": sync.public(),
-                                 "report": report_json(await engine().dry_run(sync))})
-        engine().request(sync.id)
+                                 "report": report_json(await service.syncs.dry_run(sync))})
+        service.syncs.request(sync.id)
         return JSONResponse({"running": sync.id})
 
     async def delete(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await engine().stop(sync.id)
+        await service.syncs.stop(sync.id)
         await rows.delete(service.db, sync.id, isoformat(service.clock.now()))
-        engine().log.info("sync deleted", sync=sync.id)
+        service.syncs.log.info("sync deleted", sync=sync.id)
         return JSONResponse({"deleted": sync.id})
 
     async def progress(request: Request) -> Response:
@@ -164,29 +160,14 @@ def routes(service: Service) -> list[Route]:
         # Subscribe before reading the state: a run ending in between is not missed.
         subscription = service.bus.subscribe() if follow else None
         last = await rows.runs(service.db, sync.id, 1)
-        snapshot = {"sync": sync.id, "state": sync.state, "running": engine().running(sync.id),
+        snapshot = {"sync": sync.id, "state": sync.state, "running": service.syncs.running(sync.id),
                     "run": last[0].public() if last else None}
         if subscription is None:
             return JSONResponse(snapshot)
 
-        async def stream() -> AsyncIterator[str]:
-            try:
-                yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"
-                while True:
-                    try:
-                        event = await subscription.next(KEEPALIVE)
-                    except TimeoutError:
-                        yield ": keepalive\n\n"
-                        continue
-                    if event is None:
-                        return
-                    if event.kind == "progress" and event.fields.get("sync") == sync.id:
-                        yield f"event: progress\ndata: {json.dumps(event.as_dict())}\n\n"
-            finally:
-                subscription.close()
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})
+        return event_stream(
+            subscription, [f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"],
+            lambda event: event.kind == "progress" and event.fields.get("sync") == sync.id)
 
     return [
         Route("/v1/syncs", listing),
