@@ -152,12 +152,15 @@ class SyncEngine:
                     return
         except Exception as exc:  # a bug must not kill the daemon; it must be seen
             self.log.error("sync run crashed", sync=sync_id, error=repr(exc))
-            with contextlib.suppress(Exception):
+            try:
                 run = await rows.unfinished_run(self.db, sync_id)
                 if run is not None:
                     await rows.finish_run(self.db, run, state="failed", counts=run.counts,
                                           error=f"internal error: {exc!r}", sync_state="error",
                                           now=isoformat(self.clock.now()))
+            except Exception as again:  # the database itself is failing: say so, go on
+                self.log.error("could not record the crashed run", sync=sync_id,
+                               error=repr(again))
 
     # ---- a run -----------------------------------------------------------------------
 
