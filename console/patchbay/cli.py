@@ -459,3 +459,26 @@ def consent_suppressed(ctx: Context) -> None:
     """Store-side opt-outs held back by the opt-out guard, for review."""
     output(ctx, call(ctx, lambda c: c.get("/v1/consent/suppressed")),
            lambda d: render.audit(d["suppressed"]) or "nothing held back")
+
+
+@main.group()
+def inbox() -> None:
+    """Incoming data that could not be processed: quarantined rows, and replay."""
+
+
+@inbox.command("quarantined")
+@common
+@pass_ctx
+def inbox_quarantined(ctx: Context) -> None:
+    """Rows set aside with their error (the rows behind them went on)."""
+    output(ctx, call(ctx, lambda c: c.get("/v1/inbox/quarantined")), render.quarantined)
+
+
+@inbox.command("replay")
+@click.argument("inbox_id", metavar="ID", type=int)
+@common
+@pass_ctx
+def inbox_replay(ctx: Context, inbox_id: int) -> None:
+    """Process quarantined row ID again (after the cause was fixed)."""
+    data = call(ctx, lambda c: c.post(f"/v1/inbox/{inbox_id}/replay"))
+    output(ctx, data, lambda d: f"inbox row {d['replayed']} queued for processing again")

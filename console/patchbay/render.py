@@ -50,6 +50,10 @@ def status(data: dict[str, Any]) -> str:
         ("stores", stores),
         ("integrations", counts.get("integrations", 0)),
         ("customers", counts.get("customers", 0)),
+        ("inbox", f"{counts.get('inbox_pending', 0)} pending, "
+                  f"{counts.get('inbox_quarantined', 0)} quarantined"
+                  + (" (see `patchbay inbox quarantined`)"
+                     if counts.get("inbox_quarantined") else "")),
         ("log events", ", ".join(f"{k} {v}" for k, v in events.items())),
     ])
 
@@ -211,3 +215,14 @@ def audit(entries: list[dict[str, Any]]) -> str:
         f"{e['decided_at']} #{e['integration_id']} {e['email']} {e['source']}: "
         f"{e['old_state'] or '-'} -> {e['new_state'] or '-'} {e['outcome']} ({e['rule']}: "
         f"{e['reason']}) event {e['event_at'] or '-'}" for e in entries)
+
+
+def quarantined(data: dict[str, Any]) -> str:
+    if not data["items"]:
+        return "nothing quarantined"
+    shown = table(["id", "store", "kind", "source", "quarantined", "error"],
+                  [[i["id"], i["store"], i["kind"], i["source"], i["quarantined_at"], i["error"]]
+                   for i in data["items"]])
+    more = data["count"] - len(data["items"])
+    return shown + (f"\n… and {more} more" if more > 0 else "") + \
+        "\nreplay one after a fix with `patchbay inbox replay ID`"

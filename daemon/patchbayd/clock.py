@@ -58,9 +58,11 @@ def parse_time(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC now, while a time at the edge of the calendar can still be refused:
+        # 0001-01-01T00:00:00+01:00 has no UTC form and would raise later, anywhere.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def normalize_time(value: object) -> str | None:

@@ -68,6 +68,10 @@ class Config:
     check_interval: float = 300.0  # seconds between credential checks of each integration
     provider_timeout: float = 10.0  # seconds before a provider call counts as failed
     max_body: int = 1 << 20  # bytes a webhook or ingest request may carry
+    body_memory: int = 16 << 20  # request body bytes read and parsed at once, all together
+    header_timeout: float = 10.0  # a connection must send its request headers within this
+    body_timeout: float = 30.0  # and the whole body within this, once the headers are in
+    max_connections: int = 1000  # public connections at once (capped below the fd limit)
     stores: dict[str, Store] = field(default_factory=dict)
 
     def with_overrides(
@@ -156,6 +160,14 @@ class _Table:
         if value not in options:
             raise self.error(name, f"must be one of {', '.join(options)}; got {value!r}")
         return value
+
+    def integer(self, name: str, default: int, *, low: int) -> int:
+        value = self._get(name, int, "a whole number")
+        if value is None:
+            return default
+        if value < low:
+            raise self.error(name, f"must be at least {low}, got {value}")
+        return int(value)
 
     def duration(self, name: str, default: str) -> float:
         return parse_duration(self.text(name, default), self.file, self.key(name))
@@ -261,6 +273,10 @@ def parse(text: str, file: str = "<config>") -> Config:
         check_interval=daemon.duration("integration_check_interval", "5m"),
         provider_timeout=daemon.duration("provider_timeout", "10s"),
         max_body=daemon.size("max_body", "1MiB"),
+        body_memory=daemon.size("body_memory", "16MiB"),
+        header_timeout=daemon.duration("header_timeout", "10s"),
+        body_timeout=daemon.duration("body_timeout", "30s"),
+        max_connections=daemon.integer("max_connections", 1000, low=10),
         stores={
             name: _store(file, name, stores_table.table(name))
             for stores_table in [root.table("stores")]

@@ -35,5 +35,11 @@ class Metrics:
         uptime_gauge.set_function(uptime)
         self.registry.register(_LogEvents(log_counts))
 
+    def watch_quarantine(self, count: Callable[[], int]) -> None:
+        gauge = Gauge("patchbay_inbox_quarantined",
+                      "Inbox rows that could not be processed, set aside for replay",
+                      registry=self.registry)
+        gauge.set_function(count)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

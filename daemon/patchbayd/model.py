@@ -69,6 +69,7 @@ class StoreOrder:
     currency: str | None
     created_at: str | None
     items: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: str | None = None  # guards the status: an older update never wins
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class Service:
         self._integrations: IntegrationManager | None = None
         self._stores: StoreWatcher | None = None
         self._inbox: InboxWriter | None = None
+        self._processor: InboxProcessor | None = None
         self._syncs: SyncEngine | None = None
         self._orders: OrderExporter | None = None
         self._consent: ConsentEngine | None = None
@@ -106,6 +107,11 @@ class Service:
     def inbox(self) -> InboxWriter:
         assert self._inbox is not None, "inbox not started yet"
         return self._inbox
+
+    @property
+    def inbox_processor(self) -> InboxProcessor:
+        assert self._processor is not None, "inbox processor not started yet"
+        return self._processor
 
     @property
     def public_url(self) -> str:
@@ -142,7 +148,8 @@ class Service:
             "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores),
                        "integrations": len(self.integrations.list()),
                        "customers": sum(t.get("customers", 0) for t in tables.values()),
-                       "inbox_pending": await inbox_rows.backlog(self.db)},
+                       "inbox_pending": await inbox_rows.backlog(self.db),
+                       "inbox_quarantined": self.inbox_processor.quarantined},
         }
 
     def _store_status(self, store: config_mod.Store) -> dict[str, Any]:
@@ -195,9 +202,11 @@ class Service:
             syncs.stores_changed(stores)
             orders.stores_changed(stores)
 
-        processor = InboxProcessor(self.db, self.clock, Logger(self.sink, "inbox"), changed,
-                                   lambda: self.consent.wake.set(),
-                                   lambda: {i.store for i in self.integrations.list()})
+        self._processor = processor = InboxProcessor(
+            self.db, self.clock, Logger(self.sink, "inbox"), changed,
+            lambda: self.consent.wake.set(), lambda: {i.store for i in self.integrations.list()})
+        await processor.start()
+        self.metrics.watch_quarantine(lambda: processor.quarantined)
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         self._consent = consent = ConsentEngine(
             self.db, self.clock, Logger(self.sink, "consent"), self.integrations,

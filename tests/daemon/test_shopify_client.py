@@ -9,11 +9,12 @@ import pytest
 
 from patchbayd.clock import FakeClock
 from patchbayd.config import ShopifyStore
+from patchbayd.inbound.parse import shopify_customer
 from patchbayd.providers.base import Consent
 from patchbayd.providers.errors import AuthFailed
 from patchbayd.sandbox.app import build as sandbox
 from patchbayd.secret import Secret
-from patchbayd.stores.shopify import ShopifyClient, customer_record, next_page
+from patchbayd.stores.shopify import ShopifyClient, next_page
 
 pytestmark = pytest.mark.anyio
 SHOP = "tea-and-cake-2"
@@ -66,7 +67,7 @@ async def test_consent_written_back_and_webhooks_registered_once(
     at = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     updated = await client.set_email_consent(first["id"], Consent("unsubscribed", at))
     assert updated["email_marketing_consent"]["state"] == "unsubscribed"
-    record = customer_record("s", updated)
+    record = shopify_customer("s", updated)
     assert (record.email_consent, record.store, record.id) == ("unsubscribed", "s",
                                                                str(first["id"]))
     address = "https://hooks.example.com/webhooks/shopify/s"
@@ -86,8 +87,8 @@ async def test_a_wrong_token_is_auth_failed_without_the_token(
     await client.aclose()
 
 
-def test_customer_record_maps_tags_and_pending_consent() -> None:
-    record = customer_record("s", {"id": 7, "email": "a@b.co", "tags": "vip, gold ,",
+def test_shopify_customer_maps_tags_and_pending_consent() -> None:
+    record = shopify_customer("s", {"id": 7, "email": "a@b.co", "tags": "vip, gold ,",
                                    "email_marketing_consent": {"state": "pending"}})
     assert record.tags == ["vip", "gold"]
     assert record.email_consent == "not_subscribed"  # double opt-in not confirmed: no consent

@@ -38,15 +38,19 @@ async def upsert_customers(conn: aiosqlite.Connection, rows: Sequence[tuple[Stor
 
 
 async def upsert_orders(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreOrder, int]]) -> None:
+    """Like customers, an update older than the stored one is ignored: a late or replayed
+    `orders/paid` never turns a refunded order back into a paid one."""
     await conn.executemany(
         "INSERT INTO orders (store, id, customer_id, email, status, total, currency,"
-        " created_at, items, seq) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        " created_at, items, seq, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT (store, id) DO UPDATE SET customer_id = excluded.customer_id,"
         " email = excluded.email, status = excluded.status, total = excluded.total,"
         " currency = excluded.currency, created_at = excluded.created_at,"
-        " items = excluded.items, seq = excluded.seq",
+        " items = excluded.items, seq = excluded.seq, updated_at = excluded.updated_at"
+        " WHERE excluded.updated_at IS NULL OR orders.updated_at IS NULL"
+        " OR excluded.updated_at >= orders.updated_at",
         [(o.store, o.id, o.customer_id, o.email, o.status, o.total, o.currency, o.created_at,
-          json.dumps(o.items), seq) for o, seq in rows])
+          json.dumps(o.items), seq, o.updated_at) for o, seq in rows])
 
 
 async def insert_events(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreEvent, int]]) -> None:

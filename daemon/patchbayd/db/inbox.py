@@ -64,11 +64,40 @@ async def pending(db: Database, limit: int) -> list[Pending]:
     return [Pending(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-async def mark(conn: aiosqlite.Connection, done: Sequence[tuple[int, str | None]],
-               now: str) -> None:
-    """(inbox id, error or None) pairs: processed, with the reason if it could not be."""
-    await conn.executemany("UPDATE inbox SET processed_at = ?, error = ? WHERE id = ?",
-                           [(now, error, inbox_id) for inbox_id, error in done])
+async def mark(conn: aiosqlite.Connection, done: Sequence[int], now: str) -> None:
+    """Inbox rows processed, inside the transaction that applied them."""
+    await conn.executemany("UPDATE inbox SET processed_at = ? WHERE id = ?",
+                           [(now, inbox_id) for inbox_id in done])
+
+
+async def quarantine(db: Database, failed: Sequence[tuple[int, str]], now: str) -> None:
+    """(inbox id, error) pairs: set aside with the reason, so the rows behind them go on."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE inbox SET processed_at = ?, quarantined_at = ?, error = ? WHERE id = ?",
+            [(now, now, error, inbox_id) for inbox_id, error in failed])
+
+
+async def quarantined(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        "SELECT id, store, kind, source, error, received_at, quarantined_at FROM inbox"
+        " WHERE quarantined_at IS NOT NULL ORDER BY id DESC LIMIT ?", (limit,))
+    return [{"id": r[0], "store": r[1], "kind": r[2], "source": r[3], "error": r[4],
+             "received_at": r[5], "quarantined_at": r[6]} for r in rows]
+
+
+async def quarantined_count(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM inbox WHERE quarantined_at IS NOT NULL")
+    return int(row[0]) if row else 0
+
+
+async def replay(db: Database, inbox_id: int) -> bool:
+    """Take a quarantined row back into processing; False if there is no such row."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE inbox SET processed_at = NULL, quarantined_at = NULL, error = NULL"
+            " WHERE id = ? AND quarantined_at IS NOT NULL", (inbox_id,))
+        return cursor.rowcount == 1
 
 
 async def backlog(db: Database) -> int:

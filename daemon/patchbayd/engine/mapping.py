@@ -141,6 +141,17 @@ def to_contact(customer: StoreCustomer, rules: SyncRules) -> Contact:
         tags=tuple(dict.fromkeys([*customer.tags, *rules.tags])), properties=properties)
 
 
+def unsendable(contact: Contact) -> str | None:
+    """Why this contact cannot go out as JSON (a non-finite number stored by an older
+    version, say), or None. Such a row fails alone; its batch and its run go on."""
+    for name, value in contact.properties.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (ValueError, TypeError):
+            return f"property {name}: not a value JSON can carry (NaN or Infinity?)"
+    return None
+
+
 def payload_hash(contact: Contact, destination: str | None) -> str:
     """Changes exactly when what would be sent changes."""
     consent = [(c.state, c.at.isoformat() if c.at else None) if c else None

@@ -30,7 +30,7 @@ from ..model import Sync, SyncRun
 from ..providers.base import Contact, Provider, RowResult
 from ..providers.errors import AuthFailed, CapacityExceeded, ProviderError, Rejected, Transient
 from .changes import StoreChanges
-from .mapping import REASONS, SyncRules, exclusion, payload_hash, to_contact
+from .mapping import REASONS, SyncRules, exclusion, payload_hash, to_contact, unsendable
 
 PAGE_MAX = 1000
 TRANSIENT_RETRIES = (1.0, 2.0, 4.0)
@@ -291,6 +291,14 @@ class SyncEngine:
             digest = payload_hash(contact, sync.destination)
             if previous.get(customer.id) == (digest, "sent"):
                 counts["unchanged"] += 1
+                continue
+            problem = unsendable(contact)
+            if problem and not dry:
+                counts["failed"] += 1
+                outcome.append((customer.id, None, "failed", problem))
+                if len(report.failures) < SAMPLES:
+                    report.failures.append({"customer": customer.id, "email": contact.email,
+                                            "reason": problem})
                 continue
             to_send.append((customer.id, contact, digest))
         if dry:

@@ -12,14 +12,12 @@ from typing import Any
 from ..clock import normalize_time
 from ..model import ORDER_STATUSES, StoreCustomer, StoreEvent, StoreOrder
 from ..providers.base import CONSENT_STATES
-from ..stores.shopify import customer_record
+from .jsondoc import Malformed
+
+__all__ = ["KINDS", "Malformed", "record", "validate_push", "validate_shopify"]
 
 KINDS = ("customers", "orders", "events")
 MAX_ITEMS = 1000
-
-
-class Malformed(ValueError):
-    """The payload cannot be accepted; the message says where and why."""
 
 
 def items(body: Any) -> list[dict[str, Any]]:
@@ -56,7 +54,7 @@ def _time(item: dict[str, Any], name: str, where: str, *, required: bool = False
         return None
     normal = normalize_time(value)
     if normal is None:
-        raise Malformed(f"{where}{name}: expected an ISO-8601 time, got {value!r}")
+        raise Malformed(f"{where}{name}: expected an ISO-8601 time, got {value[:40]!r}")
     return normal
 
 
@@ -109,7 +107,7 @@ def push_order(store: str, item: dict[str, Any], where: str = "") -> StoreOrder:
         customer_id=_text(item, "customer_id", where), email=_text(item, "email", where),
         status=str(status), total=_text(item, "total", where),
         currency=_text(item, "currency", where), created_at=_time(item, "created_at", where),
-        items=lines)
+        items=lines, updated_at=_time(item, "updated_at", where))
 
 
 def push_event(store: str, item: dict[str, Any], where: str = "") -> StoreEvent:
@@ -134,19 +132,57 @@ def validate_push(store: str, kind: str, body: Any) -> list[dict[str, Any]]:
     return found
 
 
+def _shopify_consent(item: dict[str, Any], name: str) -> tuple[str | None, str | None]:
+    consent = _object(item, name, "")
+    if not consent:
+        return None, None
+    state = _text(consent, "state", f"{name}.")
+    if state == "pending":
+        state = "not_subscribed"  # double opt-in not confirmed yet: not consent
+    if state is not None and state not in CONSENT_STATES:
+        raise Malformed(f"{name}.state: must be one of {', '.join(CONSENT_STATES)} or pending")
+    return state, _time(consent, "consent_updated_at", f"{name}.")
+
+
+def shopify_customer(store: str, customer: dict[str, Any]) -> StoreCustomer:
+    """A Shopify customer resource as a row of the store's customers table; every field
+    is type-checked, so a hostile (but signed) webhook is refused, not stored."""
+    email_state, email_at = _shopify_consent(customer, "email_marketing_consent")
+    sms_state, sms_at = _shopify_consent(customer, "sms_marketing_consent")
+    tags = customer.get("tags") or ""
+    if isinstance(tags, str):
+        tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+    elif isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+        tag_list = list(tags)
+    else:
+        raise Malformed("tags: expected a comma-separated string")
+    return StoreCustomer(
+        store=store, id=str(_text(customer, "id", "", required=True)),
+        email=_text(customer, "email", ""), phone=_text(customer, "phone", ""),
+        first_name=_text(customer, "first_name", ""), last_name=_text(customer, "last_name", ""),
+        created_at=_time(customer, "created_at", ""), updated_at=_time(customer, "updated_at", ""),
+        email_consent=email_state, email_consent_at=email_at, sms_consent=sms_state,
+        sms_consent_at=sms_at, tags=tag_list)
+
+
 def shopify_order(store: str, order: dict[str, Any]) -> StoreOrder:
+    financial = _text(order, "financial_status", "")
     status = {"paid": "paid", "refunded": "refunded", "voided": "cancelled"}.get(
-        str(order.get("financial_status")), "confirmed" if order.get("confirmed") else "pending")
-    customer = order.get("customer") or {}
+        str(financial), "confirmed" if order.get("confirmed") is True else "pending")
+    customer = _object(order, "customer", "")
+    lines = order.get("line_items") or []
+    if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+        raise Malformed("line_items: expected a list of objects")
     return StoreOrder(
-        store=store, id=str(order["id"]),
-        customer_id=str(customer["id"]) if customer.get("id") is not None else None,
-        email=order.get("email") or customer.get("email"), status=status,
-        total=str(order.get("total_price")) if order.get("total_price") is not None else None,
-        currency=order.get("currency"), created_at=normalize_time(order.get("created_at")),
+        store=store, id=str(_text(order, "id", "", required=True)),
+        customer_id=_text(customer, "id", "customer."),
+        email=_text(order, "email", "") or _text(customer, "email", "customer."),
+        status=status, total=_text(order, "total_price", ""),
+        currency=_text(order, "currency", ""), created_at=_time(order, "created_at", ""),
         items=[{"sku": line.get("sku"), "name": line.get("title"),
                 "quantity": line.get("quantity"), "price": line.get("price")}
-               for line in order.get("line_items") or []])
+               for line in lines],
+        updated_at=_time(order, "updated_at", ""))
 
 
 SHOPIFY_KINDS = {"customers/create": "customers", "customers/update": "customers",
@@ -158,8 +194,9 @@ def validate_shopify(topic: str, body: Any) -> str:
     kind = SHOPIFY_KINDS.get(topic)
     if kind is None:
         raise Malformed(f"X-Shopify-Topic {topic!r} is not one patchbay subscribes to")
-    if not isinstance(body, dict) or "id" not in body:
-        raise Malformed("expected a Shopify resource object with an id")
+    if not isinstance(body, dict):
+        raise Malformed("expected a Shopify resource object")
+    record("", "shopify", kind, body)  # the processor's own mapping, so it cannot fail later
     return kind
 
 
@@ -167,7 +204,7 @@ def record(store: str, source: str, kind: str, item: dict[str, Any]
            ) -> StoreCustomer | StoreOrder | StoreEvent:
     """A committed inbox payload as the record its table holds."""
     if source == "shopify":
-        return customer_record(store, item) if kind == "customers" else shopify_order(store, item)
+        return shopify_customer(store, item) if kind == "customers" else shopify_order(store, item)
     if kind == "customers":
         return push_customer(store, item)
     return push_order(store, item) if kind == "orders" else push_event(store, item)

@@ -1,15 +1,19 @@
 """Inbox -> store tables, in arrival order, one transaction per batch.
 
 Runs after the request was answered, so a slow database or a bug here never costs a
-store its webhook. A row that cannot be mapped is marked with the reason (and logged)
-instead of blocking everything behind it.
+store its webhook. A row that cannot be mapped or stored is quarantined with its error
+(listed and replayable) instead of blocking everything behind it: when a batch fails as
+a whole, its rows are applied one by one so only the culprit is set aside. Only trouble
+with the database itself (locked, full, gone) stops the pass, for the supervisor to retry.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from ..clock import Clock, isoformat
 from ..db import Database
@@ -19,7 +23,7 @@ from ..db import inbox as inbox_rows
 from ..engine.consent import store_change
 from ..log import Logger
 from ..model import StoreCustomer, StoreEvent, StoreOrder
-from .parse import Malformed, record
+from .parse import record
 
 BATCH = 2000
 GATHER_SECONDS = 0.05  # let a burst of single-item requests land, then take them together
@@ -35,6 +39,19 @@ class InboxProcessor:
         self.on_consent = on_consent  # told when consent events were queued
         self.reconciled = reconciled  # stores with an integration: only theirs need events
         self.wake = asyncio.Event()
+        self.quarantined = 0  # rows set aside now (status and metrics read it)
+
+    async def start(self) -> None:
+        self.quarantined = await inbox_rows.quarantined_count(self.db)
+
+    async def replay(self, inbox_id: int) -> bool:
+        """Take a quarantined row back (after a fix); False if there is none by that id."""
+        found = await inbox_rows.replay(self.db, inbox_id)
+        if found:
+            self.quarantined = await inbox_rows.quarantined_count(self.db)
+            self.log.info("quarantined inbox row replayed", inbox=inbox_id)
+            self.wake.set()
+        return found
 
     async def run(self) -> None:
         while True:
@@ -74,25 +91,40 @@ class InboxProcessor:
         batch = await inbox_rows.pending(self.db, BATCH)
         if not batch:
             return 0
-        customers: list[tuple[StoreCustomer, int]] = []
-        orders: list[tuple[StoreOrder, int]] = []
-        events: list[tuple[StoreEvent, int]] = []
-        done: list[tuple[int, str | None]] = []
+        mapped: list[Mapped] = []
+        failed: list[tuple[int, str]] = []
         for row in batch:
             try:
-                item = record(row.store, row.source, row.kind, json.loads(row.payload))
-            except (Malformed, ValueError, KeyError, TypeError, AttributeError) as exc:
-                self.log.error("inbox item could not be processed", inbox=row.id,
-                               store=row.store, kind=row.kind, reason=str(exc))
-                done.append((row.id, str(exc)))
-                continue
-            if isinstance(item, StoreCustomer):
-                customers.append((item, row.id))
-            elif isinstance(item, StoreOrder):
-                orders.append((item, row.id))
-            else:
-                events.append((item, row.id))
-            done.append((row.id, None))
+                mapped.append(Mapped(row.id, record(row.store, row.source, row.kind,
+                                                    json.loads(row.payload))))
+            except Exception as exc:  # whatever it is, this row must not stop the others
+                failed.append((row.id, describe(exc)))
+        try:
+            await self._apply(mapped)
+        except sqlite3.OperationalError:
+            raise  # the database itself, not a row: the supervisor retries the pass
+        except Exception as exc:
+            self.log.warning("inbox batch could not be applied; applying it row by row",
+                             rows=len(mapped), error=type(exc).__name__)
+            for one in mapped:
+                try:
+                    await self._apply([one])
+                except sqlite3.OperationalError:
+                    raise
+                except Exception as row_exc:
+                    failed.append((one.inbox_id, describe(row_exc)))
+        if failed:
+            await self._quarantine(batch, failed)
+        self.on_change({row.store for row in batch})
+        return len(batch)
+
+    async def _apply(self, mapped: Sequence[Mapped]) -> None:
+        """Rows into their tables and marked processed, in one transaction."""
+        if not mapped:
+            return
+        customers = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreCustomer)]
+        orders = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)]
+        events = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)]
         now = isoformat(self.clock.now())
         changes = await self._consent_changes(customers)
         async with self.db.transaction() as conn:
@@ -108,8 +140,27 @@ class InboxProcessor:
             touched += [(e.store, e.customer_id, seq) for e, seq in events if e.customer_id]
             if touched:
                 await tables.touch(conn, touched)
-            await inbox_rows.mark(conn, done, now)
+            await inbox_rows.mark(conn, [m.inbox_id for m in mapped], now)
         if changes:
             self.on_consent()
-        self.on_change({row.store for row in batch})
-        return len(batch)
+
+    async def _quarantine(self, batch: Sequence[inbox_rows.Pending],
+                          failed: list[tuple[int, str]]) -> None:
+        await inbox_rows.quarantine(self.db, failed, isoformat(self.clock.now()))
+        self.quarantined = await inbox_rows.quarantined_count(self.db)
+        where = {row.id: row for row in batch}
+        for inbox_id, error in failed:
+            row = where[inbox_id]
+            self.log.error("inbox row quarantined; the rows behind it go on", inbox=inbox_id,
+                           store=row.store, kind=row.kind, source=row.source, error=error)
+
+
+@dataclass(frozen=True)
+class Mapped:
+    inbox_id: int
+    item: StoreCustomer | StoreOrder | StoreEvent
+
+
+def describe(exc: Exception) -> str:
+    """The error as stored and logged: its kind and a bounded message (never the row)."""
+    return f"{type(exc).__name__}: {str(exc)[:300]}"

@@ -3,12 +3,14 @@
 Each request hands its rows over and waits; the writer takes everything queued at that
 moment, commits it in one transaction and wakes them all. A request is answered only
 after its rows are committed, yet a busy listener pays one commit per batch instead of
-one per request.
+one per request. A request whose rows cannot be stored fails alone: the batch is retried
+request by request, so one bad body never costs the good ones sent beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Sequence
 
 from ..clock import Clock, isoformat
@@ -40,14 +42,35 @@ class InboxWriter:
                 batch.append(self._queue.get_nowait())
                 size += len(batch[-1][0])
             try:
-                await inbox_rows.append(self.db, [row for rows, _ in batch for row in rows],
-                                        isoformat(self.clock.now()))
-            except Exception as exc:
+                await self._append([row for rows, _ in batch for row in rows])
+            except sqlite3.OperationalError as exc:  # the database itself: all fail alike
                 for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                    _settle(done, exc)
+                continue
+            except Exception:
+                # One request's rows cannot be stored: retry each request on its own, so
+                # only the bad one fails and the good ones (other stores') still commit.
+                for rows, done in batch:
+                    try:
+                        await self._append(rows)
+                    except Exception as exc:
+                        _settle(done, exc)
+                    else:
+                        _settle(done, None)
+                self.on_commit()
                 continue
             for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+                _settle(done, None)
             self.on_commit()
+
+    async def _append(self, rows: Sequence[Incoming]) -> None:
+        await inbox_rows.append(self.db, rows, isoformat(self.clock.now()))
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():
+        return  # the request went away (client gone); nothing to tell
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

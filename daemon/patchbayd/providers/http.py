@@ -23,6 +23,17 @@ MAX_RATE_WAITS = 30  # consecutive 429s waited out on one call before it gives u
 USER_AGENT = "patchbay"
 
 
+def encode_json(body: Any, name: str) -> bytes:
+    """The body as strict JSON; a value no JSON can carry (NaN, a lone surrogate) is this
+    one request's problem (Rejected), never an exception that stops an engine's loop."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode()
+    except (ValueError, TypeError) as exc:
+        raise Rejected(f"{name}: the payload cannot be sent as JSON ({str(exc)[:80]})"
+                       ) from None
+
+
 class ProviderHttp:
     def __init__(self, name: str, base_url: str, *, limiter: RateLimiter,
                  secrets: Sequence[str] = (), headers: Mapping[str, str] | None = None,
@@ -48,12 +59,14 @@ class ProviderHttp:
                       headers: Mapping[str, str] | None = None,
                       content: bytes | None = None) -> httpx.Response:
         """Send once (plus as many 429 waits as it takes); never raises httpx errors."""
+        if json_body is not None:
+            content = encode_json(json_body, self.name)
+            headers = {"Content-Type": "application/json", **(headers or {})}
         for _ in range(MAX_RATE_WAITS):
             async with self.limiter.slot():
                 try:
                     response = await self._client.request(
-                        method, path, json=json_body, params=params, headers=headers,
-                        content=content)
+                        method, path, params=params, headers=headers, content=content)
                 except httpx.TimeoutException as exc:
                     raise Transient(f"{self.name} did not answer within "
                                     f"{self.timeout:g} s",

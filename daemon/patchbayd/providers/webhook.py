@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ from .base import (
     RowResult,
     TrackedEvent,
 )
-from .http import ProviderHttp
+from .http import ProviderHttp, encode_json
 
 BATCH_MAX = 500
 
@@ -66,7 +65,7 @@ class Webhook:
         self.clock = clock or SystemClock()
 
     async def post(self, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = encode_json(payload, self.http.name)
         timestamp = str(int(self.clock.now().timestamp()))
         # The URL itself, not base + "" (which would add a trailing slash).
         response = await self.http.request(

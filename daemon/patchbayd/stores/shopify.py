@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 
-from ..clock import Clock, isoformat, normalize_time
+from ..clock import Clock, isoformat
 from ..config import ShopifyStore
 from ..engine.ratelimit import Limit, RateLimiter
-from ..model import StoreCustomer
 from ..providers.base import Consent
 from ..providers.errors import Transient
 from ..providers.http import ProviderHttp
@@ -113,28 +112,3 @@ class ShopifyClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-def _consent(value: Any) -> tuple[str | None, str | None]:
-    if not isinstance(value, dict):
-        return None, None
-    state = value.get("state")
-    if state == "pending":
-        state = "not_subscribed"  # double opt-in not confirmed yet: not consent
-    return state, normalize_time(value.get("consent_updated_at"))
-
-
-def customer_record(store: str, customer: dict[str, Any]) -> StoreCustomer:
-    """A Shopify customer as a row of the store's customers table."""
-    email_state, email_at = _consent(customer.get("email_marketing_consent"))
-    sms_state, sms_at = _consent(customer.get("sms_marketing_consent"))
-    tags = customer.get("tags") or ""
-    return StoreCustomer(
-        store=store, id=str(customer["id"]), email=customer.get("email"),
-        phone=customer.get("phone"), first_name=customer.get("first_name"),
-        last_name=customer.get("last_name"),
-        created_at=normalize_time(customer.get("created_at")),
-        updated_at=normalize_time(customer.get("updated_at")), email_consent=email_state,
-        email_consent_at=email_at, sms_consent=sms_state, sms_consent_at=sms_at,
-        tags=[t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str)
-        else list(tags))

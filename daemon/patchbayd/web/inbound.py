@@ -1,10 +1,12 @@
 """Public endpoints that take data in: Shopify webhooks and the push-store ingest API.
 
 Checks run cheapest first and none of them touches the database: unknown store (404),
-bad token (401), body too large (413), bad signature (401), malformed (400). Only a
-request that passes them all is committed to the inbox, and it is answered 2xx only
-after that commit; processing happens later from the database. Every refusal is
-counted by route and reason and logged without the secret or the body.
+bad token (401), body too large (413), bad signature (401), malformed (400: every field
+type-checked, non-finite numbers, huge integers, deep nesting and invalid Unicode
+included). Only a request that passes them all is committed to the inbox, and it is
+answered 2xx only after that commit; processing happens later from the database. Every
+refusal is counted by route and reason and logged (sampled) without the secret or body.
+Bodies are read under a shared byte budget, so memory stays bounded however many arrive.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -24,8 +27,11 @@ from ..clock import isoformat, normalize_time
 from ..config import PushStore, ShopifyStore
 from ..db import consent as consent_rows
 from ..db.inbox import Incoming
+from ..engine.mapping import email_problem
+from ..inbound import jsondoc
 from ..inbound.parse import KINDS, Malformed, validate_push, validate_shopify
-from ..log import Logger
+from ..log import Logger, Sampler
+from .budget import BodyBudget, OverBudget
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -38,17 +44,35 @@ def shopify_signature(secret: str, body: bytes) -> str:
 
 def routes(service: Service) -> list[Route]:
     log = Logger(service.sink, "inbound")
+    sampler = Sampler(service.clock)
+    budget = BodyBudget(service.config.body_memory)
 
     def refuse(route: str, status: int, reason: str, message: str, **fields: Any) -> ApiError:
         service.metrics.rejected.labels(route, reason).inc()
-        log.warning("request refused", route=route, status=status, reason=reason, **fields)
+        allowed, suppressed = sampler.allow((route, reason))
+        if allowed:  # a flood of refusals costs a few lines, not the disk
+            if suppressed:
+                fields["suppressed"] = suppressed
+            log.warning("request refused", route=route, status=status, reason=reason,
+                        **fields)
         return ApiError(status, message)
 
-    async def body_of(request: Request, route: str, store: str) -> bytes:
+    @asynccontextmanager
+    async def reserved(request: Request, route: str, store: str) -> AsyncIterator[None]:
+        """Room for this request's body in the shared budget, until it is answered."""
         limit = service.config.max_body
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise refuse(route, 413, "too_large", f"body over {limit} bytes", store=store)
+        try:
+            async with budget.reserve(int(declared) if declared.isdigit() else limit):
+                yield
+        except OverBudget:
+            raise refuse(route, 503, "busy", "too many request bodies in flight; retry "
+                         "shortly", store=store) from None
+
+    async def body_of(request: Request, route: str, store: str) -> bytes:
+        limit = service.config.max_body
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
@@ -59,10 +83,9 @@ def routes(service: Service) -> list[Route]:
 
     def parsed(raw: bytes, route: str, store: str) -> Any:
         try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise refuse(route, 400, "malformed", "the body is not valid JSON",
-                         store=store) from None
+            return jsondoc.loads(raw)
+        except Malformed as exc:
+            raise refuse(route, 400, "malformed", str(exc), store=store) from None
 
     async def ingest(request: Request) -> Response:
         route = "/ingest/{store}/{kind}"
@@ -75,17 +98,18 @@ def routes(service: Service) -> list[Route]:
         expected = "Bearer " + store.ingest_token.reveal()
         if not hmac.compare_digest(token.encode(), expected.encode()):
             raise refuse(route, 401, "bad_token", "missing or wrong bearer token", store=name)
-        body = parsed(await body_of(request, route, name), route, name)
-        try:
-            found = validate_push(name, kind, body)
-        except Malformed as exc:
-            raise refuse(route, 400, "malformed", str(exc), store=name) from None
-        # No content dedupe for ingest: the same payload sent again (a toggle back, say)
-        # must apply again; processing is idempotent, so a plain repeat changes nothing.
-        request_id = uuid.uuid4().hex
-        rows = [Incoming.of(name, kind, "ingest", item, f"ingest:{request_id}:{index}")
-                for index, item in enumerate(found)]
-        await service.inbox.add(rows)
+        async with reserved(request, route, name):
+            body = parsed(await body_of(request, route, name), route, name)
+            try:
+                found = validate_push(name, kind, body)
+            except Malformed as exc:
+                raise refuse(route, 400, "malformed", str(exc), store=name) from None
+            # No content dedupe for ingest: the same payload sent again (a toggle back,
+            # say) must apply again; processing is idempotent, so a repeat changes nothing.
+            request_id = uuid.uuid4().hex
+            rows = [Incoming.of(name, kind, "ingest", item, f"ingest:{request_id}:{index}")
+                    for index, item in enumerate(found)]
+            await service.inbox.add(rows)
         return JSONResponse({"accepted": len(rows)}, status_code=202)
 
     async def shopify(request: Request) -> Response:
@@ -94,21 +118,22 @@ def routes(service: Service) -> list[Route]:
         store = service.config.stores.get(name)
         if not isinstance(store, ShopifyStore):
             raise refuse(route, 404, "unknown_target", f"no Shopify store {name!r}", store=name)
-        raw = await body_of(request, route, name)
-        given = request.headers.get("x-shopify-hmac-sha256", "")
-        expected = shopify_signature(store.webhook_secret.reveal(), raw)
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise refuse(route, 401, "bad_signature", "missing or wrong X-Shopify-Hmac-Sha256",
-                         store=name)
-        body = parsed(raw, route, name)
-        topic = request.headers.get("x-shopify-topic", "")
-        try:
-            kind = validate_shopify(topic, body)
-        except Malformed as exc:
-            raise refuse(route, 400, "malformed", str(exc), store=name) from None
-        webhook_id = request.headers.get("x-shopify-webhook-id")
-        dedupe = f"webhook:{webhook_id}" if webhook_id else None
-        await service.inbox.add([Incoming.of(name, kind, "shopify", body, dedupe)])
+        async with reserved(request, route, name):
+            raw = await body_of(request, route, name)
+            given = request.headers.get("x-shopify-hmac-sha256", "")
+            expected = shopify_signature(store.webhook_secret.reveal(), raw)
+            if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+                raise refuse(route, 401, "bad_signature",
+                             "missing or wrong X-Shopify-Hmac-Sha256", store=name)
+            body = parsed(raw, route, name)
+            topic = request.headers.get("x-shopify-topic", "")
+            try:
+                kind = validate_shopify(topic, body)
+            except Malformed as exc:
+                raise refuse(route, 400, "malformed", str(exc), store=name) from None
+            webhook_id = request.headers.get("x-shopify-webhook-id")
+            dedupe = f"webhook:{webhook_id}" if webhook_id else None
+            await service.inbox.add([Incoming.of(name, kind, "shopify", body, dedupe)])
         return JSONResponse({"ok": True})
 
     async def callback(request: Request) -> Response:
@@ -117,29 +142,38 @@ def routes(service: Service) -> list[Route]:
         live = service.integrations.by_callback_token(token)
         if live is None or direction not in ("opt-in", "opt-out"):
             raise refuse(route, 404, "unknown_target", "no such callback")
+        integration = live.integration.id
         fields: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
-            raw = await body_of(request, route, live.integration.store)
-            if raw.strip():
-                body = parsed(raw, route, live.integration.store)
-                if not isinstance(body, dict):
-                    raise refuse(route, 400, "malformed", "expected a JSON object")
-                fields.update(body)
+            async with reserved(request, route, live.integration.store):
+                raw = await body_of(request, route, live.integration.store)
+                if raw.strip():
+                    body = parsed(raw, route, live.integration.store)
+                    if not isinstance(body, dict):
+                        raise refuse(route, 400, "malformed", "expected a JSON object",
+                                     integration=integration)
+                    fields.update(body)
+        for name in ("email", "key", "at", "date"):
+            if fields.get(name) is not None and not isinstance(fields[name], str):
+                raise refuse(route, 400, "malformed", f"{name}: expected a string",
+                             integration=integration)
         email = str(fields.get("email") or "").strip().lower()
-        if "@" not in email:
-            raise refuse(route, 400, "malformed", "email is required",
-                         integration=live.integration.id)
+        if not email:
+            raise refuse(route, 400, "malformed", "email: required", integration=integration)
+        if email_problem(email) == "invalid_address":  # the sync's rule, so both agree
+            raise refuse(route, 400, "malformed", "email: not a valid address",
+                         integration=integration)
         if live.integration.provider == "salesmanago":
             secret = live.integration.secret.reveal() if live.integration.secret else ""
             expected = hashlib.sha1((email + secret).encode()).hexdigest()
             if not hmac.compare_digest(str(fields.get("key", "")).encode(), expected.encode()):
                 raise refuse(route, 401, "bad_signature", "key is not sha1(email + secret)",
-                             integration=live.integration.id)
+                             integration=integration)
         at = fields.get("at") or fields.get("date")
         moment = normalize_time(at) if at else None
         if at and moment is None:
-            raise refuse(route, 400, "malformed", f"at must be an ISO-8601 time, got {at!r}",
-                         integration=live.integration.id)
+            raise refuse(route, 400, "malformed", f"at: expected an ISO-8601 time, got "
+                         f"{at[:40]!r}", integration=integration)
         state = "subscribed" if direction == "opt-in" else "unsubscribed"
         await consent_rows.add_one(service.db, (live.integration.store, email, None,
                                                 live.integration.id, "provider", state,

@@ -10,8 +10,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..log import Logger
 from . import inbound
-from .errors import exception_handlers
+from .errors import error_response, exception_handlers
 
 if TYPE_CHECKING:
     from ..metrics import Metrics
@@ -44,6 +45,36 @@ class CountRequests:
             self.metrics.requests.labels(template, str(status[0])).inc()
 
 
+class ContainErrors:
+    """The last word on a request that raised: a JSON 500 in the one error shape, and a
+    log line with the route and the error's kind only. Starlette's own handler would
+    re-raise to uvicorn, whose log carries the exception's repr, and a repr can hold a
+    whole customer payload."""
+
+    def __init__(self, app: ASGIApp, log: Logger) -> None:
+        self.app, self.log = app, log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = [False]
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started[0] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            route = scope.get("route")
+            self.log.error("request failed", route=str(getattr(route, "path", "unmatched")),
+                           error=type(exc).__name__)
+            if not started[0]:
+                await error_response(500, "internal error")(scope, receive, send)
+
+
 def build(service: Service) -> Starlette:
     async def healthz(request: Request) -> Response:
         if await service.db.healthy():
@@ -61,5 +92,6 @@ def build(service: Service) -> Starlette:
         *inbound.routes(service),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers)
-    app.add_middleware(CountRequests, metrics=service.metrics)
+    app.add_middleware(ContainErrors, log=Logger(service.sink, "public"))
+    app.add_middleware(CountRequests, metrics=service.metrics)  # outermost: counts the 500s
     return app

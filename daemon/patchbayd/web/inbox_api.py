@@ -1,0 +1,34 @@
+"""Control API for the inbox's quarantine: rows that could not be processed, and replay."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..db import inbox as inbox_rows
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+def routes(service: Service) -> list[Route]:
+    async def quarantined(request: Request) -> Response:
+        items = await inbox_rows.quarantined(service.db)
+        return JSONResponse({"items": items, "count": service.inbox_processor.quarantined})
+
+    async def replay(request: Request) -> Response:
+        raw = request.path_params["id"]
+        if not raw.isdigit():
+            raise ApiError(400, f"an inbox row id is a number, got {raw!r}")
+        if not await service.inbox_processor.replay(int(raw)):
+            raise ApiError(404, f"no quarantined inbox row {raw}")
+        return JSONResponse({"replayed": int(raw)})
+
+    return [
+        Route("/v1/inbox/quarantined", quarantined),
+        Route("/v1/inbox/{id}/replay", replay, methods=["POST"]),
+    ]
