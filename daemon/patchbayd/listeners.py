@@ -38,7 +38,10 @@ class UnixListener:
 
 def bind_unix(path: Path) -> UnixListener:
     if not path.parent.exists():
-        path.parent.mkdir(mode=0o750, parents=True)
+        path.parent.mkdir(parents=True)
+        # Explicitly: mkdir's mode is masked by the umask (systemd's UMask=0077 made it
+        # 0700), which locked out the group the CLI is meant to work for.
+        os.chmod(path.parent, 0o750)  # noqa: S103 (group-only, on purpose)
     if path.exists() or path.is_symlink():
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise ListenError(f"{path} exists and is not a socket; refusing to replace it")

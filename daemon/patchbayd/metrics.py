@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 
@@ -19,6 +19,24 @@ class _LogEvents(Collector):
         for level, count in self.counts.items():
             family.add_metric([level], count)
         yield family
+
+
+class _Connections(Collector):
+    def __init__(self, counts: Callable[[], dict[str, int | float]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.counts()
+        yield GaugeMetricFamily("patchbay_public_connections",
+                                "Public connections open now", value=counts["open"])
+        yield GaugeMetricFamily("patchbay_public_connections_max",
+                                "Public connections allowed at once", value=counts["max"])
+        yield CounterMetricFamily("patchbay_public_connections_refused",
+                                  "Connections refused at once: over the cap",
+                                  value=counts["refused"])
+        yield CounterMetricFamily("patchbay_public_connections_timed_out",
+                                  "Connections closed for sending headers or body too slowly",
+                                  value=counts["timed_out"])
 
 
 class Metrics:
@@ -40,6 +58,9 @@ class Metrics:
                       "Inbox rows that could not be processed, set aside for replay",
                       registry=self.registry)
         gauge.set_function(count)
+
+    def watch_connections(self, counts: Callable[[], dict[str, int | float]]) -> None:
+        self.registry.register(_Connections(counts))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

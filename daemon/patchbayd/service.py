@@ -38,6 +38,7 @@ from .metrics import Metrics
 from .stores.watch import StoreWatcher
 from .systemd import Notifier
 from .web import control, public
+from .web.connections import ConnectionGuard, descriptor_room
 
 FLUSH_SECONDS = 0.25
 PRUNE_SECONDS = 600.0
@@ -74,6 +75,10 @@ class Service:
         self._stores: StoreWatcher | None = None
         self._inbox: InboxWriter | None = None
         self._processor: InboxProcessor | None = None
+        self.connections = ConnectionGuard(
+            min(config.max_connections, descriptor_room()), config.header_timeout,
+            config.body_timeout)
+        self.metrics.watch_connections(self.connections.public)
         self._syncs: SyncEngine | None = None
         self._orders: OrderExporter | None = None
         self._consent: ConsentEngine | None = None
@@ -143,6 +148,7 @@ class Service:
             "socket": str(self.config.socket),
             "listen": self.listen_address,
             "public_url": self.public_url,
+            "connections": self.connections.public(),
             "stores": [{**self._store_status(s), **tables.get(s.name, {})}
                        for s in self.config.stores.values()],
             "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores),
@@ -215,7 +221,8 @@ class Service:
                                              self.inbox, lambda: self.public_url,
                                              timeout=self.config.provider_timeout)
         stores.sync_config(self.config.stores)
-        servers = [self._server(control.build(self)), self._server(public.build(self))]
+        servers = [self._server(control.build(self)),
+                   self._server(public.build(self), http=self.connections.protocol())]
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self._signal_loop)  # installed before anyone can see READY=1
@@ -225,7 +232,8 @@ class Service:
                 await self._wait_started(servers)
                 self.state = "running"
                 self.log.info("patchbayd ready", version=__version__, socket=str(cfg.socket),
-                              listen=self.listen_address, state_dir=str(cfg.state_dir))
+                              listen=self.listen_address, state_dir=str(cfg.state_dir),
+                              max_connections=self.connections.max_connections)
                 self.notifier.ready(self.status_line())
                 tg.start_soon(self._flush_loop)
                 tg.start_soon(self._watchdog_loop)
@@ -275,9 +283,9 @@ class Service:
                 await anyio.sleep(delay)
                 delay = min(60.0, delay * 2)
 
-    def _server(self, app: Any) -> _Server:
+    def _server(self, app: Any, http: Any = "auto") -> _Server:
         return _Server(uvicorn.Config(
-            app, lifespan="off", log_config=None, access_log=False,
+            app, lifespan="off", log_config=None, access_log=False, http=http,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS, server_header=False))
 
     async def _wait_started(self, servers: list[_Server]) -> None:

@@ -67,13 +67,29 @@ async def problems(db: Database, integration_id: int, limit: int = 20) -> list[d
 
 
 async def follow(db: Database, integration_id: int, mode: str, now: str) -> None:
+    """Record the feed and the export just asked for, before it starts: a crash during it
+    leaves the request behind, and the export resumes when the daemon starts again."""
     async with db.transaction() as conn:
         await conn.execute(
-            "INSERT INTO order_feeds (integration_id, mode, created_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (integration_id) DO UPDATE SET mode = excluded.mode",
-            (integration_id, mode, now))
+            "INSERT INTO order_feeds (integration_id, mode, created_at, requested_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (integration_id) DO UPDATE SET"
+            " mode = excluded.mode, requested_at = excluded.requested_at",
+            (integration_id, mode, now, now))
+
+
+async def finished(db: Database, integration_id: int) -> None:
+    """The asked-for export ran to its end (stopped early, it stays asked for)."""
+    await db.write("UPDATE order_feeds SET requested_at = NULL WHERE integration_id = ?",
+                   (integration_id,))
 
 
 async def followed(db: Database) -> list[int]:
     rows = await db.fetchall("SELECT integration_id FROM order_feeds WHERE mode = 'active'")
+    return [r[0] for r in rows]
+
+
+async def unfinished(db: Database) -> list[int]:
+    """Feeds to catch up on at start: every active one, and any export cut off."""
+    rows = await db.fetchall("SELECT integration_id FROM order_feeds"
+                             " WHERE mode = 'active' OR requested_at IS NOT NULL")
     return [r[0] for r in rows]

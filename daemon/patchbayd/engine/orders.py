@@ -93,6 +93,8 @@ class OrderExporter:
                     report.stopped = "provider unavailable; the rest waits for the next export"
                 if report.stopped:
                     break
+        if not report.stopped:
+            await ledger.finished(self.db, integration_id)
         report.problems = await ledger.problems(self.db, integration_id)
         self.log.info("orders exported", integration=integration_id, sent=report.sent,
                       failed=report.failed, resent=report.resent, in_doubt=report.in_doubt,
@@ -140,6 +142,11 @@ class OrderExporter:
         self.changes.notify(stores)
 
     async def follow_changes(self) -> None:
+        # First catch up: orders that arrived while the daemon was down, and any export
+        # that a crash cut off, go now rather than at the store's next change.
+        for integration_id in await ledger.unfinished(self.db):
+            with contextlib.suppress(UnknownIntegration):
+                await self.export(integration_id)
         while True:
             changed = await self.changes.next()
             for integration_id in await ledger.followed(self.db):

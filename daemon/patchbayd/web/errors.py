@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 422: "invalid", 500: "internal", 503: "unavailable"}
+         408: "timeout", 409: "conflict", 413: "too_large", 422: "invalid", 500: "internal",
+         503: "unavailable"}
 
 
 class ApiError(Exception):

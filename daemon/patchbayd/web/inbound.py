@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -74,11 +74,16 @@ def routes(service: Service) -> list[Route]:
     async def body_of(request: Request, route: str, store: str) -> bytes:
         limit = service.config.max_body
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise refuse(route, 413, "too_large", f"body over {limit} bytes", store=store)
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise refuse(route, 413, "too_large", f"body over {limit} bytes",
+                                 store=store)
+                chunks.append(chunk)
+        except ClientDisconnect:  # gone, or closed by the body timeout: nothing to answer
+            raise refuse(route, 408, "incomplete_body", "the body did not arrive in time",
+                         store=store) from None
         return b"".join(chunks)
 
     def parsed(raw: bytes, route: str, store: str) -> Any:

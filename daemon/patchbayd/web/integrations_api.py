@@ -121,10 +121,15 @@ def routes(service: Service) -> list[Route]:
         if mode not in ("active", "once"):
             raise ApiError(422, "mode must be active or once")
         try:
+            service.integrations.get(integration_id)
+        except UnknownIntegration as exc:
+            raise ApiError(404, str(exc)) from None
+        # Recorded before the export starts: killed during it, the daemon resumes it.
+        await orders.follow(service.db, integration_id, mode, isoformat(service.clock.now()))
+        try:
             report = await service.orders.export(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
-        await orders.follow(service.db, integration_id, mode, isoformat(service.clock.now()))
         return JSONResponse({**asdict(report), "mode": mode,
                              "ledger": await orders.ledger(service.db, integration_id)})
 

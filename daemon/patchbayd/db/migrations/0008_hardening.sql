@@ -8,3 +8,7 @@ CREATE INDEX inbox_quarantined ON inbox (id) WHERE quarantined_at IS NOT NULL;
 -- Orders carry the time of their last change: an older update (a replayed or late
 -- webhook) never moves an order's status back.
 ALTER TABLE orders ADD COLUMN updated_at TEXT;
+
+-- An export asked for and not yet finished: recorded before it starts, so an export cut
+-- off by a crash (and a feed asked for in that moment) resumes when the daemon starts.
+ALTER TABLE order_feeds ADD COLUMN requested_at TEXT;
