@@ -86,7 +86,11 @@ def parse_tags(text: str | None) -> tuple[str, ...]:
 
 
 def email_problem(email: str | None) -> str | None:
-    if not email or not EMAIL.match(email) or ".." in email:
+    """The one address rule, for every contact that leaves and every callback that comes
+    in (RFC 5321 lengths: 64 before the @, 254 in all)."""
+    if not email or len(email) > 254 or not EMAIL.match(email) or ".." in email:
+        return "invalid_address"
+    if len(email.split("@", 1)[0]) > 64:
         return "invalid_address"
     if email.split("@", 1)[0].lower() in ROLE_PREFIXES:
         return "role_address"

@@ -1,0 +1,1 @@
+"""Adversarial proofs: hostile input at every public endpoint of a real daemon."""
