@@ -81,6 +81,7 @@ class Daemon:
     directory: Path
     config_text: str = BASE_CONFIG
     extra_env: dict[str, str] = field(default_factory=dict)
+    wrapper: tuple[str, ...] = ()  # e.g. ("prlimit", "--nofile=256") before patchbayd
     proc: subprocess.Popen[bytes] | None = None
     notify: Notify | None = None
     _port: int | None = None
@@ -119,7 +120,7 @@ class Daemon:
         env = self.env()
         env["NOTIFY_SOCKET"] = str(self.notify.path)
         self.proc = subprocess.Popen(
-            [PATCHBAYD, "run", "--config", str(self.config_path), "--state-dir",
+            [*self.wrapper, PATCHBAYD, "run", "--config", str(self.config_path), "--state-dir",
              str(self.state_dir), "--socket", str(self.socket), *args],
             env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("ab"))
         if wait:
