@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 import httpx
 
-from tests.support import Daemon, wait
+from tests.support import Daemon, Sandbox, sandbox_config, wait
 
 TOKEN = "demo-token"
-WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (the sandbox's, not a real one)
-SHOPIFY_TOKEN = "sandbox-shopify-token"  # noqa: S105
+WEBHOOK_SECRET = "sandbox-webhook-secret"
+SHOPIFY_TOKEN = "sandbox-shopify-token"
 PROVIDER_KEY = "sandbox-adversarial-key"
 MARK = "PAYLOADMARK"  # in every hostile payload; must never reach the daemon's stderr
 CALLBACK = "<callback-token>"  # in a Case path: the integration's token, filled in at send
@@ -35,6 +35,7 @@ ANSWER_TIMEOUT = 10.0  # a request not answered in this long is a stall
 SETTLE_TIMEOUT = 10.0  # an accepted row not processed in this long is a stall
 STALLED_TIMEOUT = 3.0  # once stalled, later checks fail fast
 CHECK_EVERY = 20  # probes between two proofs that the pipeline still moves
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: refused at once, the daemon starts
 
 Expect = Literal["refuse", "refuse_or_quarantine", "tolerate"]
 
@@ -276,3 +277,22 @@ class Target:
         """Names of the secrets and payload markers found in the daemon's stderr."""
         stderr = self.daemon.stderr()
         return [name for name, value in self.secrets.items() if value in stderr]
+
+
+def hostile_config() -> str:
+    """Push store `demo`, and Shopify store `shop` whose Admin API is unreachable:
+    webhooks need only its secret, and no background import can move the row counts
+    the probes compare."""
+    return sandbox_config(UNREACHABLE,
+                          daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"')
+
+
+def connect_for_callbacks(daemon: Daemon, sandbox: Sandbox) -> str:
+    """Connect Omnisend (the sandbox's) to `demo`; return the token of its callback URLs."""
+    made = json.loads(daemon.cli(
+        "integrations", "connect", "omnisend", "--store", "demo", "--api-key-env",
+        "PB_ADVERSARIAL_KEY", "--base-url", f"{sandbox.url}/omnisend",
+        "--fetch-on-register", "off", "--json",
+        env_extra={"PB_ADVERSARIAL_KEY": PROVIDER_KEY}).stdout)
+    shown = json.loads(daemon.cli("integrations", "show", str(made["id"]), "--json").stdout)
+    return str(shown["callbacks"]["opt_in"].split("/callbacks/", 1)[1].split("/", 1)[0])
