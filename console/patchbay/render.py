@@ -50,7 +50,9 @@ def status(data: dict[str, Any]) -> str:
         ("stores", stores),
         ("integrations", counts.get("integrations", 0)),
         ("customers", counts.get("customers", 0)),
-        ("inbox", f"{counts.get('inbox_pending', 0)} pending, "
+        ("inbox", f"{counts.get('inbox_pending', 0)} pending"
+                  + (f" (oldest from {counts['inbox_oldest_pending_at']})"
+                     if counts.get("inbox_oldest_pending_at") else "") + ", "
                   f"{counts.get('inbox_quarantined', 0)} quarantined"
                   + (" (see `patchbay inbox quarantined`)"
                      if counts.get("inbox_quarantined") else "")),

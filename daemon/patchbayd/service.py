@@ -135,6 +135,7 @@ class Service:
 
     async def status(self) -> dict[str, Any]:
         tables = await customer_rows.table_counts(self.db)
+        pending, oldest = await inbox_rows.backlog(self.db)
         return {
             "version": __version__,
             "state": self.state,
@@ -154,7 +155,8 @@ class Service:
             "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores),
                        "integrations": len(self.integrations.list()),
                        "customers": sum(t.get("customers", 0) for t in tables.values()),
-                       "inbox_pending": await inbox_rows.backlog(self.db),
+                       "inbox_pending": pending,
+                       "inbox_oldest_pending_at": oldest,
                        "inbox_quarantined": self.inbox_processor.quarantined},
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.confirm import ConfirmScreen
 from patchbay.tui.screens.connect import ConnectScreen
 from patchbay.tui.screens.consent import ConsentScreen
+from patchbay.tui.screens.inbox import InboxScreen
 from patchbay.tui.screens.integrations import IntegrationsScreen
 from patchbay.tui.screens.syncs import SyncsScreen
 from patchbay.tui.widgets.integration_card import IntegrationCard
@@ -180,5 +182,34 @@ async def test_consent_screen_looks_a_contact_up_and_lists_held_back_opt_outs(
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "1 opt-outs held back" in str(state.render()))
         assert "quick@example.com" in str(history.render())
+        await pilot.press("escape")
+        await pilot.press("q")
+
+
+async def test_inbox_screen_lists_quarantined_rows_and_replays_one(daemon: Daemon) -> None:
+    daemon.stop()
+    db = sqlite3.connect(daemon.state_dir / "patchbay.db")
+    db.execute("INSERT INTO inbox (store, kind, source, dedupe, payload, received_at)"
+               " VALUES ('demo', 'customers', 'ingest', 'x1', ?, '2026-11-22T10:00:00Z')",
+               (json.dumps({"id": "p1", "email": "p1@example.com",
+                            "created_at": "0001-01-01T00:00:00+01:00"}),))
+    db.commit()
+    db.close()
+    daemon.start()
+    app = PatchbayApp(daemon.socket, reconnect_delay=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected and "1 quarantined" in panel_text(app))
+        await pilot.press("n")
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        table = screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        assert "created_at" in str(table.get_row_at(0)[4])
+        await pilot.press("r")
+        feedback = screen.query_one("#feedback", Static)
+        await until(pilot, lambda: "queued for processing again" in str(feedback.render()))
+        # It fails again (the data is still bad), so it comes back with its error.
+        await until(pilot, lambda: table.row_count == 1 and "1 quarantined"
+                    in panel_text(app))
         await pilot.press("escape")
         await pilot.press("q")

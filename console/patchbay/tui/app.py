@@ -31,6 +31,7 @@ class PatchbayApp(App[None]):
         Binding("i", "integrations", "Integrations"),
         Binding("s", "syncs", "Syncs"),
         Binding("c", "consent", "Consent"),
+        Binding("n", "inbox", "Inbox"),
         Binding("l", "cycle_level", "Log level"),
     ]
 
@@ -68,6 +69,12 @@ class PatchbayApp(App[None]):
 
         if not isinstance(self.screen, ConsentScreen):
             self.push_screen(ConsentScreen(self.socket))
+
+    def action_inbox(self) -> None:
+        from .screens.inbox import InboxScreen
+
+        if not isinstance(self.screen, InboxScreen):
+            self.push_screen(InboxScreen(self.socket))
 
     def action_cycle_level(self) -> None:
         self.query_one(LogPane).cycle_level()

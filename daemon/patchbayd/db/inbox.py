@@ -100,6 +100,8 @@ async def replay(db: Database, inbox_id: int) -> bool:
         return cursor.rowcount == 1
 
 
-async def backlog(db: Database) -> int:
-    row = await db.fetchone("SELECT count(*) FROM inbox WHERE processed_at IS NULL")
-    return int(row[0]) if row else 0
+async def backlog(db: Database) -> tuple[int, str | None]:
+    """Rows waiting, and when the oldest arrived (a growing age means processing stalls)."""
+    row = await db.fetchone("SELECT count(*), min(received_at) FROM inbox"
+                            " WHERE processed_at IS NULL")
+    return (int(row[0]), row[1]) if row else (0, None)

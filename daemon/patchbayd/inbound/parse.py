@@ -193,7 +193,7 @@ def validate_shopify(topic: str, body: Any) -> str:
     """The inbox kind of a Shopify webhook; Malformed when it is not one we can use."""
     kind = SHOPIFY_KINDS.get(topic)
     if kind is None:
-        raise Malformed(f"X-Shopify-Topic {topic!r} is not one patchbay subscribes to")
+        raise Malformed(f"X-Shopify-Topic {topic[:60]!r} is not one patchbay subscribes to")
     if not isinstance(body, dict):
         raise Malformed("expected a Shopify resource object")
     record("", "shopify", kind, body)  # the processor's own mapping, so it cannot fail later

@@ -54,7 +54,7 @@ def routes(service: Service) -> list[Route]:
             if suppressed:
                 fields["suppressed"] = suppressed
             log.warning("request refused", route=route, status=status, reason=reason,
-                        **fields)
+                        detail=message, **fields)
         return ApiError(status, message)
 
     @asynccontextmanager

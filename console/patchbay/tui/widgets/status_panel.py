@@ -25,7 +25,15 @@ class StatusPanel(Static):
         text.append(f"  v{status['version']}  up {duration(status['uptime_seconds'])}"
                     f"  pid {status['pid']}\n")
         text.append(f"listen {status['listen']}   schema {status['schema_version']}\n")
-        text.append(f"stores: {stores or 'none'}")
+        text.append(f"stores: {stores or 'none'}\n")
+        counts = status.get("counts", {})
+        text.append(f"inbox {counts.get('inbox_pending', 0)} pending")
+        quarantined = counts.get("inbox_quarantined", 0)
+        if quarantined:
+            text.append(f"  {quarantined} quarantined (n to see)", style="bold red")
+        connections = status.get("connections")
+        if connections:
+            text.append(f"   public connections {connections['open']}/{connections['max']}")
         self.update(text)
 
     def show_disconnected(self, socket: str, reason: str) -> None:
