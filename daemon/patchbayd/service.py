@@ -33,7 +33,7 @@ from .engine.sync import SyncEngine
 from .inbound.processor import InboxProcessor
 from .inbound.writer import InboxWriter
 from .integrations import IntegrationManager
-from .log import Logger, LogSink, bridge_stdlib
+from .log import Logger, LogSink, Sampler, bridge_stdlib
 from .metrics import Metrics
 from .stores.watch import StoreWatcher
 from .systemd import Notifier
@@ -77,7 +77,8 @@ class Service:
         self._processor: InboxProcessor | None = None
         self.connections = ConnectionGuard(
             min(config.max_connections, descriptor_room()), config.header_timeout,
-            config.body_timeout)
+            config.body_timeout, on_event=self._connection_event)
+        self._connection_log = Sampler(self.clock)
         self.metrics.watch_connections(self.connections.public)
         self._syncs: SyncEngine | None = None
         self._orders: OrderExporter | None = None
@@ -122,6 +123,15 @@ class Service:
     def public_url(self) -> str:
         """Where Shopify and providers reach us: the configured URL, else the listener."""
         return self.config.public_url or f"http://{self.listen_address}"
+
+    def _connection_event(self, kind: str, counts: dict[str, int | float]) -> None:
+        """A public connection refused (over the cap) or closed (too slow): a few lines a
+        window, never one per connection, however many there are."""
+        allowed, suppressed = self._connection_log.allow(kind)
+        if allowed:
+            message = ("public connection refused: at the connection cap" if kind == "refused"
+                       else "public connection closed: headers or body too slow")
+            self.log.warning(message, suppressed=suppressed, **counts)
 
     def uptime(self) -> float:
         return round(self.clock.monotonic() - self._started_mono, 3)

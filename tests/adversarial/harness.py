@@ -33,7 +33,7 @@ TABLES = ("inbox", "customers", "orders", "events", "consent_events")
 INGEST_HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 ANSWER_TIMEOUT = 10.0  # a request not answered in this long is a stall
 SETTLE_TIMEOUT = 10.0  # an accepted row not processed in this long is a stall
-STALLED_TIMEOUT = 3.0  # once stalled, later checks fail fast
+STALLED_TIMEOUT = 1.0  # once stalled, later checks fail fast
 CHECK_EVERY = 20  # probes between two proofs that the pipeline still moves
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: refused at once, the daemon starts
 
@@ -82,8 +82,12 @@ class Case:
     chunked: bool = False  # send without Content-Length
     webhook: bool = False  # give it a fresh X-Shopify-Webhook-Id (no dedupe between cases)
 
-    def __repr__(self) -> str:  # the falsifying example hypothesis prints: short
+    def __repr__(self) -> str:
         return f"Case({self.method} {self.path} {self.label!r}, expect={self.expect})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How hypothesis prints a falsifying case: the label, not a megabyte of body."""
+        printer.text(repr(self))
 
 
 def error_message(response: httpx.Response) -> str:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -49,6 +50,8 @@ class ConnectionGuard:
     open: int = 0
     refused: int = 0
     timed_out: int = 0
+    on_event: Callable[[str, dict[str, int | float]], None] = field(
+        default=lambda kind, counts: None)  # told "refused" or "timed_out" (to log, sampled)
 
     def public(self) -> dict[str, int | float]:
         return {"open": self.open, "max": self.max_connections, "refused": self.refused,
@@ -66,6 +69,7 @@ class ConnectionGuard:
                 super().connection_made(transport)
                 if guard.open >= guard.max_connections:
                     guard.refused += 1
+                    guard.on_event("refused", guard.public())
                     transport.write(REFUSAL)
                     transport.close()
                     return
@@ -86,6 +90,7 @@ class ConnectionGuard:
                 self._deadline = None
                 if not self.transport.is_closing():
                     guard.timed_out += 1
+                    guard.on_event("timed_out", guard.public())
                     self.transport.close()
 
             def on_headers_complete(self) -> None:
