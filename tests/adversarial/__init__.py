@@ -1,1 +1,1 @@
-"""Adversarial proofs: hostile input at every public endpoint of a real daemon."""
+"""Adversarial proofs against a real daemon: hostile input, floods, crashes."""

@@ -153,11 +153,12 @@ def deep_objects(depth: int) -> Raw:
                scalar=False)
 
 
-universal = st.one_of(
+universal = st.one_of(  # README: over 64 digits, over 32 levels; Python's own limits ~4300/1000
     st.sampled_from(UNIVERSAL_FIXED),
-    st.builds(huge_int, st.integers(4_400, 6_000), st.sampled_from(["", "-"])),
-    st.builds(deep_arrays, st.integers(1_000, 5_000)),
-    st.builds(deep_objects, st.integers(1_000, 5_000)),
+    st.builds(huge_int, st.one_of(st.integers(65, 200), st.integers(4_300, 6_000)),
+              st.sampled_from(["", "-"])),
+    st.builds(deep_arrays, st.one_of(st.integers(33, 100), st.integers(990, 5_000))),
+    st.builds(deep_objects, st.one_of(st.integers(33, 100), st.integers(990, 5_000))),
 )
 bools = st.booleans()
 lists = st.one_of(st.sampled_from([["x@example.com"], [MARK], [1, 2], [{"a": 1}]]),
@@ -214,7 +215,8 @@ def push_customer(n: int = 1) -> dict[str, Any]:
             "first_name": "Ann", "last_name": "Lee", "created_at": T0, "updated_at": T0,
             "email_consent": {"state": "subscribed", "updated_at": T0},
             "sms_consent": {"state": "not_subscribed", "updated_at": T0},
-            "member": {"points": 120, "tier": "gold", "tier_expires_at": "2027-11-22T10:00:00Z"},
+            "member": {"points": 120, "status": "active", "tier": "gold", "paid_tier": "plus",
+                       "tier_expires_at": "2027-11-22T10:00:00Z"},
             "tags": ["vip"], "properties": {"colour": "teal"}}
 
 
@@ -241,7 +243,8 @@ PUSH_FIELDS: dict[str, dict[Path, st.SearchStrategy[Any]]] = {
         ("email_consent",): OBJECT, ("sms_consent",): OBJECT,
         **{(name, key): value for name in ("email_consent", "sms_consent")
            for key, value in CONSENT.items()},
-        ("member",): OBJECT, ("member", "points"): NUMBER, ("member", "tier"): TEXT,
+        ("member",): OBJECT, ("member", "points"): NUMBER, ("member", "status"): TEXT,
+        ("member", "tier"): TEXT, ("member", "paid_tier"): TEXT,
         ("member", "tier_expires_at"): bad_time, ("tags",): STR_LIST,
         ("properties",): OBJECT, ("properties", "colour"): universal, EXTRA: universal},
     "orders": {

@@ -3,7 +3,7 @@
 Each test drives one endpoint with hypothesis-generated hostile requests, plus the
 hand-written cases the contract names as explicit examples; `Target.probe` holds every
 answer, and the database after it, to the contract (see harness.py). Bounded and
-reproducible: one daemon for the package, derandomized, no shrinking (a falsifying case
+reproducible: one daemon for the module, derandomized, no shrinking (a falsifying case
 is reported as generated, which is already one mutation of a valid request).
 """
 
@@ -125,6 +125,9 @@ def figures() -> Iterator[None]:
     push_field_case("customers", ("email",), MISSING, False),
     push_field_case("events", ("id",), MISSING, True),
     push_field_case("orders", ("items", 0, "price"), Raw("Infinity", "Infinity"), True),
+    push_field_case("customers", ("member", "points"), "lots of PAYLOADMARK", False),
+    push_field_case("customers", ("member", "tier"), ["gold"], False),
+    push_field_case("customers", ("member", "tier_expires_at"), "never PAYLOADMARK", False),
 )
 def test_ingest_refuses_a_hostile_field(target: Target, case: Case) -> None:
     target.probe(case)

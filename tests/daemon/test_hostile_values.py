@@ -182,3 +182,27 @@ async def test_one_bad_request_in_a_group_commit_fails_alone(tmp_path: Path) -> 
     row = await db.fetchone("SELECT count(*) FROM inbox")
     assert row is not None and row[0] == 49
     await db.close()
+
+
+@pytest.mark.parametrize(("member", "words"), [
+    ({"points": "lots"}, "member.points: expected a number"),
+    ({"points": False}, "member.points: expected a number"),
+    ({"points": ["1"]}, "member.points"),
+    ({"tier": ["gold"]}, "member.tier: expected a string"),
+    ({"status": {"a": 1}}, "member.status"),
+    ({"paid_tier": ["plus"]}, "member.paid_tier"),
+    ({"tier_expires_at": "never"}, "member.tier_expires_at"),
+    ({"tier_expires_at": "0001-01-01T00:00:00+01:00"}, "member.tier_expires_at"),
+    ({"tier_expires_at": True}, "member.tier_expires_at"),
+])
+def test_loyalty_membership_fields_are_typed(member: dict[str, object], words: str) -> None:
+    with pytest.raises(Malformed) as caught:
+        validate_push("demo", "customers", {"id": "c1", "email": "a@example.com",
+                                            "member": member})
+    assert words in str(caught.value)
+
+
+def test_a_full_membership_passes() -> None:
+    validate_push("demo", "customers", {"id": "c1", "email": "a@example.com", "member": {
+        "points": 120.5, "status": "active", "tier": "gold", "paid_tier": False,
+        "tier_expires_at": "2027-06-30", "custom": {"any": ["thing"]}}})

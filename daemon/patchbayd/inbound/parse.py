@@ -77,6 +77,28 @@ def _consent(item: dict[str, Any], name: str, where: str) -> tuple[str | None, s
     return str(state), _time(consent, "updated_at", f"{where}{name}.")
 
 
+def _member(item: dict[str, Any], where: str) -> dict[str, Any]:
+    """Loyalty membership: the known fields typed (they go out as provider properties and
+    drive segments), anything else kept as given."""
+    member = _object(item, "member", where)
+    at = f"{where}member."
+    points = member.get("points")
+    if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)):
+        raise Malformed(f"{at}points: expected a number")
+    for name in ("status", "tier"):
+        value = member.get(name)
+        if value is not None and not isinstance(value, str):
+            raise Malformed(f"{at}{name}: expected a string")
+    paid = member.get("paid_tier")
+    if paid is not None and not isinstance(paid, bool | str):  # a flag, or the paid tier's name
+        raise Malformed(f"{at}paid_tier: expected true, false or a tier name")
+    if member.get("tier_expires_at") is not None:
+        _time(member, "tier_expires_at", at)
+        if not isinstance(member["tier_expires_at"], str):
+            raise Malformed(f"{at}tier_expires_at: expected a date")
+    return member
+
+
 def push_customer(store: str, item: dict[str, Any], where: str = "") -> StoreCustomer:
     email_state, email_at = _consent(item, "email_consent", where)
     sms_state, sms_at = _consent(item, "sms_consent", where)
@@ -91,7 +113,7 @@ def push_customer(store: str, item: dict[str, Any], where: str = "") -> StoreCus
         first_name=_text(item, "first_name", where), last_name=_text(item, "last_name", where),
         created_at=_time(item, "created_at", where), updated_at=_time(item, "updated_at", where),
         email_consent=email_state, email_consent_at=email_at, sms_consent=sms_state,
-        sms_consent_at=sms_at, member=_object(item, "member", where), tags=tags,
+        sms_consent_at=sms_at, member=_member(item, where), tags=tags,
         properties=_object(item, "properties", where))
 
 
