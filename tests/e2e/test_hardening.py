@@ -211,7 +211,7 @@ def test_callbacks_refuse_what_is_not_an_email_address(hub: Daemon, sandbox: San
 
 
 def test_control_characters_and_long_values_never_reach_the_log_raw(daemon: Daemon) -> None:
-    evil = "shop\r\x1b[2J\x1b[31mFAKE LINE" + "x" * 15000
+    evil = "shop\r\x1b[2J\x1b[31mFAKE_LINE" + "x" * 15000  # no space: once printed raw
     answer = httpx.post(daemon.url(f"/ingest/{quote(evil)}/customers"), content=b"{}",
                         headers={"Authorization": "Bearer demo-token"})
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
