@@ -137,7 +137,7 @@ def test_an_order_feed_killed_during_its_first_export_resumes_and_keeps_followin
         hub: Daemon, sandbox: Sandbox) -> None:
     syncs.ingest(hub, "customers", [syncs.customer(i) for i in range(5)])
     syncs.ingest(hub, "orders", [syncs.order(i) for i in range(120)])
-    omnisend = syncs.connect(hub, sandbox, "omnisend")
+    omnisend = syncs.connect(hub, sandbox, "omnisend", "sandbox-key", "--rate-limit", "none")
     sandbox.faults("omnisend", latency_ms=40)
     exporter = subprocess.Popen([PATCHBAY, "orders", "export", str(omnisend), "--mode",
                                  "active"], env=hub.env(), stdout=subprocess.DEVNULL,
