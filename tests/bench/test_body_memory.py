@@ -34,14 +34,6 @@ def body() -> bytes:
     return raw
 
 
-def current_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def burst(budget: str) -> dict[str, float]:
     config = BASE_CONFIG.replace('log_level = "debug"\n',
                                  f'log_level = "info"\nbody_memory = "{budget}"\n')
@@ -49,7 +41,7 @@ def burst(budget: str) -> dict[str, float]:
     raw = body()
     try:
         url = daemon.url("/ingest/demo/customers")
-        idle = current_rss_mb(daemon.proc.pid)  # type: ignore[union-attr]
+        idle = peak_rss_mb(daemon.proc.pid, "VmRSS")  # type: ignore[union-attr]
 
         def send(_: int) -> int:
             return httpx.post(url, content=raw, timeout=120, headers={
@@ -64,7 +56,7 @@ def burst(budget: str) -> dict[str, float]:
         elapsed = time.monotonic() - started
         wait(lambda: daemon.counts()["inbox_pending"] == 0, timeout=300)
         pid = daemon.proc.pid  # type: ignore[union-attr]
-        return {"idle": idle, "peak": peak_rss_mb(pid), "after": current_rss_mb(pid),
+        return {"idle": idle, "peak": peak_rss_mb(pid), "after": peak_rss_mb(pid, "VmRSS"),
                 "seconds": elapsed, "accepted": statuses.count(202),
                 "other": len(statuses) - statuses.count(202)}
     finally:

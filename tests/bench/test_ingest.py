@@ -30,10 +30,11 @@ def load(url: str) -> dict[str, float]:
     return dict(json.loads(result.stdout))
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Peak RSS of a process (VmHWM), or another /proc status figure such as VmRSS."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 

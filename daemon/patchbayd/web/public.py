@@ -19,17 +19,20 @@ if TYPE_CHECKING:
     from ..service import Service
 
 
-class CountRequests:
-    """Counts every request by its route template (not its raw path: bounded labels)."""
+class Outcomes:
+    """Every request counted by its route template (bounded labels, not raw paths) and
+    status; one that raised gets the JSON 500 of the one error shape and a log line with
+    its route and the error's kind only. Starlette's own handler re-raised to uvicorn,
+    whose log line carried the exception's repr, and a repr can hold a whole payload."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
+    def __init__(self, app: ASGIApp, metrics: Metrics, log: Logger) -> None:
+        self.app, self.metrics, self.log = app, metrics, log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = [500]
+        status: list[int | None] = [None]
 
         async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -38,41 +41,19 @@ class CountRequests:
 
         try:
             await self.app(scope, receive, record)
+        except Exception as exc:
+            self.log.error("request failed", route=_template(scope), error=type(exc).__name__)
+            if status[0] is None:
+                await error_response(500, "internal error")(scope, receive, send)
+                status[0] = 500
         finally:
             # The router notes the route it matched in the scope; no second matching here.
-            route = scope.get("route")
-            template = str(getattr(route, "path", "unmatched")) if route else "unmatched"
-            self.metrics.requests.labels(template, str(status[0])).inc()
+            self.metrics.requests.labels(_template(scope), str(status[0] or 500)).inc()
 
 
-class ContainErrors:
-    """The last word on a request that raised: a JSON 500 in the one error shape, and a
-    log line with the route and the error's kind only. Starlette's own handler would
-    re-raise to uvicorn, whose log carries the exception's repr, and a repr can hold a
-    whole customer payload."""
-
-    def __init__(self, app: ASGIApp, log: Logger) -> None:
-        self.app, self.log = app, log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = [False]
-
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                started[0] = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception as exc:
-            route = scope.get("route")
-            self.log.error("request failed", route=str(getattr(route, "path", "unmatched")),
-                           error=type(exc).__name__)
-            if not started[0]:
-                await error_response(500, "internal error")(scope, receive, send)
+def _template(scope: Scope) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched")) if route else "unmatched"
 
 
 def build(service: Service) -> Starlette:
@@ -92,6 +73,5 @@ def build(service: Service) -> Starlette:
         *inbound.routes(service),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers)
-    app.add_middleware(ContainErrors, log=Logger(service.sink, "public"))
-    app.add_middleware(CountRequests, metrics=service.metrics)  # outermost: counts the 500s
+    app.add_middleware(Outcomes, metrics=service.metrics, log=Logger(service.sink, "public"))
     return app
