@@ -204,7 +204,7 @@ async def test_inbox_screen_lists_quarantined_rows_and_replays_one(daemon: Daemo
         assert isinstance(screen, InboxScreen)
         table = screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 1)
-        assert "created_at" in str(table.get_row_at(0)[4])
+        assert "created_at" in str(table.get_row_at(0)[3])
         await pilot.press("r")
         feedback = screen.query_one("#feedback", Static)
         await until(pilot, lambda: "queued for processing again" in str(feedback.render()))
