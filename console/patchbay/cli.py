@@ -482,3 +482,157 @@ def inbox_replay(ctx: Context, inbox_id: int) -> None:
     """Process quarantined row ID again (after the cause was fixed)."""
     data = call(ctx, lambda c: c.post(f"/v1/inbox/{inbox_id}/replay"))
     output(ctx, data, lambda d: f"inbox row {d['replayed']} queued for processing again")
+
+
+@main.group()
+def routes() -> None:
+    """Workflows: an event trigger, conditions, actions at a provider (TOML files)."""
+
+
+@routes.command("list")
+@common
+@pass_ctx
+def routes_list(ctx: Context) -> None:
+    """Every route: trigger, provider, stores, switch, deliveries in the last hour."""
+    output(ctx, call(ctx, lambda c: c.get("/v1/routes")), render.routes)
+
+
+@routes.command("show")
+@click.argument("route_id", metavar="ID", type=int)
+@common
+@pass_ctx
+def routes_show(ctx: Context, route_id: int) -> None:
+    """One route, as the TOML it exports to."""
+    output(ctx, call(ctx, lambda c: c.get(f"/v1/routes/{route_id}")), render.route)
+
+
+@routes.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--replace", is_flag=True, help="Overwrite routes of the same name")
+@common
+@pass_ctx
+def routes_import(ctx: Context, file: str, replace: bool) -> None:
+    """Import the routes in FILE (TOML, one or more [[route]] tables; - reads stdin).
+
+    Everything is checked first (fields, conditions, Liquid templates, stores where the
+    provider is installed): one error and nothing is imported.
+    """
+    with click.open_file(file) as handle:
+        text = handle.read()
+    body = {"toml": text, "file": file, "replace": replace}
+    data = call(ctx, lambda c: c.post("/v1/routes/import", body))
+    output(ctx, data, render.route_import)
+
+
+@routes.command("export")
+@click.argument("route_id", metavar="ID", type=int)
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False),
+              help="Write to this file (default: stdout)")
+@common
+@pass_ctx
+def routes_export(ctx: Context, route_id: int, path: str | None) -> None:
+    """The route as a TOML file, importable as it is (here or elsewhere)."""
+    data = call(ctx, lambda c: c.get(f"/v1/routes/{route_id}"))
+    if path:
+        with open(path, "w") as handle:
+            handle.write(data["toml"])
+        click.echo(f"route {route_id} written to {path}", err=True)
+    elif ctx.json:
+        click.echo(json.dumps({"toml": data["toml"]}))
+    else:
+        click.echo(data["toml"], nl=False)
+
+
+def _route_switch(name: str, enabled: bool) -> None:
+    @routes.command(name)
+    @click.argument("route_id", metavar="ID", type=int)
+    @common
+    @pass_ctx
+    def switch(ctx: Context, route_id: int) -> None:
+        data = call(ctx, lambda c: c.post(f"/v1/routes/{route_id}/{name}"))
+        output(ctx, data, lambda d: f"route {d['id']} {'enabled' if d['enabled'] else 'disabled'}")
+
+    switch.help = f"{name.capitalize()} route ID (for events from now on)."
+
+
+_route_switch("enable", True)
+_route_switch("disable", False)
+
+
+@routes.command("delete")
+@click.argument("route_id", metavar="ID", type=int)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@common
+@pass_ctx
+def routes_delete(ctx: Context, route_id: int, yes: bool) -> None:
+    """Delete route ID (its past deliveries stay listed)."""
+    confirm(yes, f"Delete route {route_id}?")
+    data = call(ctx, lambda c: c.delete(f"/v1/routes/{route_id}"))
+    output(ctx, data, lambda d: f"route {d['deleted']} ({d['name']}) deleted")
+
+
+@routes.command("test")
+@click.argument("route_id", metavar="ID", type=int)
+@click.option("--event", "event_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="A JSON event: {type, customer, data} as pushed to /ingest/STORE/events")
+@common
+@pass_ctx
+def routes_test(ctx: Context, route_id: int, event_file: str) -> None:
+    """What each action of route ID would send for the event in FILE; sends nothing."""
+    with click.open_file(event_file) as handle:
+        try:
+            event = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise click.UsageError(f"{event_file}: not JSON: {exc}") from None
+    data = call(ctx, lambda c: c.post(f"/v1/routes/{route_id}/test", {"event": event}))
+    output(ctx, data, render.route_test)
+
+
+@main.group()
+def deliveries() -> None:
+    """Route deliveries through the outbox: pending, retrying, delivered, dead."""
+
+
+@deliveries.command("list")
+@click.option("--status", type=click.Choice(["pending", "retrying", "delivered", "dead"]))
+@click.option("--route", "route_id", type=int, help="Only this route's")
+@click.option("--integration", "integration_id", type=int, help="Only this integration's")
+@click.option("-n", "--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@common
+@pass_ctx
+def deliveries_list(ctx: Context, status: str | None, route_id: int | None,
+                    integration_id: int | None, limit: int) -> None:
+    """Newest first, with attempts and the last error."""
+    params = {"status": status, "route": route_id, "integration": integration_id,
+              "limit": limit}
+    output(ctx, call(ctx, lambda c: c.get("/v1/deliveries", **params)), render.deliveries)
+
+
+@deliveries.command("show")
+@click.argument("delivery_id", metavar="ID", type=int)
+@common
+@pass_ctx
+def deliveries_show(ctx: Context, delivery_id: int) -> None:
+    """One delivery: its stored payload (exactly what is sent), attempts, last error."""
+    output(ctx, call(ctx, lambda c: c.get(f"/v1/deliveries/{delivery_id}")), render.delivery)
+
+
+@deliveries.command("replay")
+@click.argument("delivery_id", metavar="ID", type=int, required=False)
+@click.option("--dead", is_flag=True, help="Every dead delivery (of --route, if given)")
+@click.option("--route", "route_id", type=int, help="With --dead: only this route's")
+@common
+@pass_ctx
+def deliveries_replay(ctx: Context, delivery_id: int | None, dead: bool,
+                      route_id: int | None) -> None:
+    """Send delivery ID (or every dead one) again: the stored payload, a fresh retry
+    budget, the same idempotency key."""
+    if (delivery_id is None) == (not dead):
+        raise click.UsageError("give a delivery ID or --dead (not both)")
+    if dead:
+        data = call(ctx, lambda c: c.post("/v1/deliveries/replay-dead", {"route": route_id}))
+    else:
+        data = call(ctx, lambda c: c.post(f"/v1/deliveries/{delivery_id}/replay"))
+    output(ctx, data, lambda d: f"replayed {len(d['replayed'])} deliveries"
+           + (f": {', '.join(map(str, d['replayed']))}" if d["replayed"] else ""))

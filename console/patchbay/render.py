@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -228,3 +229,72 @@ def quarantined(data: dict[str, Any]) -> str:
     more = data["count"] - len(data["items"])
     return shown + (f"\n… and {more} more" if more > 0 else "") + \
         "\nreplay one after a fix with `patchbay inbox replay ID`"
+
+
+def routes(data: dict[str, Any]) -> str:
+    if not data["routes"]:
+        return "no routes yet: patchbay routes import FILE (examples ship in the package)"
+    return table(["id", "name", "trigger", "provider", "stores", "on", "last hour"], [
+        [r["id"], r["name"], r["trigger"], r["provider"], ",".join(r["stores"]) or "all",
+         "yes" if r["enabled"] else "no", _hour(r["last_hour"])] for r in data["routes"]])
+
+
+def _hour(counts: dict[str, int]) -> str:
+    return " ".join(f"{k} {counts[k]}" for k in ("delivered", "retrying", "dead", "pending")
+                    if counts.get(k)) or "-"
+
+
+def route(data: dict[str, Any]) -> str:
+    head = (f"route {data['id']}: {data['name']} "
+            f"({'enabled' if data['enabled'] else 'disabled'}); last hour: "
+            f"{_hour(data['last_hour'])}")
+    return f"{head}\n\n{data['toml']}".rstrip()
+
+
+def route_import(data: dict[str, Any]) -> str:
+    lines = []
+    if data["imported"]:
+        lines.append(f"imported: route {', '.join(map(str, data['imported']))}")
+    if data["kept"]:
+        lines.append(f"kept as they were (use --replace): {', '.join(data['kept'])}")
+    return "\n".join(lines) or "nothing imported"
+
+
+def route_test(data: dict[str, Any]) -> str:
+    if not data["trigger_matches"]:
+        return "the trigger does not match this event: nothing would be sent"
+    if not data["conditions_hold"]:
+        return "the conditions do not hold for this event: nothing would be sent"
+    lines = []
+    for d in data["deliveries"]:
+        state = f"refused: {d['refused']}" if d["refused"] else "would send"
+        lines.append(f"action {d['action']} {d['kind']} to {d['contact'] or '-'} ({state}), "
+                     f"idempotency key {d['key']}:")
+        lines.append(json.dumps(d["payload"], indent=2, ensure_ascii=False))
+    return "\n".join(lines)
+
+
+def deliveries(data: dict[str, Any]) -> str:
+    if not data["deliveries"]:
+        return "no deliveries"
+    return table(["id", "status", "route", "integration", "event", "contact", "tries",
+                  "last error"], [
+        [d["id"], d["status"], d["route_name"], d["integration"], d["event_type"],
+         d["contact"], d["attempts"], (d["last_error"] or "")[:50]]
+        for d in data["deliveries"]])
+
+
+def delivery(data: dict[str, Any]) -> str:
+    return pairs([
+        ("delivery", f"{data['id']} — {data['status']}"),
+        ("route", f"{data['route_name']} (action {data['action']}, {data['kind']})"),
+        ("integration", data["integration"]),
+        ("event", f"{data['event_type']} {data['event_id']} in store {data['store']}"),
+        ("contact", data["contact"]),
+        ("idempotency key", data["key"]),
+        ("attempts", f"{data['attempts']} (timeout {data['timeout']:g} s each)"),
+        ("next attempt", data["next_attempt_at"] if data["status"] in ("pending", "retrying")
+         else "-"),
+        ("last error", data["last_error"] or "-"),
+        ("delivered at", data["delivered_at"] or "-"),
+    ]) + "\npayload:\n" + json.dumps(data["payload"], indent=2, ensure_ascii=False)

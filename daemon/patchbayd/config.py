@@ -72,6 +72,8 @@ class Config:
     header_timeout: float = 10.0  # a connection must send its request headers within this
     body_timeout: float = 30.0  # and the whole body within this, once the headers are in
     max_connections: int = 1000  # public connections at once (capped below the fd limit)
+    retry_base: float = 2.0  # a failed delivery's first retry comes within this (jittered)
+    retry_cap: float = 300.0  # and no retry waits longer than this (unless Retry-After)
     stores: dict[str, Store] = field(default_factory=dict)
 
     def with_overrides(
@@ -277,6 +279,8 @@ def parse(text: str, file: str = "<config>") -> Config:
         header_timeout=daemon.duration("header_timeout", "10s"),
         body_timeout=daemon.duration("body_timeout", "30s"),
         max_connections=daemon.integer("max_connections", 1000, low=10),
+        retry_base=daemon.duration("delivery_retry_base", "2s"),
+        retry_cap=daemon.duration("delivery_retry_cap", "5m"),
         stores={
             name: _store(file, name, stores_table.table(name))
             for stores_table in [root.table("stores")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -39,6 +39,18 @@ class _Connections(Collector):
                                   value=counts["timed_out"])
 
 
+class _Outbox(Collector):
+    def __init__(self, depth: Callable[[], tuple[int, float]]) -> None:
+        self.depth = depth
+
+    def collect(self) -> Iterator[Metric]:
+        count, age = self.depth()
+        yield GaugeMetricFamily("patchbay_outbox_depth", "Deliveries pending or retrying",
+                                value=count)
+        yield GaugeMetricFamily("patchbay_outbox_oldest_seconds",
+                                "Age of the oldest open delivery", value=age)
+
+
 class Metrics:
     def __init__(self, uptime: Callable[[], float], log_counts: dict[str, int]) -> None:
         self.registry = CollectorRegistry()
@@ -48,6 +60,14 @@ class Metrics:
         self.rejected = Counter(
             "patchbay_rejected_requests", "Public requests refused, by route and reason",
             ["route", "reason"], registry=self.registry)
+        self.deliveries = Counter(
+            "patchbay_deliveries", "Delivery attempts by route, integration and outcome "
+            "(delivered, retrying, dead)", ["route", "integration", "outcome"],
+            registry=self.registry)
+        self.attempt_seconds = Histogram(
+            "patchbay_delivery_attempt_seconds", "How long one delivery attempt took",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry)
         uptime_gauge = Gauge("patchbay_uptime_seconds", "Seconds since the daemon started",
                              registry=self.registry)
         uptime_gauge.set_function(uptime)
@@ -61,6 +81,10 @@ class Metrics:
 
     def watch_connections(self, counts: Callable[[], dict[str, int | float]]) -> None:
         self.registry.register(_Connections(counts))
+
+    def watch_outbox(self, depth: Callable[[], tuple[int, float]]) -> None:
+        """Open deliveries and the age in seconds of the oldest, read at scrape time."""
+        self.registry.register(_Outbox(depth))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

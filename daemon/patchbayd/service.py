@@ -22,13 +22,16 @@ from anyio.abc import TaskStatus
 from . import __version__, listeners, statedir
 from . import config as config_mod
 from .bus import Bus
-from .clock import Clock, SystemClock, isoformat
+from .clock import Clock, SystemClock, isoformat, parse_time
 from .config import Config, ConfigError
 from .db import Database, event_log
 from .db import customers as customer_rows
 from .db import inbox as inbox_rows
+from .db import outbox as outbox_rows
 from .engine.orders import OrderExporter
+from .engine.outbox import Backoff, Outbox
 from .engine.reconcile import ConsentEngine
+from .engine.routebook import Installed, RouteBook
 from .engine.sync import SyncEngine
 from .inbound.processor import InboxProcessor
 from .inbound.writer import InboxWriter
@@ -75,6 +78,9 @@ class Service:
         self._stores: StoreWatcher | None = None
         self._inbox: InboxWriter | None = None
         self._processor: InboxProcessor | None = None
+        self._routes: RouteBook | None = None
+        self._outbox: Outbox | None = None
+        self.outbox_depth: tuple[int, float] = (0, 0.0)  # for /metrics, refreshed there
         self.connections = ConnectionGuard(
             min(config.max_connections, descriptor_room()), config.header_timeout,
             config.body_timeout, on_event=self._connection_event)
@@ -120,6 +126,22 @@ class Service:
         return self._processor
 
     @property
+    def routes(self) -> RouteBook:
+        assert self._routes is not None, "routes not loaded yet"
+        return self._routes
+
+    @property
+    def outbox(self) -> Outbox:
+        assert self._outbox is not None, "outbox not started yet"
+        return self._outbox
+
+    async def refresh_outbox_depth(self) -> tuple[int, str | None]:
+        count, oldest = await outbox_rows.depth(self.db)
+        at = parse_time(oldest) if oldest else None
+        self.outbox_depth = (count, (self.clock.now() - at).total_seconds() if at else 0.0)
+        return count, oldest
+
+    @property
     def public_url(self) -> str:
         """Where Shopify and providers reach us: the configured URL, else the listener."""
         return self.config.public_url or f"http://{self.listen_address}"
@@ -146,6 +168,7 @@ class Service:
     async def status(self) -> dict[str, Any]:
         tables = await customer_rows.table_counts(self.db)
         pending, oldest = await inbox_rows.backlog(self.db)
+        outbox_open, outbox_oldest = await self.refresh_outbox_depth()
         return {
             "version": __version__,
             "state": self.state,
@@ -167,7 +190,8 @@ class Service:
                        "customers": sum(t.get("customers", 0) for t in tables.values()),
                        "inbox_pending": pending,
                        "inbox_oldest_pending_at": oldest,
-                       "inbox_quarantined": self.inbox_processor.quarantined},
+                       "inbox_quarantined": self.inbox_processor.quarantined,
+                       "outbox_open": outbox_open, "outbox_oldest_at": outbox_oldest},
         }
 
     def _store_status(self, store: config_mod.Store) -> dict[str, Any]:
@@ -220,9 +244,17 @@ class Service:
             syncs.stores_changed(stores)
             orders.stores_changed(stores)
 
+        self._routes = RouteBook(self.db, Logger(self.sink, "routes"), lambda: [
+            Installed(i.id, i.provider, i.store) for i in self.integrations.list()])
+        await self.routes.reload()
+        self._outbox = Outbox(self.db, self.clock, Logger(self.sink, "outbox"),
+                              self.integrations, self.metrics,
+                              Backoff(self.config.retry_base, self.config.retry_cap))
+        self.metrics.watch_outbox(lambda: self.outbox_depth)
         self._processor = processor = InboxProcessor(
             self.db, self.clock, Logger(self.sink, "inbox"), changed,
-            lambda: self.consent.wake.set(), lambda: {i.store for i in self.integrations.list()})
+            lambda: self.consent.wake.set(), lambda: {i.store for i in self.integrations.list()},
+            routes=self.routes, on_deliveries=self.outbox.wake)
         await processor.start()
         self.metrics.watch_quarantine(lambda: processor.quarantined)
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
@@ -257,6 +289,7 @@ class Service:
                     "sync retries": syncs.watch_errors,
                     "order follower": orders.follow_changes,
                     "consent engine": consent.run,
+                    "outbox": self.outbox.run,
                     "credential checks": lambda: self.integrations.check_loop(
                         lambda: self.config.check_interval),
                 }

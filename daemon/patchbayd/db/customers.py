@@ -120,3 +120,36 @@ async def touch(conn: aiosqlite.Connection, rows: Sequence[tuple[str, str, int]]
     await conn.executemany(
         "UPDATE customers SET seq = max(seq, ?) WHERE store = ? AND id = ?",
         [(seq, store, customer_id) for store, customer_id, seq in rows])
+
+
+async def _by_keys(db: Database, sql: str, keys: Sequence[tuple[str, str]]
+                   ) -> list[aiosqlite.Row]:
+    """Rows of (store, id) keys, a store and 500 ids per query (SQLite's variable cap)."""
+    by_store: dict[str, list[str]] = {}
+    for store, key in keys:
+        by_store.setdefault(store, []).append(key)
+    found: list[aiosqlite.Row] = []
+    for store, ids in by_store.items():
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            found += await db.fetchall(sql.format(marks=",".join("?" * len(chunk))),
+                                       (store, *chunk))
+    return found
+
+
+async def by_ids(db: Database, keys: Sequence[tuple[str, str]]
+                 ) -> dict[tuple[str, str], StoreCustomer]:
+    """(store, customer id) -> the stored customer, for the keys that exist."""
+    rows = await _by_keys(
+        db, f"SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE c.store = ?"  # noqa: S608
+        " AND c.id IN ({marks})", keys)
+    return {(r[0], r[1]): customer_from_row(r) for r in rows}
+
+
+async def order_statuses(db: Database, keys: Sequence[tuple[str, str]]
+                         ) -> dict[tuple[str, str], str]:
+    """(store, order id) -> status as stored now."""
+    rows = await _by_keys(db, "SELECT store, id, status FROM orders WHERE store = ?"
+                          " AND id IN ({marks})", keys)
+    return {(r[0], r[1]): r[2] for r in rows}

@@ -13,14 +13,18 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ..clock import Clock, isoformat
 from ..db import Database
 from ..db import consent as consent_rows
 from ..db import customers as tables
 from ..db import inbox as inbox_rows
+from ..db import outbox as outbox_rows
 from ..engine.consent import store_change
+from ..engine.routebook import RouteBook
+from ..engine.routes import RouteEvent
+from ..engine.triggers import Known, customer_events, order_events, store_event
 from ..log import Logger
 from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .parse import record
@@ -33,11 +37,14 @@ class InboxProcessor:
     def __init__(self, db: Database, clock: Clock, log: Logger,
                  on_change: Callable[[set[str]], None],
                  on_consent: Callable[[], None] = lambda: None,
-                 reconciled: Callable[[], set[str]] = set) -> None:
+                 reconciled: Callable[[], set[str]] = set, routes: RouteBook | None = None,
+                 on_deliveries: Callable[[set[int]], None] = lambda ids: None) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.on_change = on_change  # told which stores changed, after each commit
         self.on_consent = on_consent  # told when consent events were queued
         self.reconciled = reconciled  # stores with an integration: only theirs need events
+        self.routes = routes  # deliveries are planned into the same transaction
+        self.on_deliveries = on_deliveries  # told which integrations have new deliveries
         self.wake = asyncio.Event()
         self.quarantined = 0  # rows set aside now (status and metrics read it)
 
@@ -127,6 +134,9 @@ class InboxProcessor:
         events = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)]
         now = isoformat(self.clock.now())
         changes = await self._consent_changes(customers)
+        deliveries = (self.routes.deliveries(await self._route_events(customers, orders,
+                                                                      events, now))
+                      if self.routes and self.routes.routes else [])
         async with self.db.transaction() as conn:
             if customers:
                 await tables.upsert_customers(conn, customers, now)
@@ -140,9 +150,53 @@ class InboxProcessor:
             touched += [(e.store, e.customer_id, seq) for e, seq in events if e.customer_id]
             if touched:
                 await tables.touch(conn, touched)
+            if deliveries:
+                await outbox_rows.enqueue(conn, deliveries, now)
             await inbox_rows.mark(conn, [m.inbox_id for m in mapped], now)
         if changes:
             self.on_consent()
+        if deliveries:
+            self.on_deliveries({d.integration_id for d in deliveries if not d.refused})
+
+    async def _route_events(self, customers: list[tuple[StoreCustomer, int]],
+                            orders: list[tuple[StoreOrder, int]],
+                            events: list[tuple[StoreEvent, int]], now: str
+                            ) -> list[RouteEvent]:
+        """What routes see of this batch, judged against the tables as they were before
+        it (a customer first seen is created; an order first seen paid is paid)."""
+        assert self.routes is not None
+        found: list[RouteEvent] = []
+        if customers and any(self.routes.wants(t) for t in (
+                "customer.created", "customer.updated", "consent.changed")):
+            stored = await tables.consent_of(self.db, [c for c, _ in customers])
+            known = {key: Known(value[0], value[2]) for key, value in stored.items()}
+            for customer, seq in customers:
+                key = (customer.store, customer.id)
+                found += customer_events(customer, known.get(key), seq, now)
+                before = known.get(key)
+                if not (before and before.updated_at and customer.updated_at
+                        and customer.updated_at < before.updated_at):
+                    known[key] = Known(customer.email_consent, customer.updated_at)
+        wanted_orders = [o for o, _ in orders if o.status == "paid"] if self.routes.wants(
+            "order.paid") else []
+        wanted_events = [e for e, _ in events if self.routes.wants(e.type)]
+        if not wanted_orders and not wanted_events:
+            return found
+        keys = [(o.store, o.customer_id) for o in wanted_orders if o.customer_id]
+        keys += [(e.store, e.customer_id) for e in wanted_events if e.customer_id]
+        people = await tables.by_ids(self.db, keys)
+        if wanted_orders:
+            statuses = await tables.order_statuses(self.db, [(o.store, o.id)
+                                                             for o in wanted_orders])
+            for order in wanted_orders:
+                person = people.get((order.store, order.customer_id or ""))
+                found += order_events(order, statuses.get((order.store, order.id)),
+                                      asdict(person) if person else None, now)
+                statuses[(order.store, order.id)] = order.status
+        for event in wanted_events:
+            person = people.get((event.store, event.customer_id or ""))
+            found.append(store_event(event, asdict(person) if person else None))
+        return found
 
     async def _quarantine(self, batch: Sequence[inbox_rows.Pending],
                           failed: list[tuple[int, str]]) -> None:

@@ -92,6 +92,14 @@ class TrackedEvent:
     occurred_at: datetime
     email: str | None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    phone: str | None = None  # when a route matches contacts by phone
+    external_id: str | None = None  # or by the store's customer id
+    destination: str | None = None  # where the provider files events under a list
+
+    def contact(self) -> dict[str, str]:
+        """The identifiers present, by their neutral names."""
+        return {k: v for k, v in (("email", self.email), ("phone", self.phone),
+                                  ("external_id", self.external_id)) if v}
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,8 @@ class Klaviyo:
             "properties": dict(event.properties), "time": isoformat(event.occurred_at),
             "unique_id": event.event_id,
             "metric": {"data": {"type": "metric", "attributes": {"name": event.name}}},
-            "profile": {"data": {"type": "profile", "attributes": {"email": event.email}}}}}})
+            "profile": {"data": {"type": "profile", "attributes": {
+                {"phone": "phone_number"}.get(k, k): v for k, v in event.contact().items()}}}}}})
 
     async def export_order(self, order: OrderPayload) -> None:
         await self.track_event(order_event(order))

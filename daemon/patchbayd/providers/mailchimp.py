@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..clock import parse_time
+from ..clock import isoformat, parse_time
 from .base import (
     Account,
     Capacity,
@@ -132,7 +132,16 @@ class Mailchimp:
             raise Rejected(f"{self.http.name}: {body['errors'][0].get('error')}")
 
     async def track_event(self, event: TrackedEvent) -> None:
-        raise Rejected(f"{self.http.name}: events need an audience; use add_to_list or webhook")
+        """A member event (it starts a Mailchimp customer journey); needs the audience the
+        member is in, and the member there already."""
+        if not event.destination or not event.email:
+            raise Rejected(f"{self.http.name}: member events need an audience (list) and "
+                           "an email")
+        await self._call("POST", f"/lists/{event.destination}/members/"
+                         f"{member_hash(event.email)}/events", json_body={
+                             "name": event.name[:30], "properties": {
+                                 k: str(v) for k, v in event.properties.items()},
+                             "occurred_at": isoformat(event.occurred_at)})
 
     async def export_order(self, order: OrderPayload) -> None:
         raise Rejected(f"{self.http.name}: orders need Mailchimp's e-commerce API, which "

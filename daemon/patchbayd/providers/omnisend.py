@@ -153,7 +153,8 @@ class Omnisend:
         await self._call("POST", "/v5/events", json_body={
             "eventName": event.name, "eventID": event.event_id,
             "eventTime": isoformat(event.occurred_at), "origin": "api",
-            "contact": {"email": event.email}, "properties": dict(event.properties)})
+            "contact": {k: v for k, v in event.contact().items() if k != "external_id"},
+            "properties": dict(event.properties)})
 
     async def export_order(self, order: OrderPayload) -> None:
         await self.track_event(order_event(order))

@@ -64,12 +64,16 @@ class Webhook:
         self._secret = secret
         self.clock = clock or SystemClock()
 
-    async def post(self, payload: dict[str, Any]) -> None:
+    async def post(self, payload: Any, url: str | None = None,
+                   key: str | None = None) -> None:
+        """Sign and send `payload` to the endpoint (or to `url`, a route's own); `key`
+        goes as X-Patchbay-Idempotency-Key so a receiver can drop a repeat."""
         body = encode_json(payload, self.http.name)
         timestamp = str(int(self.clock.now().timestamp()))
+        extra = {"X-Patchbay-Idempotency-Key": key} if key else {}
         # The URL itself, not base + "" (which would add a trailing slash).
         response = await self.http.request(
-            "POST", self.http.base_url, content=body, headers={
+            "POST", url or self.http.base_url, content=body, headers={**extra,
                 "Content-Type": "application/json", "X-Patchbay-Timestamp": timestamp,
                 "X-Patchbay-Signature": signature(self._secret, timestamp, body)})
         self.http.raise_for_status(response, _message)
@@ -100,7 +104,7 @@ class Webhook:
 
     async def track_event(self, event: TrackedEvent) -> None:
         await self.post({"type": event.name, "id": event.event_id,
-                         "occurred_at": isoformat(event.occurred_at), "email": event.email,
+                         "occurred_at": isoformat(event.occurred_at), **event.contact(),
                          "properties": dict(event.properties)})
 
     async def export_order(self, order: OrderPayload) -> None:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from ..bus import Event
 from ..log import LEVELS
-from . import consent_api, inbox_api, integrations_api, stores_api, syncs_api
+from . import consent_api, inbox_api, integrations_api, routes_api, stores_api, syncs_api
 from .errors import ApiError, exception_handlers
 from .sse import event_stream, sse
 
@@ -79,6 +79,7 @@ def build(service: Service) -> Starlette:
         *syncs_api.routes(service),
         *consent_api.routes(service),
         *inbox_api.routes(service),
+        *routes_api.routes(service),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes, exception_handlers=exception_handlers)

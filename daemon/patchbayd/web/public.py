@@ -64,6 +64,7 @@ def build(service: Service) -> Starlette:
                             status_code=503)
 
     async def metrics(request: Request) -> Response:
+        await service.refresh_outbox_depth()
         return Response(service.metrics.render(),
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -1,0 +1,175 @@
+"""Queries on the outbox (table `deliveries`): enqueue with the event, take, record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from .database import Database
+
+OPEN = ("pending", "retrying")
+STATUSES = ("pending", "retrying", "delivered", "dead")
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    route_id: int
+    route_name: str
+    integration_id: int
+    store: str
+    event_type: str
+    event_id: str
+    action: int
+    kind: str
+    contact: str
+    key: str
+    payload: dict[str, Any]
+    timeout: float
+    refused: str | None  # set: recorded dead at once, with this reason
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    route_id: int | None
+    route_name: str
+    integration_id: int
+    store: str
+    event_type: str
+    event_id: str
+    action: int
+    kind: str
+    contact: str
+    key: str
+    payload: dict[str, Any]
+    timeout: float
+    status: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    last_attempt_ms: float | None
+    created_at: str
+    updated_at: str
+    delivered_at: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "route": self.route_id, "route_name": self.route_name,
+                "integration": self.integration_id, "store": self.store,
+                "event_type": self.event_type, "event_id": self.event_id,
+                "action": self.action, "kind": self.kind, "contact": self.contact,
+                "key": self.key, "payload": self.payload, "timeout": self.timeout,
+                "status": self.status, "attempts": self.attempts,
+                "next_attempt_at": self.next_attempt_at, "last_error": self.last_error,
+                "last_attempt_ms": self.last_attempt_ms, "created_at": self.created_at,
+                "updated_at": self.updated_at, "delivered_at": self.delivered_at}
+
+
+COLUMNS = ("id, route_id, route_name, integration_id, store, event_type, event_id, action,"
+           " kind, contact, key, payload, timeout, status, attempts, next_attempt_at,"
+           " last_error, last_attempt_ms, created_at, updated_at, delivered_at")
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    values = list(row)
+    values[11] = json.loads(values[11])
+    return Delivery(*values)
+
+
+async def enqueue(conn: aiosqlite.Connection, rows: Sequence[NewDelivery], now: str) -> None:
+    """Inside the transaction that commits the event: both land, or neither. A repeat of
+    the same event (a replayed inbox row) is ignored by the (route, integration, key)
+    index, so an event is never delivered twice because it was processed twice."""
+    await conn.executemany(
+        "INSERT OR IGNORE INTO deliveries (route_id, route_name, integration_id, store,"
+        " event_type, event_id, action, kind, contact, key, payload, timeout, status,"
+        " attempts, next_attempt_at, last_error, created_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?)",
+        [(d.route_id, d.route_name, d.integration_id, d.store, d.event_type, d.event_id,
+          d.action, d.kind, d.contact, d.key, json.dumps(d.payload), d.timeout,
+          "dead" if d.refused else "pending", now, d.refused, now, now) for d in rows])
+
+
+async def window(db: Database, integration_id: int, limit: int) -> list[Delivery]:
+    """The integration's open deliveries, oldest first (the worker picks from these)."""
+    rows = await db.fetchall(
+        f"SELECT {COLUMNS} FROM deliveries WHERE integration_id = ?"  # noqa: S608
+        " AND status IN ('pending', 'retrying') ORDER BY id LIMIT ?", (integration_id, limit))
+    return [_delivery(r) for r in rows]
+
+
+async def open_integrations(db: Database) -> list[int]:
+    rows = await db.fetchall("SELECT DISTINCT integration_id FROM deliveries"
+                             " WHERE status IN ('pending', 'retrying')")
+    return [int(r[0]) for r in rows]
+
+
+async def record(db: Database, delivery_id: int, *, status: str, attempts: int,
+                 next_attempt_at: str, error: str | None, elapsed_ms: float | None,
+                 now: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
+            " last_error = ?, last_attempt_ms = ?, updated_at = ?,"
+            " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
+            " WHERE id = ?", (status, attempts, next_attempt_at, error, elapsed_ms, now,
+                              status, now, delivery_id))
+
+
+async def get(db: Database, delivery_id: int) -> Delivery | None:
+    row = await db.fetchone(f"SELECT {COLUMNS} FROM deliveries WHERE id = ?",  # noqa: S608
+                            (delivery_id,))
+    return _delivery(row) if row else None
+
+
+async def listing(db: Database, *, status: str | None = None, route_id: int | None = None,
+                  integration_id: int | None = None, limit: int = 100) -> list[Delivery]:
+    rows = await db.fetchall(
+        f"SELECT {COLUMNS} FROM deliveries WHERE (? IS NULL OR status = ?)"  # noqa: S608
+        " AND (? IS NULL OR route_id = ?) AND (? IS NULL OR integration_id = ?)"
+        " ORDER BY id DESC LIMIT ?",
+        (status, status, route_id, route_id, integration_id, integration_id, limit))
+    return [_delivery(r) for r in rows]
+
+
+async def replay(db: Database, delivery_ids: Sequence[int], now: str) -> list[int]:
+    """Dead (or delivered) deliveries back to pending with a fresh retry budget; the
+    stored payload is what goes out again. Returns the ids that were replayed."""
+    replayed = []
+    async with db.transaction() as conn:
+        for delivery_id in delivery_ids:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0,"
+                " next_attempt_at = ?, updated_at = ? WHERE id = ?"
+                " AND status IN ('dead', 'delivered')", (now, now, delivery_id))
+            if cursor.rowcount == 1:
+                replayed.append(delivery_id)
+    return replayed
+
+
+async def dead_ids(db: Database, route_id: int | None = None) -> list[int]:
+    rows = await db.fetchall("SELECT id FROM deliveries WHERE status = 'dead'"
+                             " AND (? IS NULL OR route_id = ?) ORDER BY id",
+                             (route_id, route_id))
+    return [int(r[0]) for r in rows]
+
+
+async def depth(db: Database) -> tuple[int, str | None]:
+    """Open deliveries, and when the oldest of them was enqueued."""
+    row = await db.fetchone("SELECT count(*), min(created_at) FROM deliveries"
+                            " WHERE status IN ('pending', 'retrying')")
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+async def counts_by_route(db: Database, since: str) -> dict[int, dict[str, int]]:
+    """route id -> status -> deliveries that changed since `since` (the console's hour)."""
+    rows = await db.fetchall(
+        "SELECT route_id, status, count(*) FROM deliveries WHERE updated_at >= ?"
+        " AND route_id IS NOT NULL GROUP BY route_id, status", (since,))
+    found: dict[int, dict[str, int]] = {}
+    for route_id, status, count in rows:
+        found.setdefault(int(route_id), {})[status] = int(count)
+    return found

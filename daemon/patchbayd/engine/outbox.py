@@ -1,0 +1,197 @@
+"""The outbox's workers: one per integration, so a slow or dead provider never delays
+another. Each takes due deliveries oldest first, at most one in flight per contact (a
+later delivery for a contact waits while an earlier one is retrying), sends them through
+the integration's client and limiter with the route's attempt timeout, and records the
+outcome: delivered; retrying after an exponential, fully jittered delay (Retry-After
+wins); or dead, at once for a permanent refusal and after the last retry otherwise.
+A delivery cut off by a crash is still open in the table, so it is sent again on start,
+with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..clock import Clock, isoformat, parse_time
+from ..db import Database
+from ..db import outbox as rows
+from ..db.outbox import Delivery
+from ..integrations import IntegrationManager, UnknownIntegration
+from ..log import Logger
+from ..metrics import Metrics
+from ..providers.base import Contact, Provider, TrackedEvent
+from ..providers.errors import ProviderError, RateLimited, Rejected, Transient
+from ..providers.webhook import Webhook
+from .routes import MAX_RETRIES, retry_delay
+
+WINDOW = 500  # open deliveries looked at per pass, per integration
+IN_FLIGHT = 8  # deliveries sent at once per integration (distinct contacts)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float = 2.0  # seconds before the first retry, at most (full jitter)
+    cap: float = 300.0  # no retry waits longer than this (unless Retry-After says so)
+
+
+def pick_due(window: Sequence[Delivery], now: str, limit: int
+             ) -> tuple[list[Delivery], str | None]:
+    """The deliveries to send now, and when the next one falls due. Only the oldest open
+    delivery of each contact is eligible: order per contact is kept, and a contact whose
+    delivery is retrying holds back its own later ones, nobody else's."""
+    seen: set[str] = set()
+    due: list[Delivery] = []
+    next_due: str | None = None
+    for delivery in window:
+        if delivery.contact in seen:
+            continue
+        seen.add(delivery.contact)
+        if delivery.next_attempt_at <= now:
+            if len(due) < limit:
+                due.append(delivery)
+        elif next_due is None or delivery.next_attempt_at < next_due:
+            next_due = delivery.next_attempt_at
+    return due, next_due
+
+
+async def send(provider: Provider, delivery: Delivery) -> None:
+    """One delivery through the provider, in the shape its action asks for."""
+    payload: dict[str, Any] = delivery.payload
+    who = {k: payload.get(k) for k in ("email", "phone", "external_id")}
+    if delivery.kind == "track_event":
+        occurred = parse_time(payload.get("occurred_at"))
+        if occurred is None:
+            raise Rejected("the event has no usable time")
+        await provider.track_event(TrackedEvent(
+            name=str(payload["name"]), event_id=delivery.key, occurred_at=occurred,
+            email=who["email"], phone=who["phone"], external_id=who["external_id"],
+            properties=payload.get("properties") or {}, destination=payload.get("list")))
+    elif delivery.kind in ("upsert_contact", "add_to_list"):
+        [result] = await provider.upsert_contacts(payload.get("list"), [Contact(
+            email=who["email"], phone=who["phone"], external_id=who["external_id"],
+            properties=payload.get("properties") or {})])
+        if not result.ok:
+            raise Rejected(result.reason or "the provider refused the contact")
+    elif delivery.kind == "webhook":
+        if not isinstance(provider, Webhook):
+            raise Rejected("a webhook action needs a webhook integration")
+        await provider.post(payload.get("body") or {}, url=payload.get("url"),
+                            key=delivery.key)
+    else:
+        raise Rejected(f"unknown action {delivery.kind!r}")
+
+
+class Outbox:
+    def __init__(self, db: Database, clock: Clock, log: Logger,
+                 integrations: IntegrationManager, metrics: Metrics,
+                 backoff: Backoff | None = None, rng: random.Random | None = None) -> None:
+        self.db, self.clock, self.log = db, clock, log
+        self.integrations, self.metrics = integrations, metrics
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
+        self._wakes: dict[int, asyncio.Event] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+
+    def wake(self, integration_ids: set[int]) -> None:
+        """New or replayed deliveries for these integrations: their workers look now."""
+        for integration_id in integration_ids:
+            self._wakes.setdefault(integration_id, asyncio.Event()).set()
+            worker = self._workers.get(integration_id)
+            if worker is None or worker.done():
+                self._workers[integration_id] = asyncio.create_task(
+                    self._worker(integration_id), name=f"outbox {integration_id}")
+
+    async def run(self) -> None:
+        """Start a worker for every integration with open deliveries (after a restart,
+        the ones a crash cut off), then keep them alive."""
+        self.wake(set(await rows.open_integrations(self.db)))
+        try:
+            while True:
+                await asyncio.sleep(5)
+                for integration_id, worker in list(self._workers.items()):
+                    if worker.done() and not worker.cancelled() and worker.exception():
+                        self.log.error("outbox worker failed; restarting it",
+                                       integration=integration_id,
+                                       error=repr(worker.exception())[:200])
+                        self.wake({integration_id})
+        finally:
+            for worker in self._workers.values():
+                worker.cancel()
+            for worker in self._workers.values():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await worker
+
+    async def _worker(self, integration_id: int) -> None:
+        wake = self._wakes.setdefault(integration_id, asyncio.Event())
+        while True:
+            wake.clear()
+            window = await rows.window(self.db, integration_id, WINDOW)
+            if not window:
+                await wake.wait()
+                continue
+            due, next_due = pick_due(window, isoformat(self.clock.now()), IN_FLIGHT)
+            if due:
+                await asyncio.gather(*(self._attempt(d) for d in due))
+                continue
+            pause = 60.0
+            if next_due:
+                at = parse_time(next_due)
+                if at is not None:
+                    pause = max(0.01, (at - self.clock.now()).total_seconds())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), min(pause, 60.0))
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        attempts = delivery.attempts + 1
+        started = self.clock.monotonic()
+        error: str | None = None
+        retry_after: float | None = None
+        permanent = False
+        try:
+            async with asyncio.timeout(delivery.timeout):
+                await self.integrations.call(
+                    delivery.integration_id, f"delivery {delivery.id} ({delivery.route_name})",
+                    lambda provider: send(provider, delivery))
+        except TimeoutError:
+            error = f"no answer within {delivery.timeout:g} s"
+        except UnknownIntegration:
+            error, permanent = "the integration was disconnected", True
+        except RateLimited as exc:
+            error, retry_after = exc.reason, exc.retry_after
+        except Transient as exc:
+            error = exc.reason
+        except ProviderError as exc:  # Rejected, AuthFailed, CapacityExceeded: for good
+            error, permanent = exc.reason, True
+        except Exception as exc:  # a bug must not lose the delivery: retried, then dead
+            error = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
+        elapsed = self.clock.monotonic() - started
+        self.metrics.attempt_seconds.observe(elapsed)
+        now = self.clock.now()
+        if error is None:
+            status, next_at = "delivered", now
+        elif permanent or attempts > MAX_RETRIES:
+            status, next_at = "dead", now
+        else:
+            status = "retrying"
+            delay = retry_delay(attempts, self.backoff.base, self.backoff.cap, retry_after,
+                                self.rng)
+            next_at = now + timedelta(seconds=delay)
+        await rows.record(self.db, delivery.id, status=status, attempts=attempts,
+                          next_attempt_at=isoformat(next_at), error=error,
+                          elapsed_ms=round(elapsed * 1000, 1), now=isoformat(now))
+        self.metrics.deliveries.labels(delivery.route_name, str(delivery.integration_id),
+                                       status).inc()
+        if status == "dead":
+            self.log.error("delivery dead", delivery=delivery.id, route=delivery.route_name,
+                           integration=delivery.integration_id, attempts=attempts,
+                           reason=error)
+        elif status == "retrying":
+            self.log.warning("delivery failed; will retry", delivery=delivery.id,
+                             integration=delivery.integration_id, attempt=attempts,
+                             next_attempt_at=isoformat(next_at), reason=error)

@@ -1,0 +1,74 @@
+"""The routes in force, kept in memory, and the deliveries they make of an event.
+
+The processor asks this once per batch, inside the transaction that commits the batch,
+so an acknowledged event and its deliveries land together. Routes are reloaded from the
+database whenever one is imported, switched or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from ..db import Database
+from ..db import routes as route_rows
+from ..db.outbox import NewDelivery
+from ..log import Logger
+from ..providers.registry import SPECS
+from .route_file import from_table
+from .routes import Route, RouteError, RouteEvent, plan, runs_in, trigger_matches
+
+
+@dataclass(frozen=True)
+class Installed:
+    """An integration as routes need it: which provider, in which store."""
+
+    id: int
+    provider: str
+    store: str
+
+
+class RouteBook:
+    def __init__(self, db: Database, log: Logger,
+                 installed: Callable[[], Sequence[Installed]]) -> None:
+        self.db, self.log = db, log
+        self.installed = installed
+        self.routes: list[tuple[int, Route]] = []
+
+    async def reload(self) -> None:
+        loaded = []
+        for stored in await route_rows.all_routes(self.db):
+            try:
+                route = from_table(stored.definition, f"route {stored.id}", tuple(SPECS))
+            except RouteError as exc:  # stored by an older version with other rules
+                self.log.error("route cannot be used; skipped", route=stored.id,
+                               error=str(exc))
+                continue
+            loaded.append((stored.id, replace(route, enabled=stored.enabled)))
+        self.routes = loaded
+
+    def wants(self, event_type: str) -> bool:
+        """Whether any enabled route listens for this type (saves work when none does)."""
+        return any(r.enabled and trigger_matches(r.trigger, event_type)
+                   for _, r in self.routes)
+
+    def deliveries(self, events: Sequence[RouteEvent]) -> list[NewDelivery]:
+        if not self.routes or not events:
+            return []
+        by_store: dict[str, list[Installed]] = {}
+        for integration in self.installed():
+            by_store.setdefault(integration.store, []).append(integration)
+        found: list[NewDelivery] = []
+        for event in events:
+            here = by_store.get(event.store, [])
+            providers = [i.provider for i in here]
+            for route_id, route in self.routes:
+                if not runs_in(route, event.store, providers):
+                    continue
+                planned = plan(route, event)
+                for integration in (i for i in here if i.provider == route.provider):
+                    found += [NewDelivery(
+                        route_id, route.name, integration.id, event.store, event.type,
+                        event.id, p.action, p.kind, p.contact, p.key, p.payload,
+                        route.timeout, p.refused) for p in planned]
+        return found

@@ -1,0 +1,1 @@
+"""Example routes, importable as they are: `patchbay routes import FILE` (see README)."""

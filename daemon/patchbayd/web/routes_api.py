@@ -1,0 +1,199 @@
+"""Control API for routes (import, export, switch, test) and their deliveries (list,
+inspect, replay)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..clock import isoformat, normalize_time
+from ..db import outbox as outbox_rows
+from ..db import routes as route_rows
+from ..engine import route_file
+from ..engine.routes import Route as RouteDef
+from ..engine.routes import RouteError, RouteEvent, holds, plan, trigger_matches
+from ..providers.registry import SPECS
+from .errors import ApiError
+from .integrations_api import _id, json_object
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+def _optional_int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, f"{name} must be a number, got {raw!r}")
+    return int(raw)
+
+
+def routes(service: Service) -> list[Route]:
+    def now() -> str:
+        return isoformat(service.clock.now())
+
+    def parsed(stored: route_rows.StoredRoute) -> RouteDef:
+        try:
+            route = route_file.from_table(stored.definition, f"route {stored.id}", tuple(SPECS))
+        except RouteError as exc:
+            raise ApiError(409, str(exc)) from None
+        return route
+
+    def summary(stored: route_rows.StoredRoute, counts: dict[str, int]) -> dict[str, Any]:
+        table = stored.definition
+        return {"id": stored.id, "name": stored.name, "provider": table["provider"],
+                "trigger": table["trigger"], "stores": table.get("stores", []),
+                "enabled": stored.enabled, "actions": [a["type"] for a in table["actions"]],
+                "last_hour": counts, "updated_at": stored.updated_at}
+
+    async def stored_or_404(request: Request) -> route_rows.StoredRoute:
+        stored = await route_rows.get(service.db, _id(request))
+        if stored is None:
+            raise ApiError(404, f"no route {request.path_params['id']}")
+        return stored
+
+    def exported(stored: route_rows.StoredRoute) -> str:
+        return route_file.dumps([replace(parsed(stored), enabled=stored.enabled)])
+
+    async def list_routes(request: Request) -> Response:
+        since = isoformat(service.clock.now() - timedelta(hours=1))
+        counts = await outbox_rows.counts_by_route(service.db, since)
+        stored = await route_rows.all_routes(service.db)
+        return JSONResponse({"routes": [summary(s, counts.get(s.id, {})) for s in stored]})
+
+    async def show(request: Request) -> Response:
+        stored = await stored_or_404(request)
+        since = isoformat(service.clock.now() - timedelta(hours=1))
+        counts = (await outbox_rows.counts_by_route(service.db, since)).get(stored.id, {})
+        return JSONResponse({**summary(stored, counts), "definition": stored.definition,
+                             "toml": exported(stored)})
+
+    async def import_routes(request: Request) -> Response:
+        body = await json_object(request)
+        text, file = body.get("toml"), str(body.get("file") or "routes.toml")
+        if not isinstance(text, str):
+            raise ApiError(400, "toml: the file's text is required")
+        try:
+            found = route_file.parse(text, file, tuple(SPECS))
+        except RouteError as exc:
+            raise ApiError(422, str(exc), "invalid_route") from None
+        installed = {(i.store, i.provider) for i in service.integrations.list()}
+        for route in found:
+            for store in route.stores:
+                if store not in service.config.stores:
+                    raise ApiError(422, f"{file}: route {route.name!r}: stores: no store "
+                                   f"{store!r} in the config", "invalid_route")
+                if (store, route.provider) not in installed:
+                    raise ApiError(422, f"{file}: route {route.name!r}: stores: {route.provider}"
+                                   f" is not installed in store {store!r} (connect it first)",
+                                   "invalid_route")
+        ids, kept = await route_rows.save(
+            service.db, [route_file.to_table(r) for r in found],
+            replace=bool(body.get("replace")), now=now())
+        await service.routes.reload()
+        service.log.info("routes imported", file=file, imported=len(ids), kept=len(kept))
+        return JSONResponse({"imported": ids, "kept": kept}, status_code=201 if ids else 200)
+
+    async def switch(request: Request) -> Response:
+        verb = request.path_params["verb"]
+        if verb not in ("enable", "disable"):
+            raise ApiError(404, f"no such endpoint: POST {request.url.path}")
+        stored = await stored_or_404(request)
+        enabled = verb == "enable"
+        await route_rows.set_enabled(service.db, stored.id, enabled, now())
+        await service.routes.reload()
+        return JSONResponse({"id": stored.id, "enabled": enabled})
+
+    async def delete(request: Request) -> Response:
+        stored = await stored_or_404(request)
+        await route_rows.delete(service.db, stored.id)
+        await service.routes.reload()
+        return JSONResponse({"deleted": stored.id, "name": stored.name})
+
+    async def test(request: Request) -> Response:
+        """What each action would send for the given event; nothing is sent or stored."""
+        stored = await stored_or_404(request)
+        route = parsed(stored)
+        body = await json_object(request)
+        event = _event(body.get("event"), route)
+        context = event.context()
+        matched = trigger_matches(route.trigger, event.type)
+        return JSONResponse({
+            "route": stored.id, "trigger_matches": matched,
+            "conditions_hold": holds(route.conditions, context),
+            "deliveries": [{"action": p.action, "kind": p.kind, "contact": p.contact,
+                            "key": p.key, "payload": p.payload, "refused": p.refused}
+                           for p in plan(route, event)]})
+
+    async def list_deliveries(request: Request) -> Response:
+        status = request.query_params.get("status")
+        if status is not None and status not in outbox_rows.STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(outbox_rows.STATUSES)}")
+        found = await outbox_rows.listing(
+            service.db, status=status, route_id=_optional_int(request, "route"),
+            integration_id=_optional_int(request, "integration"),
+            limit=_optional_int(request, "limit") or 100)
+        return JSONResponse({"deliveries": [d.public() for d in found]})
+
+    async def show_delivery(request: Request) -> Response:
+        delivery = await outbox_rows.get(service.db, _id(request))
+        if delivery is None:
+            raise ApiError(404, f"no delivery {request.path_params['id']}")
+        return JSONResponse(delivery.public())
+
+    async def replay(request: Request) -> Response:
+        delivery = await outbox_rows.get(service.db, _id(request))
+        if delivery is None:
+            raise ApiError(404, f"no delivery {request.path_params['id']}")
+        if delivery.status not in ("dead", "delivered"):
+            raise ApiError(409, f"delivery {delivery.id} is {delivery.status}: it is still "
+                           "being sent")
+        await outbox_rows.replay(service.db, [delivery.id], now())
+        service.outbox.wake({delivery.integration_id})
+        return JSONResponse({"replayed": [delivery.id]})
+
+    async def replay_dead(request: Request) -> Response:
+        body = await json_object(request)
+        route_id = body.get("route")
+        if route_id is not None and not isinstance(route_id, int):
+            raise ApiError(400, "route must be a number")
+        ids = await outbox_rows.replay(service.db, await outbox_rows.dead_ids(service.db,
+                                                                               route_id), now())
+        integrations = {d.integration_id for d in await outbox_rows.listing(
+            service.db, status="pending", limit=10_000)}
+        service.outbox.wake(integrations)
+        return JSONResponse({"replayed": ids})
+
+    return [
+        Route("/v1/routes", list_routes),
+        Route("/v1/routes/import", import_routes, methods=["POST"]),
+        Route("/v1/routes/{id}", show),
+        Route("/v1/routes/{id}", delete, methods=["DELETE"]),
+        Route("/v1/routes/{id}/test", test, methods=["POST"]),
+        Route("/v1/routes/{id}/{verb:str}", switch, methods=["POST"]),
+        Route("/v1/deliveries", list_deliveries),
+        Route("/v1/deliveries/replay-dead", replay_dead, methods=["POST"]),
+        Route("/v1/deliveries/{id}", show_delivery),
+        Route("/v1/deliveries/{id}/replay", replay, methods=["POST"]),
+    ]
+
+
+def _event(raw: Any, route: RouteDef) -> RouteEvent:
+    """A test event in the push format ({type, id, occurred_at, customer, data}, plus
+    optional store and order)."""
+    if not isinstance(raw, dict):
+        raise ApiError(400, "event: expected an object like {\"type\", \"customer\", \"data\"}")
+    kind = raw.get("type", route.trigger)
+    customer, data = raw.get("customer") or {}, raw.get("data") or {}
+    if not isinstance(kind, str) or not isinstance(customer, dict) or not isinstance(data, dict):
+        raise ApiError(400, "event: type is a text, customer and data are objects")
+    order = raw.get("order")
+    return RouteEvent(kind, str(raw.get("id") or "test"), str(raw.get("store") or "test"),
+                      normalize_time(raw.get("occurred_at")) or "2026-01-01T00:00:00.000Z",
+                      customer, data, order if isinstance(order, dict) else None)
