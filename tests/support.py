@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,13 +192,18 @@ class Sandbox:
     """`python -m patchbayd.sandbox` on a free loopback port, with its control surface."""
 
     def __init__(self) -> None:
+        # stderr to a file and stdout drained: a pipe nobody reads fills up after 64 KiB
+        # of server log, and the sandbox then blocks in its write, answering nothing.
+        self.log = tempfile.NamedTemporaryFile(prefix="pb-sandbox-", suffix=".log")
         self.proc = subprocess.Popen([sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             self.proc.kill()
-            raise AssertionError(f"sandbox did not start: {line!r} {self.proc.stderr}")
+            raise AssertionError(f"sandbox did not start: {line!r} "
+                                 f"{Path(self.log.name).read_text()[-2000:]}")
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         self.url = line.strip().rsplit(" ", 1)[-1]
 
     def state(self, system: str) -> dict[str, Any]:
@@ -224,6 +230,7 @@ class Sandbox:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.close()
 
 
 def sandbox_config(sandbox_url: str, shop: str = "patchbay-demo", extra: str = "",
