@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,11 @@ from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.confirm import ConfirmScreen
 from patchbay.tui.screens.connect import ConnectScreen
 from patchbay.tui.screens.consent import ConsentScreen
+from patchbay.tui.screens.deliveries import DeliveriesScreen
+from patchbay.tui.screens.help import HelpScreen
 from patchbay.tui.screens.inbox import InboxScreen
 from patchbay.tui.screens.integrations import IntegrationsScreen
+from patchbay.tui.screens.routes import RoutesScreen
 from patchbay.tui.screens.syncs import SyncsScreen
 from patchbay.tui.widgets.integration_card import IntegrationCard
 from patchbay.tui.widgets.log_pane import LogPane
@@ -213,3 +217,63 @@ async def test_inbox_screen_lists_quarantined_rows_and_replays_one(daemon: Daemo
                     in panel_text(app))
         await pilot.press("escape")
         await pilot.press("q")
+
+
+async def test_routes_and_deliveries_screens_switch_a_route_and_replay_a_dead_delivery(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    key = hub.directory / "k"
+    key.write_text("sandbox-k")
+    hub.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
+            str(key), "--base-url", f"{sandbox.url}/omnisend", "--rate-limit", "none")
+    example = resources.files("patchbayd.route_examples") / "coupon_created.toml"
+    hub.cli("routes", "import", str(example))
+    sandbox.faults("omnisend", error_rate=1.0, error_status=400)
+    httpx.post(hub.url("/ingest/demo/events"), headers={"Authorization": "Bearer demo-token"},
+               json={"id": "e1", "type": "loyalty.coupon_created",
+                     "occurred_at": "2026-11-22T10:00:00Z",
+                     "customer": {"id": "c1", "email": "ann@example.com"},
+                     "data": {"code": "WELCOME10"}}).raise_for_status()
+    app = PatchbayApp(hub.socket, reconnect_delay=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("r")
+        routes = app.screen
+        assert isinstance(routes, RoutesScreen)
+        table = routes.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 1 and "dead 1" in str(
+            table.get_row_at(0)[5]))
+        await pilot.press("space")
+        await until(pilot, lambda: str(table.get_row_at(0)[4]) == "off")
+        assert hub.api("/v1/routes")["routes"][0]["enabled"] is False
+        await pilot.press("space")
+        await until(pilot, lambda: str(table.get_row_at(0)[4]) == "on")
+        await pilot.press("d")
+        screen = app.screen
+        assert isinstance(screen, DeliveriesScreen)
+        rows = screen.query_one(DataTable)
+        await until(pilot, lambda: rows.row_count == 1)
+        detail = screen.query_one("#detail", Static)
+        await until(pilot, lambda: "HTTP 400" in str(detail.render()))
+        sandbox.faults("omnisend", error_rate=0.0)
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: str(rows.get_row_at(0)[1]) == "delivered")
+        assert "queued again" in str(screen.query_one("#feedback", Static).render())
+        await pilot.press("escape", "escape", "q")
+    events = sandbox.state("omnisend")["events"]
+    assert [e["properties"]["code"] for e in events] == ["WELCOME10"]
+
+
+async def test_question_mark_lists_the_keys_of_the_screen_and_the_app(daemon: Daemon) -> None:
+    app = PatchbayApp(daemon.socket, reconnect_delay=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("n", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = str(app.screen.query_one(Static).render())
+        assert "Replay row" in shown and "Deliveries" in shown and "Quit" in shown
+        assert "Routes" not in shown  # r is the Inbox screen's replay key here
+        await pilot.press("escape")
+        assert isinstance(app.screen, InboxScreen)
+        await pilot.press("escape", "q")

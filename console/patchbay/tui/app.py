@@ -27,12 +27,15 @@ class PatchbayApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "patchbay"
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("question_mark", "help", "Help"),
         Binding("i", "integrations", "Integrations"),
         Binding("s", "syncs", "Syncs"),
         Binding("c", "consent", "Consent"),
+        Binding("r", "routes", "Routes"),
+        Binding("d", "deliveries", "Deliveries"),
         Binding("n", "inbox", "Inbox"),
-        Binding("l", "cycle_level", "Log level"),
+        Binding("l", "cycle_level", "Log level", show=False),
     ]
 
     def __init__(self, socket: Path, reconnect_delay: float = 1.0) -> None:
@@ -69,6 +72,24 @@ class PatchbayApp(App[None]):
 
         if not isinstance(self.screen, ConsentScreen):
             self.push_screen(ConsentScreen(self.socket))
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen, list(self.BINDINGS)))
+
+    def action_routes(self) -> None:
+        from .screens.routes import RoutesScreen
+
+        if not isinstance(self.screen, RoutesScreen):
+            self.push_screen(RoutesScreen(self.socket))
+
+    def action_deliveries(self) -> None:
+        from .screens.deliveries import DeliveriesScreen
+
+        if not isinstance(self.screen, DeliveriesScreen):
+            self.push_screen(DeliveriesScreen(self.socket))
 
     def action_inbox(self) -> None:
         from .screens.inbox import InboxScreen

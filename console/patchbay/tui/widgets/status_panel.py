@@ -31,6 +31,8 @@ class StatusPanel(Static):
         quarantined = counts.get("inbox_quarantined", 0)
         if quarantined:
             text.append(f"  {quarantined} quarantined (n to see)", style="bold red")
+        if counts.get("outbox_open"):
+            text.append(f"   outbox {counts['outbox_open']} open", style="yellow")
         connections = status.get("connections")
         if connections:
             text.append(f"   public connections {connections['open']}/{connections['max']}")
