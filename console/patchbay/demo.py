@@ -2,7 +2,8 @@
 
 It starts `patchbay sandbox` on a free loopback port, seeds the simulated shop, starts a
 daemon whose Shopify store is that shop, connects every provider to its sandbox account
-through the control API (the same path as `patchbay integrations connect`), then opens
+through the control API (the same path as `patchbay integrations connect`), imports two
+of the shipped example routes and pushes loyalty events they deliver, then opens
 the console, or without a terminal prints what it did. Everything is stopped and the
 state dir deleted afterwards.
 """
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -171,6 +173,49 @@ def start_flows(socket: Path) -> list[str]:
     return anyio.run(go)
 
 
+DEMO_ROUTES = ("wallet_coins_awarded", "referral_completed")
+
+
+def start_routes(socket: Path, sandbox: str) -> list[str]:
+    """The loyalty app's side: Omnisend and Klaviyo on the push store, two shipped example
+    routes imported, and a few loyalty events pushed that they deliver."""
+    async def go() -> list[str]:
+        lines = []
+        async with ControlClient(socket, timeout=30) as client:
+            for request in demo_integrations(sandbox)[:2]:
+                await client.post("/v1/integrations", {**request, "store": "demo"})
+            for name in DEMO_ROUTES:
+                text = (resources.files("patchbayd.route_examples") / f"{name}.toml"
+                        ).read_text()
+                made = await client.post("/v1/routes/import", {"toml": text,
+                                                                "file": f"{name}.toml"})
+                lines.append(f"  route {made['imported'][0]}: {name} (example)")
+            listen = (await client.get("/v1/status"))["listen"]
+        events = [{"id": f"demo-{i}", "type": kind, "occurred_at": "2026-11-22T10:00:00Z",
+                   "customer": {"id": f"m{i}", "email": f"member{i}@example.com"},
+                   "data": data} for i, (kind, data) in enumerate(
+            [("loyalty.points_awarded", {"points": 50, "balance": 50 + 10 * n})
+             for n in range(3)] + [("referral.completed", {"referred_email":
+                                                           "friend@example.com",
+                                                           "reward_points": 100})])]
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.post(f"http://{listen}/ingest/demo/events",
+                                     json={"items": events},
+                                     headers={"Authorization": "Bearer demo-token"})
+            answer.raise_for_status()
+        async with ControlClient(socket, timeout=10) as client:
+            for _ in range(100):
+                done = await client.get("/v1/deliveries", status="delivered")
+                if len(done["deliveries"]) >= len(events):
+                    break
+                await anyio.sleep(0.1)
+        lines.append(f"  {len(events)} loyalty events pushed: "
+                     f"{len(done['deliveries'])} deliveries delivered")
+        return lines
+
+    return anyio.run(go)
+
+
 def _sync_report(socket: Path, timeout: float = 30) -> str:
     async def ask() -> dict[str, Any]:
         async with ControlClient(socket, timeout=5) as client:
@@ -200,7 +245,7 @@ def run(headless: bool) -> None:
             with running_daemon(workdir, sandbox, log) as socket:
                 connected = connect_all(socket, sandbox)
                 _wait_for_import(socket)
-                flows = start_flows(socket)
+                flows = start_flows(socket) + start_routes(socket, sandbox)
                 if not headless:
                     from .tui.app import PatchbayApp
 

@@ -57,6 +57,9 @@ def status(data: dict[str, Any]) -> str:
                   f"{counts.get('inbox_quarantined', 0)} quarantined"
                   + (" (see `patchbay inbox quarantined`)"
                      if counts.get("inbox_quarantined") else "")),
+        ("outbox", f"{counts.get('outbox_open', 0)} deliveries open"
+                   + (f" (oldest from {counts['outbox_oldest_at']})"
+                      if counts.get("outbox_oldest_at") else "")),
         ("log events", ", ".join(f"{k} {v}" for k, v in events.items())),
     ])
 

@@ -13,10 +13,12 @@ def test_demo_without_a_terminal_runs_headless_and_exits_0() -> None:
     assert "daemon ready" in out and "running" in out
     for provider in ("omnisend", "klaviyo", "salesmanago", "benchmark", "mailchimp", "webhook"):
         assert f" {provider}: connected" in out, out
-    assert "integrations: 6" in out
+    assert "integrations: 8" in out  # six on the shop, two on the loyalty app's store
     assert "customers:    120" in out  # the sandbox shop, read through the Admin API
     assert "sandbox (shopify, ok)" in out
     assert "sync 1: subscribers -> omnisend (active)" in out
     assert "sync 1 run 1 done: scanned" in out and "failed 0" in out
     assert "orders -> klaviyo: 38 sent" in out  # the shop's confirmed and paid orders
+    assert "route 1: wallet_coins_awarded (example)" in out
+    assert "4 loyalty events pushed: 4 deliveries delivered" in out
     assert "patchbayd stopped" in result.stderr  # the daemon was stopped cleanly afterwards
