@@ -31,6 +31,7 @@ from .providers.registry import SPECS, InvalidSettings, build, normalize
 from .secret import Secret
 
 T = TypeVar("T")
+TOUCH_EVERY = 1.0  # seconds between writes of an integration's last activity
 
 
 class UnknownIntegration(LookupError):
@@ -50,6 +51,7 @@ class Live:
     integration: Integration
     provider: Provider
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    touched_at: float = float("-inf")  # when last_activity was last written (monotonic)
 
     @property
     def limiter(self) -> RateLimiter:
@@ -213,6 +215,11 @@ class IntegrationManager:
         if live.integration.state == "error":
             await self._set_state(integration_id, "connected", None)
         now = isoformat(self.clock.now())
-        await rows.touch(self.db, integration_id, activity, now)
+        # Kept in memory at once; written at most once a second per integration, so a
+        # burst of deliveries is not also a burst of writes to show "last activity".
+        mono = self.clock.monotonic()
+        if mono - live.touched_at >= TOUCH_EVERY:
+            live.touched_at = mono
+            await rows.touch(self.db, integration_id, activity, now)
         live.integration = replace(live.integration, last_activity_at=now,
                                    last_activity=activity)

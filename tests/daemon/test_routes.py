@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from patchbayd.db.outbox import Delivery
+from patchbayd.db.outbox import Head
 from patchbayd.engine import route_file
 from patchbayd.engine.outbox import pick_due
 from patchbayd.engine.routes import (
@@ -156,9 +156,8 @@ def test_retry_after_wins() -> None:
     assert retry_delay(5, 2, 10, 900.0) == 900.0
 
 
-def delivery(id_: int, contact: str, due: str) -> Delivery:
-    return Delivery(id_, 1, "r", 1, "s", "t", f"e{id_}", 0, "track_event", contact, "k", {},
-                    10.0, "pending", 0, due, None, None, "", "", None)
+def delivery(id_: int, contact: str, due: str) -> Head:
+    return Head(id_, contact, due)
 
 
 def test_pick_due_keeps_order_per_contact_and_lets_others_go() -> None:
@@ -170,9 +169,9 @@ def test_pick_due_keeps_order_per_contact_and_lets_others_go() -> None:
               delivery(4, "bob", now),  # bob's second waits for his first
               delivery(5, "cy", now)]
     due, next_due = pick_due(window, now, limit=10)
-    assert [d.id for d in due] == [3, 5]
+    assert due == [3, 5]
     assert next_due == later
-    assert [d.id for d in pick_due(window, now, limit=1)[0]] == [3]
+    assert pick_due(window, now, limit=1)[0] == [3]
 
 
 EXAMPLES = sorted(p.name for p in resources.files("patchbayd.route_examples").iterdir()

@@ -93,11 +93,28 @@ async def enqueue(conn: aiosqlite.Connection, rows: Sequence[NewDelivery], now: 
           "dead" if d.refused else "pending", now, d.refused, now, now) for d in rows])
 
 
-async def window(db: Database, integration_id: int, limit: int) -> list[Delivery]:
-    """The integration's open deliveries, oldest first (the worker picks from these)."""
+@dataclass(frozen=True)
+class Head:
+    """Just enough of an open delivery to decide whether it goes now."""
+
+    id: int
+    contact: str
+    next_attempt_at: str
+
+
+async def open_heads(db: Database, integration_id: int, limit: int) -> list[Head]:
+    """The integration's open deliveries, oldest first, without their payloads (cheap)."""
     rows = await db.fetchall(
-        f"SELECT {COLUMNS} FROM deliveries WHERE integration_id = ?"  # noqa: S608
+        "SELECT id, contact, next_attempt_at FROM deliveries WHERE integration_id = ?"
         " AND status IN ('pending', 'retrying') ORDER BY id LIMIT ?", (integration_id, limit))
+    return [Head(int(r[0]), r[1], r[2]) for r in rows]
+
+
+async def load(db: Database, delivery_ids: Sequence[int]) -> list[Delivery]:
+    marks = ",".join("?" * len(delivery_ids))
+    rows = await db.fetchall(
+        f"SELECT {COLUMNS} FROM deliveries WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
+        tuple(delivery_ids))
     return [_delivery(r) for r in rows]
 
 
@@ -107,16 +124,25 @@ async def open_integrations(db: Database) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-async def record(db: Database, delivery_id: int, *, status: str, attempts: int,
-                 next_attempt_at: str, error: str | None, elapsed_ms: float | None,
-                 now: str) -> None:
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: str
+    attempts: int
+    next_attempt_at: str
+    error: str | None
+    elapsed_ms: float | None
+
+
+async def record(db: Database, outcomes: Sequence[Outcome], now: str) -> None:
+    """A pass's outcomes in one transaction."""
     async with db.transaction() as conn:
-        await conn.execute(
+        await conn.executemany(
             "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
             " last_error = ?, last_attempt_ms = ?, updated_at = ?,"
             " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
-            " WHERE id = ?", (status, attempts, next_attempt_at, error, elapsed_ms, now,
-                              status, now, delivery_id))
+            " WHERE id = ?", [(o.status, o.attempts, o.next_attempt_at, o.error, o.elapsed_ms,
+                               now, o.status, now, o.delivery_id) for o in outcomes])
 
 
 async def get(db: Database, delivery_id: int) -> Delivery | None:

@@ -21,7 +21,7 @@ from typing import Any
 from ..clock import Clock, isoformat, parse_time
 from ..db import Database
 from ..db import outbox as rows
-from ..db.outbox import Delivery
+from ..db.outbox import Delivery, Head, Outcome
 from ..integrations import IntegrationManager, UnknownIntegration
 from ..log import Logger
 from ..metrics import Metrics
@@ -30,8 +30,9 @@ from ..providers.errors import ProviderError, RateLimited, Rejected, Transient
 from ..providers.webhook import Webhook
 from .routes import MAX_RETRIES, retry_delay
 
-WINDOW = 500  # open deliveries looked at per pass, per integration
-IN_FLIGHT = 8  # deliveries sent at once per integration (distinct contacts)
+WINDOW = 2000  # open deliveries looked at per pass, per integration (ids only)
+TAKE = 64  # deliveries taken per pass (distinct contacts), their outcomes one commit
+IN_FLIGHT = 8  # deliveries sent at once per integration
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,22 @@ class Backoff:
     cap: float = 300.0  # no retry waits longer than this (unless Retry-After says so)
 
 
-def pick_due(window: Sequence[Delivery], now: str, limit: int
-             ) -> tuple[list[Delivery], str | None]:
-    """The deliveries to send now, and when the next one falls due. Only the oldest open
-    delivery of each contact is eligible: order per contact is kept, and a contact whose
-    delivery is retrying holds back its own later ones, nobody else's."""
+def pick_due(window: Sequence[Head], now: str, limit: int) -> tuple[list[int], str | None]:
+    """The deliveries to send now (ids), and when the next one falls due. Only the oldest
+    open delivery of each contact is eligible: order per contact is kept, and a contact
+    whose delivery is retrying holds back its own later ones, nobody else's."""
     seen: set[str] = set()
-    due: list[Delivery] = []
+    due: list[int] = []
     next_due: str | None = None
-    for delivery in window:
-        if delivery.contact in seen:
+    for head in window:
+        if head.contact in seen:
             continue
-        seen.add(delivery.contact)
-        if delivery.next_attempt_at <= now:
+        seen.add(head.contact)
+        if head.next_attempt_at <= now:
             if len(due) < limit:
-                due.append(delivery)
-        elif next_due is None or delivery.next_attempt_at < next_due:
-            next_due = delivery.next_attempt_at
+                due.append(head.id)
+        elif next_due is None or head.next_attempt_at < next_due:
+            next_due = head.next_attempt_at
     return due, next_due
 
 
@@ -129,15 +129,33 @@ class Outbox:
 
     async def _worker(self, integration_id: int) -> None:
         wake = self._wakes.setdefault(integration_id, asyncio.Event())
+        gate = asyncio.Semaphore(IN_FLIGHT)
+        failing = 0  # passes in a row in which every attempt failed for a passing reason
         while True:
             wake.clear()
-            window = await rows.window(self.db, integration_id, WINDOW)
-            if not window:
+            heads = await rows.open_heads(self.db, integration_id, WINDOW)
+            if not heads:
                 await wake.wait()
                 continue
-            due, next_due = pick_due(window, isoformat(self.clock.now()), IN_FLIGHT)
+            due, next_due = pick_due(heads, isoformat(self.clock.now()), TAKE)
             if due:
-                await asyncio.gather(*(self._attempt(d) for d in due))
+                batch = await rows.load(self.db, due)
+
+                async def attempt(delivery: Delivery) -> Outcome:
+                    async with gate:
+                        return await self._attempt(delivery)
+
+                outcomes = await asyncio.gather(*(attempt(d) for d in batch))
+                await rows.record(self.db, outcomes, isoformat(self.clock.now()))
+                self._report(batch, outcomes)
+                if all(o.status == "retrying" for o in outcomes):
+                    # The provider is failing for everyone (down, timing out): stop
+                    # asking with every delivery and probe again after a backoff.
+                    failing += 1
+                    await asyncio.sleep(retry_delay(failing, self.backoff.base,
+                                                    self.backoff.cap, None, self.rng))
+                else:
+                    failing = 0
                 continue
             pause = 60.0
             if next_due:
@@ -147,7 +165,7 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(pause, 60.0))
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> Outcome:
         attempts = delivery.attempts + 1
         started = self.clock.monotonic()
         error: str | None = None
@@ -182,16 +200,18 @@ class Outbox:
             delay = retry_delay(attempts, self.backoff.base, self.backoff.cap, retry_after,
                                 self.rng)
             next_at = now + timedelta(seconds=delay)
-        await rows.record(self.db, delivery.id, status=status, attempts=attempts,
-                          next_attempt_at=isoformat(next_at), error=error,
-                          elapsed_ms=round(elapsed * 1000, 1), now=isoformat(now))
-        self.metrics.deliveries.labels(delivery.route_name, str(delivery.integration_id),
-                                       status).inc()
-        if status == "dead":
-            self.log.error("delivery dead", delivery=delivery.id, route=delivery.route_name,
-                           integration=delivery.integration_id, attempts=attempts,
-                           reason=error)
-        elif status == "retrying":
-            self.log.warning("delivery failed; will retry", delivery=delivery.id,
-                             integration=delivery.integration_id, attempt=attempts,
-                             next_attempt_at=isoformat(next_at), reason=error)
+        return Outcome(delivery.id, status, attempts, isoformat(next_at), error,
+                       round(elapsed * 1000, 1))
+
+    def _report(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            self.metrics.deliveries.labels(delivery.route_name, str(delivery.integration_id),
+                                           outcome.status).inc()
+            if outcome.status == "dead":
+                self.log.error("delivery dead", delivery=delivery.id,
+                               route=delivery.route_name, integration=delivery.integration_id,
+                               attempts=outcome.attempts, reason=outcome.error)
+            elif outcome.status == "retrying":
+                self.log.warning("delivery failed; will retry", delivery=delivery.id,
+                                 integration=delivery.integration_id, attempt=outcome.attempts,
+                                 next_attempt_at=outcome.next_attempt_at, reason=outcome.error)
