@@ -260,7 +260,8 @@ class Service:
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         self._consent = consent = ConsentEngine(
             self.db, self.clock, Logger(self.sink, "consent"), self.integrations,
-            lambda: self.config.stores, self.inbox, timeout=self.config.provider_timeout)
+            lambda: self.config.stores, self.inbox, self.outbox,
+            timeout=self.config.provider_timeout)
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
                                              self.inbox, lambda: self.public_url,
                                              timeout=self.config.provider_timeout)

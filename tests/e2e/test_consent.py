@@ -212,7 +212,7 @@ def test_a_provider_that_is_down_does_not_hold_up_other_consent_changes(
         hub: Daemon, sandbox: Sandbox) -> None:
     wait(lambda: next(s for s in hub.api("/v1/status")["stores"]
                       if s["name"] == "shop")["state"] == "ok")
-    connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
+    omnisend = connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
     shop = connect(hub, sandbox, "shop", "klaviyo", "sandbox-k")
     sandbox.faults("omnisend", down=True)
     httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
@@ -226,4 +226,56 @@ def test_a_provider_that_is_down_does_not_hold_up_other_consent_changes(
     wait(lambda: any(h["integration_id"] == shop["id"]  # decided, however it came out
                      for h in history(hub, "fresh@example.com")), timeout=25)
     assert omnisend_status(sandbox, "p0@example.com") is None  # still waiting, not lost
-    assert "consent change deferred" in hub.stderr()
+    waiting = hub.api(f"/v1/deliveries?route=0&integration={omnisend['id']}&limit=1000")
+    assert len([d for d in waiting["deliveries"]  # in the outbox, retried, not lost
+                if d["status"] in ("pending", "retrying")]) == 250
+
+
+def test_an_address_a_sync_would_filter_is_never_sent(hub: Daemon, sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
+    ingest(hub, person("info@example.com", "subscribed", T0),
+           person("fine@example.com", "subscribed", T0))
+    wait(lambda: omnisend_status(sandbox, "fine@example.com") == "subscribed")
+    wait(lambda: ("eligibility", "ignored") in outcomes(hub, "info@example.com"))
+    assert omnisend_status(sandbox, "info@example.com") is None
+    assert "role address" in history(hub, "info@example.com")[0]["reason"]
+    sent = hub.api("/v1/deliveries?route=0")["deliveries"]
+    assert [d["contact"] for d in sent] == ["fine@example.com"]
+
+
+def test_opt_ins_an_active_sync_carries_are_not_sent_one_by_one(hub: Daemon,
+                                                               sandbox: Sandbox) -> None:
+    """A bulk import of new subscribers: before, one consent request per person against
+    the provider's limit; now the active sync's batches carry them."""
+    omnisend = connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
+    made = hub.cli("sync", "create", str(omnisend["id"]), "--segment", "subscribers",
+                   "--mode", "active", "--json")
+    sync_id = json.loads(made.stdout)["id"]
+    httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
+               json={"items": [person(f"bulk{i}@example.com", "subscribed", T0)
+                               for i in range(300)]}).raise_for_status()
+    wait(lambda: all(omnisend_status(sandbox, f"bulk{i}@example.com") == "subscribed"
+                     for i in (0, 150, 299)), timeout=30)
+    wait(lambda: len(hub.api("/v1/consent/bulk299@example.com/history")["history"]) > 0)
+    reasons = [h["reason"] for h in history(hub, "bulk7@example.com")]
+    assert any(f"carried by sync {sync_id}" in r for r in reasons), reasons
+    requests = sandbox.state("omnisend")["requests"]
+    assert requests.get("POST /v3/contacts", 0) == 0  # no single writes at all
+    assert hub.api("/v1/deliveries?route=0")["deliveries"] == []
+
+
+def test_a_consent_change_that_dies_shows_in_the_history_and_the_dead_letters(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
+    sandbox.faults("omnisend", error_rate=1.0, error_status=422)
+    ingest(hub, person("dies@example.com", "subscribed", T0))
+    wait(lambda: ("delivery", "failed") in outcomes(hub, "dies@example.com"))
+    failed = next(h for h in history(hub, "dies@example.com") if h["rule"] == "delivery")
+    assert "dead after 1 attempts" in failed["reason"] and "HTTP 422" in failed["reason"]
+    shown = hub.cli("consent", "history", "dies@example.com").stdout
+    assert "failed" in shown and "deliveries replay" in shown
+    [dead] = hub.api("/v1/deliveries?status=dead")["deliveries"]
+    assert dead["kind"] == "set_consent" and dead["payload"]["state"] == "subscribed"
+    sandbox.faults("omnisend", error_rate=0.0)
+    hub.cli("deliveries", "replay", str(dead["id"]))
+    wait(lambda: omnisend_status(sandbox, "dies@example.com") == "subscribed")

@@ -290,3 +290,27 @@ def test_routes_test_renders_without_sending(routed: Daemon, sandbox: Sandbox) -
     assert "conditions do not hold" in hub.cli("routes", "test", str(route_id), "--event",
                                                str(sample)).stdout
     assert omnisend_events(sandbox) == [] and deliveries(hub) == []
+
+
+def test_built_in_triggers_fire_once_from_the_data(routed: Daemon, sandbox: Sandbox) -> None:
+    """customer.created and consent.changed come from the customer rows; a pushed event
+    with a built-in name is stored but does not fire a second time."""
+    hub = routed
+    connect(hub, sandbox, "omnisend")
+    import_text(hub, route("created", trigger="customer.created")
+                + route("consent", trigger="consent.changed"))
+    ingest(hub, "customers", {"id": "c1", "email": "ann@example.com",
+                              "updated_at": "2026-11-22T10:00:00Z"})
+    ingest(hub, "customers", {"id": "c1", "email": "ann@example.com",
+                              "updated_at": "2026-11-22T10:05:00Z",
+                              "email_consent": {"state": "subscribed",
+                                                "updated_at": "2026-11-22T10:05:00Z"}})
+    ingest(hub, "events", event(9, "consent.changed", {"to": "subscribed"}))
+    ingest(hub, "customers", {"id": "c1", "email": "ann@example.com",  # a plain repeat
+                              "updated_at": "2026-11-22T10:05:00Z",
+                              "email_consent": {"state": "subscribed",
+                                                "updated_at": "2026-11-22T10:05:00Z"}})
+    wait(lambda: hub.counts()["inbox_pending"] == 0)
+    wait(lambda: len(deliveries(hub, status="delivered")) >= 2)
+    kinds = sorted(d["event_type"] for d in deliveries(hub) if d["route"] != 0)
+    assert kinds == ["consent.changed", "customer.created"]

@@ -352,3 +352,19 @@ def test_a_send_that_timed_out_at_a_provider_without_dedupe_is_held_in_doubt(
     assert len(sandbox.state("salesmanago")["events"]) <= 2
     assert sandbox.state("salesmanago")["requests"].get(
         "POST /api/v2/contact/addContactExtEvent", 0) == 2
+
+
+def test_a_slow_provider_does_not_hold_up_another_integrations_orders(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    """Order feeds run per integration: each of Omnisend's sends takes almost its whole
+    timeout (30 orders, 27 s) while Klaviyo's feed of the same store goes on at full
+    rate. Before, the feeds ran one after another and Klaviyo waited for all of them."""
+    ingest(hub, "customers", [customer(i) for i in range(5)])
+    omnisend = connect(hub, sandbox, "omnisend", "sandbox-key", "--rate-limit", "none")
+    klaviyo = connect(hub, sandbox, "klaviyo", "sandbox-key", "--rate-limit", "none")
+    for integration in (omnisend, klaviyo):
+        hub.cli("orders", "export", str(integration), "--mode", "active")
+    sandbox.faults("omnisend", latency_ms=900)  # the hub's provider timeout is 1 s
+    ingest(hub, "orders", [order(i) for i in range(30)])
+    wait(lambda: len(sandbox.state("klaviyo")["events"]) == 30, timeout=10)
+    assert len(sandbox.state("omnisend")["events"]) < 30

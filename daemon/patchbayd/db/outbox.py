@@ -15,6 +15,9 @@ OPEN = ("pending", "retrying")
 STATUSES = ("pending", "retrying", "delivered", "dead")
 
 
+SYSTEM_ROUTE = 0  # route id of deliveries the daemon makes itself (consent changes)
+
+
 @dataclass(frozen=True)
 class NewDelivery:
     route_id: int
@@ -199,3 +202,9 @@ async def counts_by_route(db: Database, since: str) -> dict[int, dict[str, int]]
     for route_id, status, count in rows:
         found.setdefault(int(route_id), {})[status] = int(count)
     return found
+
+
+async def add(db: Database, rows: Sequence[NewDelivery], now: str) -> None:
+    """Enqueue outside an event's transaction (the consent engine's own decisions)."""
+    async with db.transaction() as conn:
+        await enqueue(conn, rows, now)

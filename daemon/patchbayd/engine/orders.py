@@ -53,6 +53,8 @@ class OrderExporter:
         self.db, self.clock, self.log = db, clock, log
         self.integrations = integrations
         self._locks: dict[int, asyncio.Lock] = {}
+        self._feeds: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
         self.changes = StoreChanges()
 
     def _now(self) -> str:
@@ -142,14 +144,39 @@ class OrderExporter:
         self.changes.notify(stores)
 
     async def follow_changes(self) -> None:
+        """Each followed integration exports in its own task: a provider that takes its
+        whole timeout per order delays its own feed, never another integration's."""
         # First catch up: orders that arrived while the daemon was down, and any export
         # that a crash cut off, go now rather than at the store's next change.
         for integration_id in await ledger.unfinished(self.db):
-            with contextlib.suppress(UnknownIntegration):
+            self._kick(integration_id)
+        try:
+            while True:
+                changed = await self.changes.next()
+                for integration_id in await ledger.followed(self.db):
+                    with contextlib.suppress(UnknownIntegration):
+                        if self.integrations.get(integration_id).integration.store in changed:
+                            self._kick(integration_id)
+        finally:
+            for task in self._feeds.values():
+                task.cancel()
+
+    def _kick(self, integration_id: int) -> None:
+        """Export now, or once more after the export under way (which may have missed
+        the orders that just arrived)."""
+        self._again.add(integration_id)
+        task = self._feeds.get(integration_id)
+        if task is None or task.done():
+            self._feeds[integration_id] = asyncio.create_task(self._feed(integration_id))
+
+    async def _feed(self, integration_id: int) -> None:
+        while integration_id in self._again:
+            self._again.discard(integration_id)
+            try:
                 await self.export(integration_id)
-        while True:
-            changed = await self.changes.next()
-            for integration_id in await ledger.followed(self.db):
-                with contextlib.suppress(UnknownIntegration):
-                    if self.integrations.get(integration_id).integration.store in changed:
-                        await self.export(integration_id)
+            except UnknownIntegration:
+                return
+            except Exception as exc:  # logged and retried at the next change, not lost
+                self.log.error("order export failed", integration=integration_id,
+                               error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                return

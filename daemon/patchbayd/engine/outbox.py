@@ -20,12 +20,20 @@ from typing import Any
 
 from ..clock import Clock, isoformat, parse_time
 from ..db import Database
+from ..db import consent as consent_rows
 from ..db import outbox as rows
 from ..db.outbox import Delivery, Head, Outcome
 from ..integrations import IntegrationManager, UnknownIntegration
 from ..log import Logger
 from ..metrics import Metrics
-from ..providers.base import Contact, Provider, TrackedEvent
+from ..providers.base import (
+    CONSENT_STATES,
+    Consent,
+    ConsentState,
+    Contact,
+    Provider,
+    TrackedEvent,
+)
 from ..providers.errors import ProviderError, RateLimited, Rejected, Transient
 from ..providers.webhook import Webhook
 from .routes import MAX_RETRIES, retry_delay
@@ -78,6 +86,13 @@ async def send(provider: Provider, delivery: Delivery) -> None:
             properties=payload.get("properties") or {})])
         if not result.ok:
             raise Rejected(result.reason or "the provider refused the contact")
+    elif delivery.kind == "set_consent":
+        state = payload.get("state")
+        if state not in CONSENT_STATES or not who["email"]:
+            raise Rejected("a consent change needs an email and a consent state")
+        value: ConsentState = state
+        await provider.set_consent(payload.get("list"), str(who["email"]),
+                                   Consent(value, parse_time(payload.get("at"))))
     elif delivery.kind == "webhook":
         if not isinstance(provider, Webhook):
             raise Rejected("a webhook action needs a webhook integration")
@@ -148,6 +163,7 @@ class Outbox:
                 outcomes = await asyncio.gather(*(attempt(d) for d in batch))
                 await rows.record(self.db, outcomes, isoformat(self.clock.now()))
                 self._report(batch, outcomes)
+                await self._audit_dead_consent(batch, outcomes)
                 if all(o.status == "retrying" for o in outcomes):
                     # The provider is failing for everyone (down, timing out): stop
                     # asking with every delivery and probe again after a backoff.
@@ -202,6 +218,24 @@ class Outbox:
             next_at = now + timedelta(seconds=delay)
         return Outcome(delivery.id, status, attempts, isoformat(next_at), error,
                        round(elapsed * 1000, 1))
+
+    async def _audit_dead_consent(self, batch: Sequence[Delivery],
+                                  outcomes: Sequence[Outcome]) -> None:
+        """A consent change that died is in the contact's consent history too, not only
+        in the dead letters: the audit trail must not claim it arrived."""
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            if delivery.kind != "set_consent" or outcome.status != "dead":
+                continue
+            payload = delivery.payload
+            await consent_rows.audit(self.db, {
+                "decided_at": isoformat(self.clock.now()),
+                "integration_id": delivery.integration_id, "store": delivery.store,
+                "email": payload.get("email"), "customer_id": payload.get("customer_id"),
+                "source": "outbox", "rule": "delivery", "outcome": "failed",
+                "old_state": None, "new_state": payload.get("state"),
+                "reason": f"delivery {delivery.id} dead after {outcome.attempts} attempts: "
+                          f"{outcome.error}; replay with `patchbay deliveries replay "
+                          f"{delivery.id}`", "event_at": payload.get("at")})
 
     def _report(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         for delivery, outcome in zip(batch, outcomes, strict=True):

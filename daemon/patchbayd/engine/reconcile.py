@@ -4,8 +4,13 @@
 Store-side changes go to every integration of the store; provider callbacks come from
 one integration and are written back to the store (Shopify through its Admin API; a
 push store in patchbay's own customer table, announced as a `consent.changed` event).
-A provider that cannot be reached leaves the event queued for a later attempt, so no
-decision is lost; one that refuses it gets an audit entry with its reason.
+A consent change sent to a provider leaves through the outbox, like every single write:
+one worker per integration (a slow provider holds up nobody else), retries, dead letters
+and replay, in order with the contact's other deliveries. An opt-in that an active sync
+will carry in its next batch is left to the batch (a bulk import of new subscribers is
+then a few batch requests, not one request each), and an address a sync would filter
+(invalid, role) is never sent. A lookup at a provider that cannot be reached leaves the
+event queued for a later attempt, so no decision is lost.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,9 +28,11 @@ from ..config import ConfigError, PushStore, ShopifyStore, Store, parse_duration
 from ..db import Database
 from ..db import consent as rows
 from ..db import customers as tables
+from ..db import outbox as outbox_rows
 from ..db import syncs as sync_rows
 from ..db.consent import ConsentEvent
 from ..db.inbox import Incoming
+from ..db.outbox import SYSTEM_ROUTE, NewDelivery
 from ..inbound.writer import InboxWriter
 from ..integrations import IntegrationManager, Live, UnknownIntegration
 from ..log import Logger
@@ -33,6 +41,9 @@ from ..providers.base import Consent, ConsentState
 from ..providers.errors import ProviderError, Transient
 from ..stores.shopify import ShopifyClient
 from .consent import Change, Decision, Known, Settings, decide
+from .mapping import email_problem, exclusion
+from .outbox import Outbox
+from .sync import rules_of
 
 BATCH = 200
 RETRY_SECONDS = 30.0  # a deferred event waits this long before its next try
@@ -53,8 +64,9 @@ def settings_of(live: Live) -> Settings:
 class ConsentEngine:
     def __init__(self, db: Database, clock: Clock, log: Logger,
                  integrations: IntegrationManager, stores: Callable[[], Mapping[str, Store]],
-                 inbox: InboxWriter, *, timeout: float = 10.0) -> None:
+                 inbox: InboxWriter, outbox: Outbox, *, timeout: float = 10.0) -> None:
         self.db, self.clock, self.log = db, clock, log
+        self.outbox = outbox
         self.inbox = inbox
         self.integrations = integrations
         self.stores = stores
@@ -127,16 +139,23 @@ class ConsentEngine:
         change = change or Change(event.source,  # type: ignore[arg-type]
                                   event.state, parse_time(event.event_at))
         decision = decide(change, known, settings_of(live), self.clock.now())
+        problem = email_problem(event.email)
+        if decision.action == "send_to_provider" and problem:
+            decision = Decision("ignored", "none", "eligibility",
+                                f"not eligible: {problem.replace('_', ' ')} (a sync would "
+                                "not send it either)", decision.old_state, decision.new_state)
         reason = decision.reason
         try:
-            follow_up = await self._act(decision, change, event, live, customer)
+            follow_up, note = await self._act(decision, change, event, live, customer)
         except Transient:
             raise
         except ProviderError as exc:
             reason = f"{decision.reason}; failed: {exc.reason}"
             decision = Decision("failed", "none", decision.rule, reason, decision.old_state,
                                 decision.new_state)
-            follow_up = None
+            follow_up, note = None, None
+        if note:
+            reason = f"{reason}; {note}"
         await rows.audit(self.db, {
             "decided_at": self._now(), "integration_id": live.integration.id,
             "store": event.store, "email": event.email,
@@ -151,17 +170,20 @@ class ConsentEngine:
             await self._decide(event, live, follow_up)
 
     async def _act(self, decision: Decision, change: Change, event: ConsentEvent, live: Live,
-                   customer: StoreCustomer | None) -> Change | None:
+                   customer: StoreCustomer | None) -> tuple[Change | None, str | None]:
+        """Do what the decision says; (a follow-up change to decide, a note for the audit)."""
         integration_id = live.integration.id
         if decision.action == "send_to_provider" and decision.new_state:
-            state: ConsentState = decision.new_state  # type: ignore[assignment]
-            destination = await self._destination(integration_id)
-            await self.integrations.call(
-                integration_id, f"consent {state} sent",
-                lambda p: p.set_consent(destination, event.email, Consent(state, change.at)))
-            await rows.set_provider_state(self.db, integration_id, event.email, state,
-                                          isoformat(change.at) if change.at else None)
-        elif decision.action == "write_to_store" and decision.new_state and customer:
+            at = isoformat(change.at) if change.at else None
+            carrier = await self._carrier(live, customer, decision.new_state)
+            if carrier is not None:
+                note = f"carried by sync {carrier}'s next batch"
+            else:
+                note = await self._enqueue(event, live, decision.new_state, at, customer)
+            await rows.set_provider_state(self.db, integration_id, event.email,
+                                          decision.new_state, at)
+            return None, note
+        if decision.action == "write_to_store" and decision.new_state and customer:
             await self._write_store(customer, decision.new_state, change)
             await rows.set_provider_state(self.db, integration_id, event.email,
                                           decision.new_state,
@@ -171,8 +193,40 @@ class ConsentEngine:
             found = await self.integrations.call(
                 integration_id, "consent looked up",
                 lambda p: p.lookup_consent(event.email, destination))
-            return Change("lookup", found.state if found else None, found.at if found else None)
+            return Change("lookup", found.state if found else None,
+                          found.at if found else None), None
+        return None, None
+
+    async def _carrier(self, live: Live, customer: StoreCustomer | None,
+                       state: str) -> int | None:
+        """An active sync of this integration that will send this opt-in in its next
+        batch anyway (the contact is in its segment and passes its filters), or None.
+        Opt-outs always go single: a sync never sends an unsubscribed contact."""
+        if state != "subscribed" or customer is None:
+            return None
+        subscribed = replace(customer, email_consent="subscribed")
+        for sync in await sync_rows.live(self.db):
+            if (sync.integration_id == live.integration.id and sync.mode == "active"
+                    and sync.state in ("running", "active")  # following new data
+                    and sync.segment in ("all", "subscribers")
+                    and exclusion(subscribed, rules_of(sync), duplicate=False) is None):
+                return sync.id
         return None
+
+    async def _enqueue(self, event: ConsentEvent, live: Live, state: str, at: str | None,
+                       customer: StoreCustomer | None) -> str:
+        integration_id = live.integration.id
+        delivery = NewDelivery(
+            SYSTEM_ROUTE, "consent", integration_id, event.store, f"consent.{state}",
+            f"consent:{event.id}", 0, "set_consent", event.email,
+            f"consent:{event.id}:{integration_id}",
+            {"email": event.email, "state": state, "at": at,
+             "list": await self._destination(integration_id),
+             "customer_id": customer.id if customer else event.customer_id},
+            self.timeout, None)
+        await outbox_rows.add(self.db, [delivery], self._now())
+        self.outbox.wake({integration_id})
+        return "sent through the outbox (patchbay deliveries list --route 0)"
 
     async def _destination(self, integration_id: int) -> str | None:
         """Where consent lives at list-based providers: the integration's sync list."""

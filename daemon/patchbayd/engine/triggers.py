@@ -17,6 +17,10 @@ from typing import Any
 from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .routes import RouteEvent
 
+# Fired by the data itself; a pushed event with one of these names is stored but fires
+# nothing, or a consent change written back to a push store would fire twice.
+DERIVED = frozenset({"customer.created", "customer.updated", "consent.changed", "order.paid"})
+
 
 @dataclass(frozen=True)
 class Known:
@@ -65,6 +69,11 @@ def order_events(order: StoreOrder, previous_status: str | None,
     return [RouteEvent("order.paid", f"order.paid:{order.store}:{order.id}", order.store,
                        order.updated_at or order.created_at or now, context,
                        order=asdict(order))]
+
+
+def routed(event: StoreEvent) -> bool:
+    """Whether a pushed event fires routes under its own type."""
+    return event.type not in DERIVED
 
 
 def store_event(event: StoreEvent, customer: Mapping[str, Any] | None) -> RouteEvent:

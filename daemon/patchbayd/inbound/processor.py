@@ -24,7 +24,7 @@ from ..db import outbox as outbox_rows
 from ..engine.consent import store_change
 from ..engine.routebook import RouteBook
 from ..engine.routes import RouteEvent
-from ..engine.triggers import Known, customer_events, order_events, store_event
+from ..engine.triggers import Known, customer_events, order_events, routed, store_event
 from ..log import Logger
 from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .parse import record
@@ -179,7 +179,7 @@ class InboxProcessor:
                     known[key] = Known(customer.email_consent, customer.updated_at)
         wanted_orders = [o for o, _ in orders if o.status == "paid"] if self.routes.wants(
             "order.paid") else []
-        wanted_events = [e for e, _ in events if self.routes.wants(e.type)]
+        wanted_events = [e for e, _ in events if routed(e) and self.routes.wants(e.type)]
         if not wanted_orders and not wanted_events:
             return found
         keys = [(o.store, o.customer_id) for o in wanted_orders if o.customer_id]
