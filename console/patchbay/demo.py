@@ -184,11 +184,13 @@ def start_routes(socket: Path, sandbox: str) -> list[str]:
         async with ControlClient(socket, timeout=30) as client:
             for request in demo_integrations(sandbox)[:2]:
                 await client.post("/v1/integrations", {**request, "store": "demo"})
+            route_ids = []
             for name in DEMO_ROUTES:
                 text = (resources.files("patchbayd.route_examples") / f"{name}.toml"
                         ).read_text()
                 made = await client.post("/v1/routes/import", {"toml": text,
                                                                 "file": f"{name}.toml"})
+                route_ids += made["imported"]
                 lines.append(f"  route {made['imported'][0]}: {name} (example)")
             listen = (await client.get("/v1/status"))["listen"]
         events = [{"id": f"demo-{i}", "type": kind, "occurred_at": "2026-11-22T10:00:00Z",
@@ -203,14 +205,19 @@ def start_routes(socket: Path, sandbox: str) -> list[str]:
                                      json={"items": events},
                                      headers={"Authorization": "Bearer demo-token"})
             answer.raise_for_status()
+        delivered = 0
         async with ControlClient(socket, timeout=10) as client:
             for _ in range(100):
-                done = await client.get("/v1/deliveries", status="delivered")
-                if len(done["deliveries"]) >= len(events):
+                delivered = 0
+                for route_id in route_ids:
+                    done = await client.get("/v1/deliveries", status="delivered",
+                                            route=route_id)
+                    delivered += len(done["deliveries"])
+                if delivered >= len(events):
                     break
                 await anyio.sleep(0.1)
-        lines.append(f"  {len(events)} loyalty events pushed: "
-                     f"{len(done['deliveries'])} deliveries delivered")
+        lines.append(f"  {len(events)} loyalty events pushed: {delivered} deliveries "
+                     "delivered")
         return lines
 
     return anyio.run(go)

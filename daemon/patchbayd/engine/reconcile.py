@@ -178,6 +178,11 @@ class ConsentEngine:
             carrier = await self._carrier(live, customer, decision.new_state)
             if carrier is not None:
                 note = f"carried by sync {carrier}'s next batch"
+            elif (decision.new_state == "subscribed" and live.provider.has_lists
+                  and await self._destination(integration_id) is None):
+                # Nowhere to subscribe them: a list-based provider keeps opt-ins per list.
+                note = (f"not sent: {live.integration.provider} keeps opt-ins per list and "
+                        "no sync of this integration names one (sync create --list)")
             else:
                 note = await self._enqueue(event, live, decision.new_state, at, customer)
             await rows.set_provider_state(self.db, integration_id, event.email,
