@@ -279,3 +279,13 @@ def test_a_consent_change_that_dies_shows_in_the_history_and_the_dead_letters(
     sandbox.faults("omnisend", error_rate=0.0)
     hub.cli("deliveries", "replay", str(dead["id"]))
     wait(lambda: omnisend_status(sandbox, "dies@example.com") == "subscribed")
+
+
+def test_an_opt_in_with_no_list_to_hold_it_is_noted_not_sent(hub: Daemon,
+                                                            sandbox: Sandbox) -> None:
+    connect(hub, sandbox, "demo", "klaviyo", "sandbox-k")  # no sync, so no list
+    ingest(hub, person("nolist@example.com", "subscribed", T0))
+    wait(lambda: bool(history(hub, "nolist@example.com")))
+    [entry] = history(hub, "nolist@example.com")
+    assert "keeps opt-ins per list" in entry["reason"]
+    assert hub.api("/v1/deliveries?route=0")["deliveries"] == []
