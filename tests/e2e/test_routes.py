@@ -141,7 +141,7 @@ def test_every_shipped_example_delivers_to_the_sandbox(routed: Daemon, sandbox: 
     secret = "sandbox-k-us21"
     assert headers["x-patchbay-signature"] == signature(
         secret, headers["x-patchbay-timestamp"], encode_json(body, "w"))
-    assert headers["x-patchbay-idempotency-key"].startswith("order.paid:demo:o1")
+    assert headers["x-patchbay-idempotency-key"].endswith(":order.paid:demo:o1:0")
     members = sandbox.state("mailchimp")["lists"]["list1"]["members"]
     assert [m["email_address"] for m in members] == ["ann@example.com"]
     assert webhook > 0
@@ -155,9 +155,9 @@ def test_a_timeout_is_retried_then_dead_then_replayed(routed: Daemon, sandbox: S
     ingest(hub, "events", event(1, "custom.ping", {"n": 1}))
     wait(lambda: [d["status"] for d in deliveries(hub)] == ["dead"], timeout=30)
     [dead] = deliveries(hub)
-    assert dead["attempts"] == 6 and "no answer within 0.3 s" in dead["last_error"]
+    assert dead["attempts"] == 6 and "within 0.3 s" in dead["last_error"]
     shown = hub.cli("deliveries", "show", str(dead["id"])).stdout
-    assert "dead" in shown and "no answer within" in shown and '"n": 1' in shown
+    assert "dead" in shown and "within 0.3 s" in shown and '"n": 1' in shown
     sandbox.faults("omnisend", latency_ms=0)
     assert "replayed 1" in hub.cli("deliveries", "replay", str(dead["id"])).stdout
     wait(lambda: [d["status"] for d in deliveries(hub)] == ["delivered"])

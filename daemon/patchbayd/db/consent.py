@@ -78,10 +78,17 @@ async def provider_state(db: Database, integration_id: int,
 async def set_provider_state(db: Database, integration_id: int, email: str, state: str,
                              at: str | None) -> None:
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO consent_states (integration_id, email, state, at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (integration_id, email) DO UPDATE SET state = excluded.state,"
-            " at = excluded.at", (integration_id, email, state, at))
+        await provider_state_in(conn, integration_id, email, state, at)
+
+
+async def provider_state_in(conn: aiosqlite.Connection, integration_id: int, email: str,
+                            state: str, at: str | None) -> None:
+    """The same, inside the caller's transaction (the outbox records a delivered
+    consent change together with its outcome)."""
+    await conn.execute(
+        "INSERT INTO consent_states (integration_id, email, state, at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (integration_id, email) DO UPDATE SET state = excluded.state,"
+        " at = excluded.at", (integration_id, email, state, at))
 
 
 AUDIT_COLUMNS = ("decided_at, integration_id, store, email, customer_id, source, rule,"
@@ -90,10 +97,14 @@ AUDIT_COLUMNS = ("decided_at, integration_id, store, email, customer_id, source,
 
 async def audit(db: Database, entry: dict[str, Any]) -> None:
     async with db.transaction() as conn:
-        await conn.execute(
-            f"INSERT INTO consent_audit ({AUDIT_COLUMNS})"  # noqa: S608
-            " VALUES (:decided_at, :integration_id, :store, :email, :customer_id, :source,"
-            " :rule, :outcome, :old_state, :new_state, :reason, :event_at)", entry)
+        await audit_in(conn, entry)
+
+
+async def audit_in(conn: aiosqlite.Connection, entry: dict[str, Any]) -> None:
+    await conn.execute(
+        f"INSERT INTO consent_audit ({AUDIT_COLUMNS})"  # noqa: S608
+        " VALUES (:decided_at, :integration_id, :store, :email, :customer_id, :source,"
+        " :rule, :outcome, :old_state, :new_state, :reason, :event_at)", entry)
 
 
 def _entry(row: aiosqlite.Row) -> dict[str, Any]:

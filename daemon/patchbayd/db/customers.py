@@ -148,8 +148,8 @@ async def by_ids(db: Database, keys: Sequence[tuple[str, str]]
 
 
 async def order_statuses(db: Database, keys: Sequence[tuple[str, str]]
-                         ) -> dict[tuple[str, str], str]:
-    """(store, order id) -> status as stored now."""
-    rows = await _by_keys(db, "SELECT store, id, status FROM orders WHERE store = ?"
-                          " AND id IN ({marks})", keys)
-    return {(r[0], r[1]): r[2] for r in rows}
+                         ) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(store, order id) -> (status, updated_at) as stored now."""
+    rows = await _by_keys(db, "SELECT store, id, status, updated_at FROM orders"
+                          " WHERE store = ? AND id IN ({marks})", keys)
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,9 +137,15 @@ class Outcome:
     elapsed_ms: float | None
 
 
-async def record(db: Database, outcomes: Sequence[Outcome], now: str) -> None:
-    """A pass's outcomes in one transaction."""
+async def record(db: Database, outcomes: Sequence[Outcome], now: str,
+                 effects: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None
+                 ) -> None:
+    """A pass's outcomes in one transaction, with what follows from them (`effects`: a
+    delivered consent change becomes the provider's known state, a dead one an audit
+    entry), so a crash can never keep one without the other."""
     async with db.transaction() as conn:
+        if effects is not None:
+            await effects(conn)
         await conn.executemany(
             "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
             " last_error = ?, last_attempt_ms = ?, updated_at = ?,"
@@ -166,14 +172,16 @@ async def listing(db: Database, *, status: str | None = None, route_id: int | No
 
 async def replay(db: Database, delivery_ids: Sequence[int], now: str) -> list[int]:
     """Dead (or delivered) deliveries back to pending with a fresh retry budget; the
-    stored payload is what goes out again. Returns the ids that were replayed."""
+    stored payload is what goes out again. One refused when it was planned (never
+    attempted: an ineligible address, a template error) stays dead. Returns the ids
+    that were replayed."""
     replayed = []
     async with db.transaction() as conn:
         for delivery_id in delivery_ids:
             cursor = await conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0,"
                 " next_attempt_at = ?, updated_at = ? WHERE id = ?"
-                " AND status IN ('dead', 'delivered')", (now, now, delivery_id))
+                " AND status IN ('dead', 'delivered') AND attempts > 0", (now, now, delivery_id))
             if cursor.rowcount == 1:
                 replayed.append(delivery_id)
     return replayed
@@ -181,7 +189,7 @@ async def replay(db: Database, delivery_ids: Sequence[int], now: str) -> list[in
 
 async def dead_ids(db: Database, route_id: int | None = None) -> list[int]:
     rows = await db.fetchall("SELECT id FROM deliveries WHERE status = 'dead'"
-                             " AND (? IS NULL OR route_id = ?) ORDER BY id",
+                             " AND attempts > 0 AND (? IS NULL OR route_id = ?) ORDER BY id",
                              (route_id, route_id))
     return [int(r[0]) for r in rows]
 

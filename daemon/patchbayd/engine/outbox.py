@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+import aiosqlite
 
 from ..clock import Clock, isoformat, parse_time
 from ..db import Database
@@ -161,9 +163,9 @@ class Outbox:
                         return await self._attempt(delivery)
 
                 outcomes = await asyncio.gather(*(attempt(d) for d in batch))
-                await rows.record(self.db, outcomes, isoformat(self.clock.now()))
+                await rows.record(self.db, outcomes, isoformat(self.clock.now()),
+                                  effects=self._consent_effects(batch, outcomes))
                 self._report(batch, outcomes)
-                await self._audit_dead_consent(batch, outcomes)
                 if all(o.status == "retrying" for o in outcomes):
                     # The provider is failing for everyone (down, timing out): stop
                     # asking with every delivery and probe again after a backoff.
@@ -219,23 +221,34 @@ class Outbox:
         return Outcome(delivery.id, status, attempts, isoformat(next_at), error,
                        round(elapsed * 1000, 1))
 
-    async def _audit_dead_consent(self, batch: Sequence[Delivery],
-                                  outcomes: Sequence[Outcome]) -> None:
-        """A consent change that died is in the contact's consent history too, not only
-        in the dead letters: the audit trail must not claim it arrived."""
-        for delivery, outcome in zip(batch, outcomes, strict=True):
-            if delivery.kind != "set_consent" or outcome.status != "dead":
-                continue
-            payload = delivery.payload
-            await consent_rows.audit(self.db, {
-                "decided_at": isoformat(self.clock.now()),
-                "integration_id": delivery.integration_id, "store": delivery.store,
-                "email": payload.get("email"), "customer_id": payload.get("customer_id"),
-                "source": "outbox", "rule": "delivery", "outcome": "failed",
-                "old_state": None, "new_state": payload.get("state"),
-                "reason": f"delivery {delivery.id} dead after {outcome.attempts} attempts: "
-                          f"{outcome.error}; replay with `patchbay deliveries replay "
-                          f"{delivery.id}`", "event_at": payload.get("at")})
+    def _consent_effects(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
+                         ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+        """What a consent change's outcome means for consent: delivered, the provider's
+        state as we know it; dead, an entry in the contact's consent history (the audit
+        trail must never claim it arrived)."""
+        async def apply(conn: aiosqlite.Connection) -> None:
+            for delivery, outcome in zip(batch, outcomes, strict=True):
+                if delivery.kind != "set_consent":
+                    continue
+                payload = delivery.payload
+                if outcome.status == "delivered":
+                    await consent_rows.provider_state_in(
+                        conn, delivery.integration_id, str(payload.get("email")),
+                        str(payload.get("state")), payload.get("at"))
+                elif outcome.status == "dead":
+                    await consent_rows.audit_in(conn, {
+                        "decided_at": isoformat(self.clock.now()),
+                        "integration_id": delivery.integration_id, "store": delivery.store,
+                        "email": payload.get("email"),
+                        "customer_id": payload.get("customer_id"), "source": "outbox",
+                        "rule": "delivery", "outcome": "failed", "old_state": None,
+                        "new_state": payload.get("state"),
+                        "reason": f"delivery {delivery.id} dead after {outcome.attempts} "
+                                  f"attempts: {outcome.error}; replay with `patchbay "
+                                  f"deliveries replay {delivery.id}`",
+                        "event_at": payload.get("at")})
+
+        return apply
 
     def _report(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         for delivery, outcome in zip(batch, outcomes, strict=True):

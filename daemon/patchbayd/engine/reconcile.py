@@ -176,18 +176,19 @@ class ConsentEngine:
         if decision.action == "send_to_provider" and decision.new_state:
             at = isoformat(change.at) if change.at else None
             carrier = await self._carrier(live, customer, decision.new_state)
-            if carrier is not None:
-                note = f"carried by sync {carrier}'s next batch"
-            elif (decision.new_state == "subscribed" and live.provider.has_lists
-                  and await self._destination(integration_id) is None):
+            if (carrier is None and decision.new_state == "subscribed"
+                    and live.provider.has_lists
+                    and await self._destination(integration_id) is None):
                 # Nowhere to subscribe them: a list-based provider keeps opt-ins per list.
-                note = (f"not sent: {live.integration.provider} keeps opt-ins per list and "
-                        "no sync of this integration names one (sync create --list)")
-            else:
-                note = await self._enqueue(event, live, decision.new_state, at, customer)
+                return None, (f"not sent: {live.integration.provider} keeps opt-ins per "
+                              "list and no sync of this integration names one")
+            if carrier is None:
+                # The provider's state is recorded when the outbox has delivered it.
+                return None, await self._enqueue(event, live, decision.new_state, at,
+                                                 customer)
             await rows.set_provider_state(self.db, integration_id, event.email,
                                           decision.new_state, at)
-            return None, note
+            return None, f"carried by sync {carrier}'s next batch"
         if decision.action == "write_to_store" and decision.new_state and customer:
             await self._write_store(customer, decision.new_state, change)
             await rows.set_provider_state(self.db, integration_id, event.email,
@@ -207,8 +208,8 @@ class ConsentEngine:
         """An active sync of this integration that will send this opt-in in its next
         batch anyway (the contact is in its segment and passes its filters), or None.
         Opt-outs always go single: a sync never sends an unsubscribed contact."""
-        if state != "subscribed" or customer is None:
-            return None
+        if state != "subscribed" or customer is None or not live.provider.batch_sets_consent:
+            return None  # Klaviyo's import, SALESmanago's, Mailchimp's leave consent be
         subscribed = replace(customer, email_consent="subscribed")
         for sync in await sync_rows.live(self.db):
             if (sync.integration_id == live.integration.id and sync.mode == "active"

@@ -69,6 +69,6 @@ class RouteBook:
                 for integration in (i for i in here if i.provider == route.provider):
                     found += [NewDelivery(
                         route_id, route.name, integration.id, event.store, event.type,
-                        event.id, p.action, p.kind, p.contact, p.key, p.payload,
-                        route.timeout, p.refused) for p in planned]
+                        event.id, p.action, p.kind, p.contact, f"r{route_id}:{p.key}",
+                        p.payload, route.timeout, p.refused) for p in planned]
         return found

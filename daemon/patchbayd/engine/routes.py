@@ -34,7 +34,16 @@ MAX_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 10.0
 MAX_RETRIES = 5
 
-_LIQUID = Environment()
+class _Bounded(Environment):
+    """Liquid with limits: a template renders untrusted event data, and rendering runs
+    inside the commit of the event, so a runaway loop or output must fail fast."""
+
+    loop_iteration_limit = 10_000
+    output_stream_limit = 100_000
+    context_depth_limit = 20
+
+
+_LIQUID = _Bounded()
 _PLAIN_PATH = re.compile(r"^\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*\}\}$")
 _MISSING = object()
 
@@ -307,10 +316,17 @@ def plan(route: Route, event: RouteEvent) -> list[Planned]:
         refused = f"not eligible: {problem.replace('_', ' ')} (a sync would not send it)"
     planned = []
     for index, action in enumerate(route.actions):
-        payload = _payload(action, event, context, contact.lower() if route.selector ==
-                           "email" else contact, route.selector)
+        why = refused
+        try:
+            payload = _payload(action, event, context, contact.lower() if route.selector ==
+                               "email" else contact, route.selector)
+        except (LiquidError, ArithmeticError, ValueError, TypeError) as exc:
+            # A template that fails on this event's data: this delivery is dead with the
+            # reason; the event itself (and the route's other actions) go on.
+            payload = {}
+            why = why or f"template error: {str(exc).splitlines()[0][:200]}"
         planned.append(Planned(index, action.type, contact.lower(), f"{event.id}:{index}",
-                               payload, refused))
+                               payload, why))
     return planned
 
 
@@ -321,7 +337,9 @@ def _payload(action: Action, event: RouteEvent, context: Mapping[str, Any], cont
              selector: str) -> dict[str, Any]:
     who = {selector: contact}
     if action.type == "track_event":
-        name = render(action.name or event.type, context)
+        # Without a name template, the event's type as it is: it came from outside, and
+        # outside text is data, never a template.
+        name = render(action.name, context) if action.name else event.type
         return {**who, "name": with_prefix(str(name), action.prefix, action.strip_prefix),
                 "occurred_at": event.occurred_at, "list": action.list,
                 "properties": render(dict(action.properties), context)}

@@ -38,8 +38,8 @@ def customer_events(customer: StoreCustomer, known: Known | None, seq: int,
                     now: str) -> list[RouteEvent]:
     """customer.created / customer.updated / consent.changed for one committed row."""
     if known and known.updated_at and customer.updated_at and (
-            customer.updated_at < known.updated_at):
-        return []  # older than what is stored: the upsert ignores it, and so do routes
+            customer.updated_at <= known.updated_at):
+        return []  # not newer than what is stored: a late update or a plain repeat
     context = customer_context(customer)
     at = customer.updated_at or customer.created_at or now
     version = customer.updated_at or str(seq)
@@ -59,10 +59,14 @@ def customer_events(customer: StoreCustomer, known: Known | None, seq: int,
     return found
 
 
-def order_events(order: StoreOrder, previous_status: str | None,
+def order_events(order: StoreOrder, previous: tuple[str, str | None] | None,
                  customer: Mapping[str, Any] | None, now: str) -> list[RouteEvent]:
-    """order.paid the first time an order is seen paid (never again for the same order)."""
-    if order.status != "paid" or previous_status == "paid":
+    """order.paid the first time an order is seen paid (never again for the same order),
+    unless the update is older than the stored one (a late `paid` after a refund)."""
+    status, updated_at = previous or (None, None)
+    if order.status != "paid" or status == "paid":
+        return []
+    if updated_at and order.updated_at and order.updated_at < updated_at:
         return []
     context = dict(customer or {"id": order.customer_id, "email": order.email})
     context.setdefault("email", order.email)

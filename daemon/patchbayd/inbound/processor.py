@@ -192,7 +192,9 @@ class InboxProcessor:
                 person = people.get((order.store, order.customer_id or ""))
                 found += order_events(order, statuses.get((order.store, order.id)),
                                       asdict(person) if person else None, now)
-                statuses[(order.store, order.id)] = order.status
+                was = statuses.get((order.store, order.id))
+                if not (was and was[1] and order.updated_at and order.updated_at < was[1]):
+                    statuses[(order.store, order.id)] = (order.status, order.updated_at)
         for event in wanted_events:
             person = people.get((event.store, event.customer_id or ""))
             found.append(store_event(event, asdict(person) if person else None))

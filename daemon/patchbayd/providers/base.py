@@ -121,6 +121,9 @@ class Provider(Protocol):
     # Whether sending the same order twice leaves one order at the provider (it dedupes
     # by our id). Where it does not, a send cut off by a crash is held back as in doubt.
     orders_idempotent: bool
+    # Whether a contact batch (a sync) sets the contact's subscribed status as sent, so an
+    # opt-in an active sync carries need not also go as a single write.
+    batch_sets_consent: bool
 
     async def verify(self) -> Account:
         """Raise AuthFailed unless the credentials work; the cheapest authenticated call."""

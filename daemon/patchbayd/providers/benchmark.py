@@ -47,6 +47,7 @@ class Benchmark:
     batch_size = BATCH_MAX
     has_lists = True
     orders_idempotent = False
+    batch_sets_consent = False
 
     def __init__(self, http: ProviderHttp, token: str) -> None:
         self.http = http

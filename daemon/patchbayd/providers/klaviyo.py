@@ -62,6 +62,7 @@ class Klaviyo:
     batch_size = BULK_MAX
     has_lists = True
     orders_idempotent = True  # unique_id dedupes
+    batch_sets_consent = False
 
     def __init__(self, http: ProviderHttp, api_key: str) -> None:
         self.http = http

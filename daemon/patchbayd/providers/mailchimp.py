@@ -72,6 +72,7 @@ class Mailchimp:
     batch_size = BATCH_MAX
     has_lists = True
     orders_idempotent = False
+    batch_sets_consent = False
 
     def __init__(self, http: ProviderHttp) -> None:
         self.http = http  # carries Basic auth with the key

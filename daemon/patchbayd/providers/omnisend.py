@@ -73,6 +73,7 @@ class Omnisend:
     batch_size = BATCH_MAX
     has_lists = False
     orders_idempotent = True  # eventID + eventTime dedupe
+    batch_sets_consent = True
 
     def __init__(self, http: ProviderHttp, api_key: str) -> None:
         self.http = http

@@ -49,6 +49,7 @@ class SalesManago:
     batch_size = BATCH_MAX
     has_lists = False
     orders_idempotent = False  # every addContactExtEvent is a new purchase
+    batch_sets_consent = False
 
     def __init__(self, http: ProviderHttp, *, client_id: str, api_secret: str, owner: str,
                  clock: Clock | None = None) -> None:

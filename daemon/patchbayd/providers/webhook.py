@@ -58,6 +58,7 @@ class Webhook:
     batch_size = BATCH_MAX
     has_lists = False
     orders_idempotent = True  # receivers dedupe by the order id we send
+    batch_sets_consent = False
 
     def __init__(self, http: ProviderHttp, secret: str, clock: Clock | None = None) -> None:
         self.http = http

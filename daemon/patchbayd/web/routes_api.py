@@ -154,6 +154,9 @@ def routes(service: Service) -> list[Route]:
         if delivery.status not in ("dead", "delivered"):
             raise ApiError(409, f"delivery {delivery.id} is {delivery.status}: it is still "
                            "being sent")
+        if delivery.attempts == 0:
+            raise ApiError(409, f"delivery {delivery.id} was refused when it was planned "
+                           f"({delivery.last_error}); it is never sent")
         await outbox_rows.replay(service.db, [delivery.id], now())
         service.outbox.wake({delivery.integration_id})
         return JSONResponse({"replayed": [delivery.id]})
