@@ -109,6 +109,13 @@ class Database:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """A read that sees only committed rows: it waits for any transaction open on the
+        shared connection (a plain fetch on it would see that transaction's rows before
+        they commit). For readers that act on what they read, such as the outbox."""
+        async with self._lock:
+            return await self.fetchall(sql, params)
+
     async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
                        ) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cursor:

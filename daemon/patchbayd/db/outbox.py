@@ -106,16 +106,20 @@ class Head:
 
 
 async def open_heads(db: Database, integration_id: int, limit: int) -> list[Head]:
-    """The integration's open deliveries, oldest first, without their payloads (cheap)."""
-    rows = await db.fetchall(
-        "SELECT id, contact, next_attempt_at FROM deliveries WHERE integration_id = ?"
-        " AND status IN ('pending', 'retrying') ORDER BY id LIMIT ?", (integration_id, limit))
+    """The oldest open delivery of each contact of the integration (only it may go: order
+    per contact), oldest first, without payloads. One per contact, so a contact with
+    thousands waiting behind a retry never hides the others."""
+    rows = await db.read(
+        "SELECT d.id, d.contact, d.next_attempt_at FROM deliveries d WHERE d.id IN ("
+        " SELECT min(id) FROM deliveries WHERE integration_id = ?"
+        " AND status IN ('pending', 'retrying') GROUP BY contact)"
+        " ORDER BY d.id LIMIT ?", (integration_id, limit))
     return [Head(int(r[0]), r[1], r[2]) for r in rows]
 
 
 async def load(db: Database, delivery_ids: Sequence[int]) -> list[Delivery]:
     marks = ",".join("?" * len(delivery_ids))
-    rows = await db.fetchall(
+    rows = await db.read(
         f"SELECT {COLUMNS} FROM deliveries WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
         tuple(delivery_ids))
     return [_delivery(r) for r in rows]

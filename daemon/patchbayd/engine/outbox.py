@@ -37,12 +37,14 @@ from ..providers.base import (
     TrackedEvent,
 )
 from ..providers.errors import ProviderError, RateLimited, Rejected, Transient
+from ..providers.http import EXCHANGE_TIMEOUT
 from ..providers.webhook import Webhook
 from .routes import MAX_RETRIES, retry_delay
 
-WINDOW = 2000  # open deliveries looked at per pass, per integration (ids only)
+WINDOW = 2000  # contacts looked at per pass, per integration (their oldest open delivery)
 TAKE = 64  # deliveries taken per pass (distinct contacts), their outcomes one commit
 IN_FLIGHT = 8  # deliveries sent at once per integration
+GUARD_SECONDS = 600.0  # an attempt's outer bound: its exchanges plus rate-limit waits
 
 
 @dataclass(frozen=True)
@@ -166,12 +168,15 @@ class Outbox:
                 await rows.record(self.db, outcomes, isoformat(self.clock.now()),
                                   effects=self._consent_effects(batch, outcomes))
                 self._report(batch, outcomes)
-                if all(o.status == "retrying" for o in outcomes):
-                    # The provider is failing for everyone (down, timing out): stop
-                    # asking with every delivery and probe again after a backoff.
+                if len(outcomes) > 1 and all(o.status == "retrying" for o in outcomes):
+                    # Several contacts, all failing: the provider is (down, timing out),
+                    # not one contact. Probe again after a backoff instead of asking with
+                    # every delivery; a replay or new work wakes the worker sooner.
                     failing += 1
-                    await asyncio.sleep(retry_delay(failing, self.backoff.base,
-                                                    self.backoff.cap, None, self.rng))
+                    wake.clear()  # work that came meanwhile waits too: the provider fails
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), retry_delay(
+                            failing, self.backoff.base, self.backoff.cap, None, self.rng))
                 else:
                     failing = 0
                 continue
@@ -189,13 +194,14 @@ class Outbox:
         error: str | None = None
         retry_after: float | None = None
         permanent = False
+        bound = EXCHANGE_TIMEOUT.set(delivery.timeout)  # each exchange, not the 429 waits
         try:
-            async with asyncio.timeout(delivery.timeout):
+            async with asyncio.timeout(delivery.timeout + GUARD_SECONDS):
                 await self.integrations.call(
                     delivery.integration_id, f"delivery {delivery.id} ({delivery.route_name})",
                     lambda provider: send(provider, delivery))
         except TimeoutError:
-            error = f"no answer within {delivery.timeout:g} s"
+            error = f"no answer within {delivery.timeout + GUARD_SECONDS:g} s in all"
         except UnknownIntegration:
             error, permanent = "the integration was disconnected", True
         except RateLimited as exc:
@@ -206,6 +212,8 @@ class Outbox:
             error, permanent = exc.reason, True
         except Exception as exc:  # a bug must not lose the delivery: retried, then dead
             error = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
+        finally:
+            EXCHANGE_TIMEOUT.reset(bound)
         elapsed = self.clock.monotonic() - started
         self.metrics.attempt_seconds.observe(elapsed)
         now = self.clock.now()

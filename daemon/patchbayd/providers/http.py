@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -19,6 +20,10 @@ from ..engine.ratelimit import RateLimiter
 from .errors import AuthFailed, RateLimited, Rejected, Transient
 
 DEFAULT_TIMEOUT = 10.0
+# A caller's own bound on each HTTP exchange (a route's attempt timeout). It bounds the
+# exchange only: waiting for a rate-limit slot or out a 429 is not the provider failing
+# to answer, and must not burn a delivery's attempts.
+EXCHANGE_TIMEOUT: ContextVar[float | None] = ContextVar("exchange_timeout", default=None)
 MAX_RATE_WAITS = 30  # consecutive 429s waited out on one call before it gives up
 USER_AGENT = "patchbay"
 
@@ -62,14 +67,15 @@ class ProviderHttp:
         if json_body is not None:
             content = encode_json(json_body, self.name)
             headers = {"Content-Type": "application/json", **(headers or {})}
+        timeout = EXCHANGE_TIMEOUT.get() or self.timeout
         for _ in range(MAX_RATE_WAITS):
             async with self.limiter.slot():
                 try:
                     response = await self._client.request(
-                        method, path, params=params, headers=headers, content=content)
+                        method, path, params=params, headers=headers, content=content,
+                        timeout=timeout)
                 except httpx.TimeoutException as exc:
-                    raise Transient(f"{self.name} did not answer within "
-                                    f"{self.timeout:g} s",
+                    raise Transient(f"{self.name} did not answer within {timeout:g} s",
                                     maybe_delivered=not isinstance(exc, httpx.ConnectTimeout)
                                     ) from None
                 except httpx.HTTPError as exc:
