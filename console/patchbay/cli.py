@@ -517,8 +517,7 @@ def routes_import(ctx: Context, file: str, replace: bool) -> None:
     Everything is checked first (fields, conditions, Liquid templates, stores where the
     provider is installed): one error and nothing is imported.
     """
-    with click.open_file(file) as handle:
-        text = handle.read()
+    text = _read_text(file)
     body = {"toml": text, "file": file, "replace": replace}
     data = call(ctx, lambda c: c.post("/v1/routes/import", body))
     output(ctx, data, render.route_import)
@@ -534,13 +533,31 @@ def routes_export(ctx: Context, route_id: int, path: str | None) -> None:
     """The route as a TOML file, importable as it is (here or elsewhere)."""
     data = call(ctx, lambda c: c.get(f"/v1/routes/{route_id}"))
     if path:
-        with open(path, "w") as handle:
-            handle.write(data["toml"])
-        click.echo(f"route {route_id} written to {path}", err=True)
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(data["toml"])
+        except OSError as exc:
+            fail(ctx, f"cannot write {path}: {exc.strerror}")
+        if ctx.json:
+            click.echo(json.dumps({"written": path, "route": route_id}))
+        else:
+            click.echo(f"route {route_id} written to {path}", err=True)
     elif ctx.json:
         click.echo(json.dumps({"toml": data["toml"]}))
     else:
         click.echo(data["toml"], nl=False)
+
+
+def _read_text(file: str) -> str:
+    """A file (or - for stdin) as UTF-8 text; anything else is a usage error, not a
+    traceback."""
+    try:
+        with click.open_file(file, encoding="utf-8") as handle:
+            return str(handle.read())
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{file}: not UTF-8 text") from None
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {file}: {exc.strerror}") from None
 
 
 def _route_switch(name: str, enabled: bool) -> None:
@@ -580,11 +597,10 @@ def routes_delete(ctx: Context, route_id: int, yes: bool) -> None:
 @pass_ctx
 def routes_test(ctx: Context, route_id: int, event_file: str) -> None:
     """What each action of route ID would send for the event in FILE; sends nothing."""
-    with click.open_file(event_file) as handle:
-        try:
-            event = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise click.UsageError(f"{event_file}: not JSON: {exc}") from None
+    try:
+        event = json.loads(_read_text(event_file))
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(f"{event_file}: not JSON: {exc}") from None
     data = call(ctx, lambda c: c.post(f"/v1/routes/{route_id}/test", {"event": event}))
     output(ctx, data, render.route_test)
 
@@ -634,5 +650,5 @@ def deliveries_replay(ctx: Context, delivery_id: int | None, dead: bool,
         data = call(ctx, lambda c: c.post("/v1/deliveries/replay-dead", {"route": route_id}))
     else:
         data = call(ctx, lambda c: c.post(f"/v1/deliveries/{delivery_id}/replay"))
-    output(ctx, data, lambda d: f"replayed {len(d['replayed'])} deliveries"
-           + (f": {', '.join(map(str, d['replayed']))}" if d["replayed"] else ""))
+    output(ctx, data, lambda d: f"replayed {d['replayed']} deliveries"
+           + (f": {', '.join(map(str, d['ids']))}" if d["ids"] else ""))

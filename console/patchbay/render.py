@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(value: Any) -> str:
+    """A value from outside as a terminal may show it: control characters escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if value is None
+                        else str(value))
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h).upper() for h in headers]] + [["" if c is None else str(c) for c in row]
-                                                   for row in rows]
+    cells = [[str(h).upper() for h in headers]] + [[shown(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
                      for row in cells)

@@ -13,6 +13,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -45,6 +46,7 @@ from .web.connections import ConnectionGuard, descriptor_room
 
 FLUSH_SECONDS = 0.25
 PRUNE_SECONDS = 600.0
+DELIVERED_KEPT_DAYS = 7  # delivered deliveries are kept this long (dead ones until dealt with)
 SHUTDOWN_GRACE_SECONDS = 3
 
 
@@ -352,6 +354,8 @@ class Service:
                 await self._flush()
                 if self.clock.monotonic() - last_prune > PRUNE_SECONDS:
                     await event_log.prune(self.db)
+                    await outbox_rows.prune(self.db, isoformat(
+                        self.clock.now() - timedelta(days=DELIVERED_KEPT_DAYS)))
                     last_prune = self.clock.monotonic()
             except Exception as exc:  # keep running: the log table is not worth dying for
                 self.sink.stream.write(f"event log write failed: {exc}\n")

@@ -316,3 +316,35 @@ def test_built_in_triggers_fire_once_from_the_data(routed: Daemon, sandbox: Sand
     wait(lambda: len(deliveries(hub, status="delivered")) >= 2)
     kinds = sorted(d["event_type"] for d in deliveries(hub))
     assert kinds == ["consent.changed", "customer.created"]
+
+
+def test_two_routes_on_one_event_each_arrive_and_bad_data_kills_only_its_delivery(
+        routed: Daemon, sandbox: Sandbox) -> None:
+    hub = routed
+    connect(hub, sandbox, "omnisend")
+    import_text(hub, route("first") + route("second") + route(
+        "divides", extra="").replace('n = "{{ data.n }}"', 'n = "{{ 10 | divided_by: data.n }}"'))
+    ingest(hub, "events", event(1, "custom.ping", {"n": 0}))  # divided_by 0 dies alone
+    wait(lambda: hub.counts()["inbox_pending"] == 0)
+    wait(lambda: len(deliveries(hub, status="delivered")) == 2)
+    events = omnisend_events(sandbox)
+    assert len({e["eventID"] for e in events}) == 2  # one per route: distinct keys
+    assert hub.counts()["inbox_quarantined"] == 0  # the event itself was stored
+    [dead] = deliveries(hub, status="dead")
+    assert dead["route_name"] == "divides" and "template error" in dead["last_error"]
+    refused = hub.cli("deliveries", "replay", str(dead["id"]), check=False)
+    assert refused.returncode == 1 and "refused when it was planned" in refused.stderr
+    assert "replayed 0" in hub.cli("deliveries", "replay", "--dead").stdout
+
+
+def test_a_pushed_type_is_never_rendered_as_a_template(routed: Daemon,
+                                                      sandbox: Sandbox) -> None:
+    hub = routed
+    connect(hub, sandbox, "omnisend")
+    import_text(hub, ROUTE.format(name="family", provider="omnisend", trigger="custom.*",
+                                  extra="").replace('name = "{{ event.type }}"\n', ""))
+    ingest(hub, "customers", {"id": "c1", "email": "ann@example.com",
+                              "properties": {"secret": "s3cr3t"}})
+    ingest(hub, "events", event(1, "custom.{{ customer.properties.secret }}", {"n": 1}))
+    wait(lambda: len(omnisend_events(sandbox)) == 1)
+    assert omnisend_events(sandbox)[0]["eventName"] == "custom.{{ customer.properties.secret }}"

@@ -77,10 +77,11 @@ async def follow(db: Database, integration_id: int, mode: str, now: str) -> None
             (integration_id, mode, now, now))
 
 
-async def finished(db: Database, integration_id: int) -> None:
-    """The asked-for export ran to its end (stopped early, it stays asked for)."""
-    await db.write("UPDATE order_feeds SET requested_at = NULL WHERE integration_id = ?",
-                   (integration_id,))
+async def finished(db: Database, integration_id: int, started: str) -> None:
+    """An export that began at `started` ran to its end: requests made before it began
+    are answered (one made while it ran stays, so a crash still resumes it)."""
+    await db.write("UPDATE order_feeds SET requested_at = NULL WHERE integration_id = ?"
+                   " AND requested_at <= ?", (integration_id, started))
 
 
 async def followed(db: Database) -> list[int]:

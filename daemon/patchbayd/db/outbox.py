@@ -166,11 +166,17 @@ async def get(db: Database, delivery_id: int) -> Delivery | None:
 
 async def listing(db: Database, *, status: str | None = None, route_id: int | None = None,
                   integration_id: int | None = None, limit: int = 100) -> list[Delivery]:
+    """Newest first; only the filters given are in the query, so each can use its index."""
+    where, params = [], []
+    for column, value in (("status", status), ("route_id", route_id),
+                          ("integration_id", integration_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
     rows = await db.fetchall(
-        f"SELECT {COLUMNS} FROM deliveries WHERE (? IS NULL OR status = ?)"  # noqa: S608
-        " AND (? IS NULL OR route_id = ?) AND (? IS NULL OR integration_id = ?)"
-        " ORDER BY id DESC LIMIT ?",
-        (status, status, route_id, route_id, integration_id, integration_id, limit))
+        f"SELECT {COLUMNS} FROM deliveries{clause} ORDER BY id DESC LIMIT ?",  # noqa: S608
+        (*params, limit))
     return [_delivery(r) for r in rows]
 
 
@@ -191,25 +197,38 @@ async def replay(db: Database, delivery_ids: Sequence[int], now: str) -> list[in
     return replayed
 
 
-async def dead_ids(db: Database, route_id: int | None = None) -> list[int]:
-    rows = await db.fetchall("SELECT id FROM deliveries WHERE status = 'dead'"
-                             " AND attempts > 0 AND (? IS NULL OR route_id = ?) ORDER BY id",
-                             (route_id, route_id))
-    return [int(r[0]) for r in rows]
+async def replay_dead(db: Database, route_id: int | None, now: str) -> int:
+    """Every dead delivery (of one route) that was attempted back to pending, in one
+    statement; ones refused when planned stay dead."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+            " updated_at = ? WHERE status = 'dead' AND attempts > 0"
+            " AND (? IS NULL OR route_id = ?)", (now, now, route_id, route_id))
+        return int(cursor.rowcount)
+
+
+async def prune(db: Database, before: str) -> None:
+    """Delivered deliveries older than `before` go (dead ones stay until dealt with)."""
+    await db.write("DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?",
+                   (before,))
 
 
 async def depth(db: Database) -> tuple[int, str | None]:
     """Open deliveries, and when the oldest of them was enqueued."""
-    row = await db.fetchone("SELECT count(*), min(created_at) FROM deliveries"
+    row = await db.fetchone("SELECT count(*), min(id) FROM deliveries"
                             " WHERE status IN ('pending', 'retrying')")
-    return (int(row[0]), row[1]) if row else (0, None)
+    if not row or not row[0]:
+        return 0, None
+    oldest = await db.fetchone("SELECT created_at FROM deliveries WHERE id = ?", (row[1],))
+    return int(row[0]), oldest[0] if oldest else None
 
 
 async def counts_by_route(db: Database, since: str) -> dict[int, dict[str, int]]:
     """route id -> status -> deliveries that changed since `since` (the console's hour)."""
     rows = await db.fetchall(
-        "SELECT route_id, status, count(*) FROM deliveries WHERE updated_at >= ?"
-        " AND route_id IS NOT NULL GROUP BY route_id, status", (since,))
+        "SELECT route_id, status, count(*) FROM deliveries WHERE route_id > 0"
+        " AND updated_at >= ? GROUP BY route_id, status", (since,))
     found: dict[int, dict[str, int]] = {}
     for route_id, status, count in rows:
         found.setdefault(int(route_id), {})[status] = int(count)

@@ -27,6 +27,7 @@ from .changes import StoreChanges
 
 PAGE = 200
 TRANSIENT_LIMIT = 3  # consecutive transient failures before an export stops for now
+FEED_RETRY_SECONDS = 60.0  # a followed feed that stopped tries again after this
 
 
 @dataclass
@@ -64,7 +65,11 @@ class OrderExporter:
         """Send every confirmed/paid order not yet at the destination; one export at a time."""
         lock = self._locks.setdefault(integration_id, asyncio.Lock())
         async with lock:
-            return await self._export(integration_id)
+            started = self._now()
+            report = await self._export(integration_id)
+            if not report.stopped:  # asked-for exports up to its start are done
+                await ledger.finished(self.db, integration_id, started)
+            return report
 
     async def _export(self, integration_id: int) -> ExportReport:
         live = self.integrations.get(integration_id)
@@ -95,8 +100,6 @@ class OrderExporter:
                     report.stopped = "provider unavailable; the rest waits for the next export"
                 if report.stopped:
                     break
-        if not report.stopped:
-            await ledger.finished(self.db, integration_id)
         report.problems = await ledger.problems(self.db, integration_id)
         self.log.info("orders exported", integration=integration_id, sent=report.sent,
                       failed=report.failed, resent=report.resent, in_doubt=report.in_doubt,
@@ -173,10 +176,15 @@ class OrderExporter:
         while integration_id in self._again:
             self._again.discard(integration_id)
             try:
-                await self.export(integration_id)
+                report = await self.export(integration_id)
             except UnknownIntegration:
                 return
-            except Exception as exc:  # logged and retried at the next change, not lost
+            except Exception as exc:  # logged; tried again below, not only at a change
                 self.log.error("order export failed", integration=integration_id,
                                error=f"{type(exc).__name__}: {str(exc)[:200]}")
-                return
+                report = ExportReport(stopped="failed")
+            if report.stopped and integration_id not in self._again:
+                # The provider was unavailable: try again later by itself, even if the
+                # store stays quiet (the orders are waiting in the ledger meanwhile).
+                await asyncio.sleep(FEED_RETRY_SECONDS)
+                self._again.add(integration_id)

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from ..service import Service
 
 
+MAX_LIST = 1000
+
+
 def _optional_int(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
@@ -138,7 +141,7 @@ def routes(service: Service) -> list[Route]:
         found = await outbox_rows.listing(
             service.db, status=status, route_id=_optional_int(request, "route"),
             integration_id=_optional_int(request, "integration"),
-            limit=_optional_int(request, "limit") or 100)
+            limit=min(_optional_int(request, "limit") or 100, MAX_LIST))
         return JSONResponse({"deliveries": [d.public() for d in found]})
 
     async def show_delivery(request: Request) -> Response:
@@ -159,19 +162,16 @@ def routes(service: Service) -> list[Route]:
                            f"({delivery.last_error}); it is never sent")
         await outbox_rows.replay(service.db, [delivery.id], now())
         service.outbox.wake({delivery.integration_id})
-        return JSONResponse({"replayed": [delivery.id]})
+        return JSONResponse({"replayed": 1, "ids": [delivery.id]})
 
     async def replay_dead(request: Request) -> Response:
         body = await json_object(request)
         route_id = body.get("route")
         if route_id is not None and not isinstance(route_id, int):
             raise ApiError(400, "route must be a number")
-        ids = await outbox_rows.replay(service.db, await outbox_rows.dead_ids(service.db,
-                                                                               route_id), now())
-        integrations = {d.integration_id for d in await outbox_rows.listing(
-            service.db, status="pending", limit=10_000)}
-        service.outbox.wake(integrations)
-        return JSONResponse({"replayed": ids})
+        count = await outbox_rows.replay_dead(service.db, route_id, now())
+        service.outbox.wake(set(await outbox_rows.open_integrations(service.db)))
+        return JSONResponse({"replayed": count, "ids": []})
 
     return [
         Route("/v1/routes", list_routes),

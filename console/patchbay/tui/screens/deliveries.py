@@ -94,9 +94,10 @@ class DeliveriesScreen(Screen[None]):
         cursor = table.cursor_row
         table.clear()
         for d in rows:
+            # Text, never str: an event type or address from outside is not markup.
             table.add_row(str(d["id"]), Text(d["status"], style=STATUS_STYLES[d["status"]]),
-                          d["route_name"], d["event_type"], d["contact"], str(d["attempts"]),
-                          key=str(d["id"]))
+                          Text(d["route_name"]), Text(d["event_type"]), Text(d["contact"]),
+                          str(d["attempts"]), key=str(d["id"]))
         if rows:
             table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
         self._detail(table.cursor_row)

@@ -72,7 +72,7 @@ class InboxScreen(Screen[None]):
             cursor = table.cursor_row
             table.clear()
             for row in rows:
-                table.add_row(str(row["id"]), row["store"], row["kind"],
+                table.add_row(str(row["id"]), Text(row["store"]), row["kind"],
                               Text(row["error"] or "", style="red"), key=str(row["id"]))
             if rows:
                 table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))

@@ -84,7 +84,8 @@ class RoutesScreen(Screen[None]):
         cursor = table.cursor_row
         table.clear()
         for row in rows:
-            table.add_row(str(row["id"]), row["name"], row["trigger"], row["provider"],
+            table.add_row(str(row["id"]), Text(row["name"]), Text(row["trigger"]),
+                          row["provider"],
                           Text("on", style="green") if row["enabled"] else
                           Text("off", style="dim"), hour_text(row["last_hour"]),
                           key=str(row["id"]))

@@ -40,3 +40,4 @@ CREATE UNIQUE INDEX deliveries_once ON deliveries (route_id, integration_id, key
 CREATE INDEX deliveries_open ON deliveries (integration_id, id)
     WHERE status IN ('pending', 'retrying');
 CREATE INDEX deliveries_status ON deliveries (status, id);
+CREATE INDEX deliveries_route ON deliveries (route_id, updated_at);
