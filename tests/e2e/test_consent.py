@@ -289,3 +289,16 @@ def test_an_opt_in_with_no_list_to_hold_it_is_noted_not_sent(hub: Daemon,
     [entry] = history(hub, "nolist@example.com")
     assert "keeps opt-ins per list" in entry["reason"]
     assert hub.api("/v1/deliveries?route=0")["deliveries"] == []
+
+
+def test_an_opt_in_is_sent_single_where_a_batch_would_not_set_it(hub: Daemon,
+                                                                 sandbox: Sandbox) -> None:
+    """Klaviyo's profile import leaves consent be, so an active sync cannot carry it."""
+    klaviyo = connect(hub, sandbox, "demo", "klaviyo", "sandbox-k", "--rate-limit", "none")
+    hub.cli("sync", "create", str(klaviyo["id"]), "--segment", "subscribers", "--list",
+            "LIST1", "--mode", "active")
+    ingest(hub, person("kl@example.com", "subscribed", T0))
+    wait(lambda: bool(history(hub, "kl@example.com")))
+    assert "carried by sync" not in history(hub, "kl@example.com")[0]["reason"]
+    wait(lambda: [d["contact"] for d in hub.api("/v1/deliveries?route=0")["deliveries"]]
+         == ["kl@example.com"])
