@@ -104,7 +104,7 @@ def test_connections_over_the_cap_are_refused_at_once(guarded: Daemon) -> None:
     for conn in held:
         conn.close()
     wait(lambda: daemon.api("/v1/status")["connections"]["open"] == 0)
-    assert ingest_one(daemon, "after@example.com") == 202
+    wait(lambda: ingest_one(daemon, "after@example.com") == 202)
 
 
 @pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs prlimit (util-linux)")
@@ -126,8 +126,10 @@ def test_running_out_of_descriptors_never_locks_out_the_control_socket(workdir: 
         assert status["max"] <= 256 - 100 and status["refused"] > 0
         for conn in held:
             conn.close()
-        wait(lambda: daemon.api("/v1/status")["connections"]["open"] == 0)
-        assert ingest_one(daemon, "after@example.com") == 202
+        # Connections still queued in the kernel's backlog are accepted (and found
+        # closed) as it drains, so the first new request may meet the cap: the daemon
+        # must take requests again once the flood is gone.
+        wait(lambda: ingest_one(daemon, "after@example.com") == 202)
         assert daemon.stderr().count("\n") < 500  # no flood of accept errors
     finally:
         daemon.kill()
