@@ -11,13 +11,12 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from ...client import ApiFailure, ControlClient, DaemonUnreachable
 from .confirm import ConfirmScreen
+from .table_screen import TableScreen
 
 REFRESH_SECONDS = 2.0
 FILTERS = (None, "pending", "retrying", "delivered", "dead")
@@ -25,51 +24,32 @@ STATUS_STYLES = {"delivered": "green", "retrying": "yellow", "dead": "bold red",
                  "pending": ""}
 
 
-class DeliveriesScreen(Screen[None]):
-    DEFAULT_CSS = """
-    DeliveriesScreen #message, DeliveriesScreen #feedback { height: auto; padding: 0 1; }
-    DeliveriesScreen DataTable { height: 1fr; border: round $primary; }
-    DeliveriesScreen #detail { height: auto; max-height: 8; padding: 0 1;
-                               border: round $secondary; }
-    """
+class DeliveriesScreen(TableScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("f", "cycle_filter", "Filter"),
         Binding("r", "replay", "Replay"),
     ]
+    COLUMNS = ("id", "status", "route", "event", "contact", "tries")
+    DETAIL = "highlighted delivery"
 
     def __init__(self, socket: Path, route: int | None = None) -> None:
-        super().__init__()
-        self.socket, self.route = socket, route
+        super().__init__(socket)
+        self.route = route
         self.status: str | None = None
-        self.rows: list[dict[str, Any]] = []
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("", id="message")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Static("-", id="detail")
-        yield Static("", id="feedback")
-        yield Footer()
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.sub_title = "deliveries" + (f" of route {self.route}" if self.route else "")
-        self.query_one("#detail", Static).border_title = "highlighted delivery"
-        self.query_one(DataTable).add_columns("id", "status", "route", "event", "contact",
-                                              "tries")
         self._describe_filter()
         self.refresh_rows()
         self.set_interval(REFRESH_SECONDS, self.refresh_rows)
 
     def _describe_filter(self) -> None:
         shown = self.status or "all"
-        self.query_one("#message", Static).update(
-            f"showing: {shown} (f cycles all/pending/retrying/delivered/dead) · "
-            "r replays the highlighted one · esc back")
+        self.say(f"showing: {shown} (f cycles all/pending/retrying/delivered/dead) · "
+                 "r replays the highlighted one · esc back")
         self.query_one(DataTable).border_title = f"deliveries: {shown}"
-
-    def tell(self, text: Text) -> None:
-        self.query_one("#feedback", Static).update(text)
 
     def action_cycle_filter(self) -> None:
         self.status = FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)]
@@ -86,45 +66,29 @@ class DeliveriesScreen(Screen[None]):
         except (ApiFailure, DaemonUnreachable) as exc:
             self.tell(Text(str(exc), style="bold red"))
             return
-        rows: list[dict[str, Any]] = data["deliveries"]
-        if rows == self.rows:
-            return
-        self.rows = rows
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for d in rows:
-            # Text, never str: an event type or address from outside is not markup.
-            table.add_row(str(d["id"]), Text(d["status"], style=STATUS_STYLES[d["status"]]),
-                          Text(d["route_name"]), Text(d["event_type"]), Text(d["contact"]),
-                          str(d["attempts"]), key=str(d["id"]))
-        if rows:
-            table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
-        self._detail(table.cursor_row)
+        self.show_rows(data["deliveries"], lambda d: (
+            str(d["id"]), Text(d["status"], style=STATUS_STYLES[d["status"]]),
+            Text(d["route_name"]), Text(d["event_type"]), Text(d["contact"]),
+            str(d["attempts"])))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._detail(event.cursor_row)
-
-    def _detail(self, index: int) -> None:
-        detail = self.query_one("#detail", Static)
-        if not 0 <= index < len(self.rows):
-            detail.update("-" if not self.rows else "")
+    def detail(self, d: dict[str, Any] | None) -> None:
+        box = self.query_one("#detail", Static)
+        if d is None:
+            box.update("-")
             return
-        d = self.rows[index]
         text = Text(f"#{d['id']} {d['kind']} to integration {d['integration']}, "
                     f"{d['attempts']} attempts, key {d['key']}\n")
         if d["last_error"]:
             text.append(f"{d['last_error']}\n", style="bold red" if d["status"] == "dead"
                         else "yellow")
         text.append(json.dumps(d["payload"], ensure_ascii=False)[:300], style="dim")
-        detail.update(text)
+        box.update(text)
 
     def action_replay(self) -> None:
-        index = self.query_one(DataTable).cursor_row
-        if not 0 <= index < len(self.rows):
+        chosen = self.highlighted()
+        if chosen is None:
             self.tell(Text("no delivery to replay", style="yellow"))
             return
-        chosen = self.rows[index]
         if chosen["status"] not in ("dead", "delivered"):
             self.tell(Text(f"delivery {chosen['id']} is {chosen['status']}: it is still "
                            "being sent", style="yellow"))

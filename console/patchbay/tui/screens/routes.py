@@ -1,21 +1,17 @@
-"""Routes: each workflow with its trigger, provider, stores, on/off switch and what it
-delivered in the last hour. space switches the highlighted route on or off; d shows its
+"""Routes: each workflow with its trigger, provider, on/off switch and what it delivered
+in the last hour. space switches the highlighted route on or off; d shows its
 deliveries. Refreshes itself every two seconds.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable
 
 from ...client import ApiFailure, ControlClient, DaemonUnreachable
+from .table_screen import TableScreen
 
 REFRESH_SECONDS = 2.0
 HOUR_STYLES = (("delivered", "green"), ("retrying", "yellow"), ("dead", "bold red"),
@@ -30,39 +26,20 @@ def hour_text(counts: dict[str, int]) -> Text:
     return text if text.plain else Text("-", style="dim")
 
 
-class RoutesScreen(Screen[None]):
-    DEFAULT_CSS = """
-    RoutesScreen #message, RoutesScreen #feedback { height: auto; padding: 0 1; }
-    RoutesScreen DataTable { height: 1fr; border: round $primary; }
-    """
+class RoutesScreen(TableScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("space", "switch", "On/off"),
         Binding("d", "deliveries", "Deliveries"),
     ]
-
-    def __init__(self, socket: Path) -> None:
-        super().__init__()
-        self.socket = socket
-        self.rows: list[dict[str, Any]] = []
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("loading …", id="message")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Static("", id="feedback")
-        yield Footer()
+    COLUMNS = ("id", "name", "trigger", "provider", "on", "last hour")
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.sub_title = "routes"
-        table = self.query_one(DataTable)
-        table.border_title = "routes"
-        table.add_columns("id", "name", "trigger", "provider", "on", "last hour")
+        self.query_one(DataTable).border_title = "routes"
         self.refresh_rows()
         self.set_interval(REFRESH_SECONDS, self.refresh_rows)
-
-    def tell(self, text: Text) -> None:
-        self.query_one("#feedback", Static).update(text)
 
     @work(exclusive=True, group="refresh")
     async def refresh_rows(self) -> None:
@@ -70,34 +47,18 @@ class RoutesScreen(Screen[None]):
             async with ControlClient(self.socket, timeout=5) as client:
                 data = await client.get("/v1/routes")
         except (ApiFailure, DaemonUnreachable) as exc:
-            self.query_one("#message", Static).update(Text(str(exc), style="bold red"))
+            self.say(Text(str(exc), style="bold red"))
             return
-        rows: list[dict[str, Any]] = data["routes"]
-        self.query_one("#message", Static).update(
-            "space switches the highlighted route on/off · d its deliveries · esc back"
-            if rows else "no routes yet: patchbay routes import FILE (examples ship in the "
-            "package: patchbayd/route_examples)")
-        if rows == self.rows:
-            return
-        self.rows = rows
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for row in rows:
-            table.add_row(str(row["id"]), Text(row["name"]), Text(row["trigger"]),
-                          row["provider"],
-                          Text("on", style="green") if row["enabled"] else
-                          Text("off", style="dim"), hour_text(row["last_hour"]),
-                          key=str(row["id"]))
-        if rows:
-            table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
-
-    def _highlighted(self) -> dict[str, Any] | None:
-        index = self.query_one(DataTable).cursor_row
-        return self.rows[index] if 0 <= index < len(self.rows) else None
+        self.show_rows(data["routes"], lambda row: (
+            str(row["id"]), Text(row["name"]), Text(row["trigger"]), row["provider"],
+            Text("on", style="green") if row["enabled"] else Text("off", style="dim"),
+            hour_text(row["last_hour"])))
+        self.say("space switches the highlighted route on/off · d its deliveries · esc back"
+                 if self.rows else "no routes yet: patchbay routes import FILE (examples "
+                 "ship in the package: patchbayd/route_examples)")
 
     def action_switch(self) -> None:
-        row = self._highlighted()
+        row = self.highlighted()
         if row is None:
             self.tell(Text("no route to switch", style="yellow"))
             return
@@ -119,5 +80,5 @@ class RoutesScreen(Screen[None]):
     def action_deliveries(self) -> None:
         from .deliveries import DeliveriesScreen
 
-        row = self._highlighted()
+        row = self.highlighted()
         self.app.push_screen(DeliveriesScreen(self.socket, route=row["id"] if row else None))
