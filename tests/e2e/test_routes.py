@@ -145,6 +145,12 @@ def test_every_shipped_example_delivers_to_the_sandbox(routed: Daemon, sandbox: 
     members = sandbox.state("mailchimp")["lists"]["list1"]["members"]
     assert [m["email_address"] for m in members] == ["ann@example.com"]
     assert webhook > 0
+    metrics = httpx.get(hub.url("/metrics")).text
+    assert 'patchbay_deliveries_total{integration="1",outcome="delivered",' \
+           'route="Wallet coins awarded"} 1.0' in metrics
+    assert "patchbay_delivery_attempt_seconds_bucket" in metrics
+    assert "patchbay_outbox_depth 0.0" in metrics and "patchbay_outbox_oldest_seconds" in metrics
+    assert "outbox:" in hub.cli("status").stdout
 
 
 def test_a_timeout_is_retried_then_dead_then_replayed(routed: Daemon, sandbox: Sandbox) -> None:
