@@ -239,8 +239,12 @@ class Service:
         await self._integrations.start()
         self._syncs = syncs = SyncEngine(self.db, self.clock, Logger(self.sink, "sync"),
                                          self.bus, self.integrations)
+        self._outbox = Outbox(self.db, self.clock, Logger(self.sink, "outbox"),
+                              self.integrations, self.metrics,
+                              Backoff(self.config.retry_base, self.config.retry_cap))
+        self.metrics.watch_outbox(lambda: self.outbox_depth)
         self._orders = orders = OrderExporter(self.db, self.clock, Logger(self.sink, "orders"),
-                                              self.integrations)
+                                              self.integrations, self.outbox)
 
         def changed(stores: set[str]) -> None:
             syncs.stores_changed(stores)
@@ -249,10 +253,6 @@ class Service:
         self._routes = RouteBook(self.db, Logger(self.sink, "routes"), lambda: [
             Installed(i.id, i.provider, i.store) for i in self.integrations.list()])
         await self.routes.reload()
-        self._outbox = Outbox(self.db, self.clock, Logger(self.sink, "outbox"),
-                              self.integrations, self.metrics,
-                              Backoff(self.config.retry_base, self.config.retry_cap))
-        self.metrics.watch_outbox(lambda: self.outbox_depth)
         self._processor = processor = InboxProcessor(
             self.db, self.clock, Logger(self.sink, "inbox"), changed,
             lambda: self.consent.wake.set(), lambda: {i.store for i in self.integrations.list()},

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
+
+import aiosqlite
 
 from ..model import StoreOrder
 from .database import Database
@@ -25,7 +28,7 @@ async def unexported(db: Database, integration_id: int, store: str, *, after: in
         f"SELECT {ORDER_COLUMNS}, o.seq FROM orders o WHERE o.store = ? AND o.seq > ?"  # noqa: S608
         " AND o.status IN ('confirmed', 'paid') AND NOT EXISTS (SELECT 1 FROM order_exports e"
         " WHERE e.integration_id = ? AND e.order_id = o.id"
-        " AND e.state IN ('sent', 'in_doubt', 'sending')) ORDER BY o.seq LIMIT ?",
+        " AND e.state IN ('sent', 'in_doubt', 'sending', 'queued')) ORDER BY o.seq LIMIT ?",
         (store, after, integration_id, limit))
     return [(_order(r), int(r[9])) for r in rows]
 
@@ -42,13 +45,34 @@ async def interrupted(db: Database, integration_id: int, store: str) -> list[Sto
 async def mark(db: Database, integration_id: int, order_id: str, state: str,
                reason: str | None, now: str) -> None:
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO order_exports (integration_id, order_id, state, reason, attempts,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, order_id)"
-            " DO UPDATE SET state = excluded.state, reason = excluded.reason,"
-            " attempts = order_exports.attempts + excluded.attempts,"
-            " updated_at = excluded.updated_at",
-            (integration_id, order_id, state, reason, int(state == "sending"), now))
+        await mark_in(conn, integration_id, order_id, state, reason, now)
+
+
+async def mark_in(conn: aiosqlite.Connection, integration_id: int, order_id: str, state: str,
+                  reason: str | None, now: str) -> None:
+    """The ledger row, inside the caller's transaction (queued with its delivery, sent or
+    failed with the delivery's outcome)."""
+    await conn.execute(
+        "INSERT INTO order_exports (integration_id, order_id, state, reason, attempts,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, order_id)"
+        " DO UPDATE SET state = excluded.state, reason = excluded.reason,"
+        " attempts = order_exports.attempts + excluded.attempts,"
+        " updated_at = excluded.updated_at",
+        (integration_id, order_id, state, reason, int(state == "sending"), now))
+
+
+async def states(db: Database, integration_id: int, order_ids: Sequence[str]
+                 ) -> dict[str, str]:
+    """order id -> ledger state, for the given orders."""
+    found: dict[str, str] = {}
+    for start in range(0, len(order_ids), 500):
+        chunk = order_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))  # placeholders only, never values
+        rows = await db.fetchall(
+            f"SELECT order_id, state FROM order_exports WHERE integration_id = ?"  # noqa: S608
+            f" AND order_id IN ({marks})", (integration_id, *chunk))
+        found.update({r[0]: r[1] for r in rows})
+    return found
 
 
 async def ledger(db: Database, integration_id: int) -> dict[str, int]:
@@ -93,4 +117,11 @@ async def unfinished(db: Database) -> list[int]:
     """Feeds to catch up on at start: every active one, and any export cut off."""
     rows = await db.fetchall("SELECT integration_id FROM order_feeds"
                              " WHERE mode = 'active' OR requested_at IS NOT NULL")
+    return [r[0] for r in rows]
+
+
+async def under_way(db: Database, integration_id: int) -> list[str]:
+    """Orders queued or being sent (an export asked for earlier, or cut off by a crash)."""
+    rows = await db.fetchall("SELECT order_id FROM order_exports WHERE integration_id = ?"
+                             " AND state IN ('queued', 'sending')", (integration_id,))
     return [r[0] for r in rows]

@@ -139,6 +139,7 @@ class Outcome:
     next_attempt_at: str
     error: str | None
     elapsed_ms: float | None
+    in_doubt: bool = False  # it may have arrived where a repeat would duplicate it
 
 
 async def record(db: Database, outcomes: Sequence[Outcome], now: str,
@@ -239,3 +240,19 @@ async def add(db: Database, rows: Sequence[NewDelivery], now: str) -> None:
     """Enqueue outside an event's transaction (the consent engine's own decisions)."""
     async with db.transaction() as conn:
         await enqueue(conn, rows, now)
+
+
+async def requeue(conn: aiosqlite.Connection, integration_id: int, key: str, now: str) -> None:
+    """A dead system delivery (an order that failed for good) pending again, inside the
+    caller's transaction: asking for the export again is asking to retry it."""
+    await conn.execute(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+        " updated_at = ? WHERE integration_id = ? AND route_id = 0 AND key = ?"
+        " AND status = 'dead' AND attempts > 0", (now, now, integration_id, key))
+
+
+async def open_keys(db: Database, integration_id: int, kind: str) -> set[str]:
+    rows = await db.read(
+        "SELECT key FROM deliveries WHERE integration_id = ? AND kind = ?"
+        " AND status IN ('pending', 'retrying')", (integration_id, kind))
+    return {r[0] for r in rows}

@@ -1,32 +1,35 @@
-"""Exactly-once order export: a ledger row per order per integration.
+"""Exactly-once order export: a ledger row per order per integration, sent through the
+outbox like every single write (the integration's worker, retries, dead letters, replay).
 
-The order is marked `sending` (committed) before the provider is called and `sent`
-(committed) as soon as it answered. After a crash a `sending` row is the one order whose
-fate is unknown: where the provider dedupes by our order id it is simply sent again
-(still one order there); where it does not (SALESmanago) it is held back as `in_doubt`
-and listed for a human instead of risking a duplicate purchase.
+An order is queued (ledger and delivery in one commit), marked `sending` (committed) by
+the outbox right before the provider is called, and `sent` with the outcome. After a
+crash a `sending` row is the one order whose fate is unknown: where the provider dedupes
+by our order id it is simply sent again (still one order there); where it does not
+(SALESmanago) it is held back as `in_doubt` and listed for a human instead of risking a
+duplicate purchase. A send that timed out there is in doubt the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..clock import Clock, isoformat, parse_time
+from ..clock import Clock, isoformat
 from ..db import Database
 from ..db import orders as ledger
+from ..db import outbox as outbox_rows
+from ..db.outbox import SYSTEM_ROUTE, NewDelivery
 from ..integrations import IntegrationManager, UnknownIntegration
 from ..log import Logger
 from ..model import StoreOrder
-from ..providers.base import OrderPayload
-from ..providers.errors import AuthFailed, CapacityExceeded, Rejected, Transient
 from .changes import StoreChanges
+from .outbox import Outbox
 
 PAGE = 200
-TRANSIENT_LIMIT = 3  # consecutive transient failures before an export stops for now
+REPORT_WAIT_SECONDS = 20.0  # an export waits this long for first outcomes to report
+REPORT_POLL_SECONDS = 0.1
 FEED_RETRY_SECONDS = 60.0  # a followed feed that stopped tries again after this
 
 
@@ -40,18 +43,15 @@ class ExportReport:
     problems: list[dict[str, Any]] = field(default_factory=list)
 
 
-def payload(order: StoreOrder) -> OrderPayload:
-    return OrderPayload(
-        id=order.id, email=order.email, status=order.status, total=order.total,
-        currency=order.currency,
-        created_at=parse_time(order.created_at) or datetime(1970, 1, 1, tzinfo=UTC),
-        items=tuple(order.items))
+def _key(order_id: str) -> str:
+    return f"order:{order_id}"
 
 
 class OrderExporter:
     def __init__(self, db: Database, clock: Clock, log: Logger,
-                 integrations: IntegrationManager) -> None:
+                 integrations: IntegrationManager, outbox: Outbox) -> None:
         self.db, self.clock, self.log = db, clock, log
+        self.outbox = outbox
         self.integrations = integrations
         self._locks: dict[int, asyncio.Lock] = {}
         self._feeds: dict[int, asyncio.Task[None]] = {}
@@ -72,13 +72,22 @@ class OrderExporter:
             return report
 
     async def _export(self, integration_id: int) -> ExportReport:
+        """Queue every order not yet at the destination on the outbox (ledger `queued`
+        with its delivery, in one commit), then wait a while for the outcomes to report.
+        The outbox sends them: the integration's own worker, timeout, retries, dead
+        letters and replay; the ledger keeps each order exactly once."""
         live = self.integrations.get(integration_id)
         store = live.integration.store
         report = ExportReport()
+        sending = await outbox_rows.open_keys(self.db, integration_id, "export_order")
+        asked: list[str] = []
         for order in await ledger.interrupted(self.db, integration_id, store):
-            if live.provider.orders_idempotent:
+            if _key(order.id) in sending:
+                asked.append(order.id)  # its delivery is still open: the worker judges it
+            elif live.provider.orders_idempotent:
                 report.resent += 1
-                await self._send(integration_id, order, report)
+                await self._queue(integration_id, [order])
+                asked.append(order.id)
             else:
                 report.in_doubt += 1
                 await ledger.mark(self.db, integration_id, order.id, "in_doubt",
@@ -86,60 +95,65 @@ class OrderExporter:
                                   "before sending it again", self._now())
                 self.log.warning("order export in doubt", integration=integration_id,
                                  order=order.id)
-        transient, cursor = 0, 0
-        while not report.stopped:
+        cursor = 0
+        while True:
             batch = await ledger.unexported(self.db, integration_id, store, after=cursor,
                                             limit=PAGE)
             if not batch:
                 break
             cursor = batch[-1][1]
-            for order, _seq in batch:
-                ok = await self._send(integration_id, order, report)
-                transient = 0 if ok is not False else transient + 1
-                if transient >= TRANSIENT_LIMIT:
-                    report.stopped = "provider unavailable; the rest waits for the next export"
-                if report.stopped:
-                    break
+            await self._queue(integration_id, [order for order, _ in batch])
+            asked += [order.id for order, _ in batch]
+        # The report covers what this export asked for and what was already under way
+        # (an earlier export, or one a crash cut off, which the outbox now finishes).
+        asked = sorted({*asked, *await ledger.under_way(self.db, integration_id)})
+        self.outbox.wake({integration_id})
+        outcome = await self._outcomes(integration_id, asked)
+        report.sent = outcome.get("sent", 0)
+        report.failed = outcome.get("failed", 0)
+        report.in_doubt += outcome.get("in_doubt", 0)
+        waiting = outcome.get("queued", 0) + outcome.get("sending", 0)
+        if waiting:
+            report.stopped = (f"{waiting} orders still being sent; they go on by themselves "
+                              f"(patchbay deliveries list --route 0 --integration "
+                              f"{integration_id})")
         report.problems = await ledger.problems(self.db, integration_id)
         self.log.info("orders exported", integration=integration_id, sent=report.sent,
                       failed=report.failed, resent=report.resent, in_doubt=report.in_doubt,
-                      stopped=report.stopped or "")
+                      waiting=waiting)
         return report
 
-    async def _send(self, integration_id: int, order: StoreOrder,
-                    report: ExportReport) -> bool | None:
-        """True sent; False transient failure; None refused for good (this time)."""
-        await ledger.mark(self.db, integration_id, order.id, "sending", None, self._now())
-        try:
-            await self.integrations.call(integration_id, f"order {order.id} exported",
-                                         lambda p: p.export_order(payload(order)))
-        except Transient as exc:
-            live = self.integrations.get(integration_id)
-            if exc.maybe_delivered and not live.provider.orders_idempotent:
-                # It may have arrived: sending again could make a second purchase.
-                report.in_doubt += 1
-                await ledger.mark(self.db, integration_id, order.id, "in_doubt",
-                                  f"{exc.reason}; it may have arrived: check before sending "
-                                  "it again", self._now())
-                return False
-            await self._failed(integration_id, order, report, exc.reason)
-            return False
-        except (AuthFailed, CapacityExceeded) as exc:
-            await self._failed(integration_id, order, report, exc.reason)
-            report.stopped = exc.reason
-            return None
-        except Rejected as exc:
-            await self._failed(integration_id, order, report, exc.reason)
-            return None
-        await ledger.mark(self.db, integration_id, order.id, "sent", None, self._now())
-        report.sent += 1
-        return True
+    async def _queue(self, integration_id: int, orders: list[StoreOrder]) -> None:
+        live = self.integrations.get(integration_id)
+        now = self._now()
+        deliveries = [NewDelivery(
+            SYSTEM_ROUTE, "orders", integration_id, order.store, f"order.{order.status}",
+            f"order:{order.id}", 0, "export_order", (order.email or f"order:{order.id}").lower(),
+            _key(order.id), asdict(order), live.provider.http.timeout, None)
+            for order in orders]
+        async with self.db.transaction() as conn:
+            for order in orders:
+                await ledger.mark_in(conn, integration_id, order.id, "queued", None, now)
+                await outbox_rows.requeue(conn, integration_id, _key(order.id), now)
+            await outbox_rows.enqueue(conn, deliveries, now)
 
-    async def _failed(self, integration_id: int, order: StoreOrder, report: ExportReport,
-                      reason: str) -> None:
-        await ledger.mark(self.db, integration_id, order.id, "failed", reason, self._now())
-        report.failed += 1
-        report.problems.append({"order": order.id, "reason": reason})
+    async def _outcomes(self, integration_id: int, order_ids: list[str]) -> dict[str, int]:
+        """Ledger states of these orders once each has had its first attempt (or the wait
+        is over): the report of an export, without holding its caller for long."""
+        deadline = self.clock.monotonic() + REPORT_WAIT_SECONDS
+        while True:
+            found = await ledger.states(self.db, integration_id, order_ids)
+            counts: dict[str, int] = {}
+            for state in found.values():
+                counts[state] = counts.get(state, 0) + 1
+            if not (counts.get("queued") or counts.get("sending")) or (
+                    self.clock.monotonic() >= deadline):
+                return counts
+            try:
+                self.integrations.get(integration_id)
+            except UnknownIntegration:
+                return counts  # disconnected meanwhile: its deliveries end there
+            await asyncio.sleep(REPORT_POLL_SECONDS)
 
     # ---- following new orders ----------------------------------------------------------
 

@@ -15,7 +15,7 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -23,6 +23,7 @@ import aiosqlite
 from ..clock import Clock, isoformat, parse_time
 from ..db import Database
 from ..db import consent as consent_rows
+from ..db import orders as order_rows
 from ..db import outbox as rows
 from ..db.outbox import Delivery, Head, Outcome
 from ..integrations import IntegrationManager, UnknownIntegration
@@ -33,6 +34,7 @@ from ..providers.base import (
     Consent,
     ConsentState,
     Contact,
+    OrderPayload,
     Provider,
     TrackedEvent,
 )
@@ -97,6 +99,12 @@ async def send(provider: Provider, delivery: Delivery) -> None:
         value: ConsentState = state
         await provider.set_consent(payload.get("list"), str(who["email"]),
                                    Consent(value, parse_time(payload.get("at"))))
+    elif delivery.kind == "export_order":
+        await provider.export_order(OrderPayload(
+            id=str(payload["id"]), email=payload.get("email"), status=str(payload["status"]),
+            total=payload.get("total"), currency=payload.get("currency"),
+            created_at=parse_time(payload.get("created_at")) or datetime(1970, 1, 1, tzinfo=UTC),
+            items=tuple(payload.get("items") or ())))
     elif delivery.kind == "webhook":
         if not isinstance(provider, Webhook):
             raise Rejected("a webhook action needs a webhook integration")
@@ -166,7 +174,7 @@ class Outbox:
 
                 outcomes = await asyncio.gather(*(attempt(d) for d in batch))
                 await rows.record(self.db, outcomes, isoformat(self.clock.now()),
-                                  effects=self._consent_effects(batch, outcomes))
+                                  effects=self._effects(batch, outcomes))
                 self._report(batch, outcomes)
                 if len(outcomes) > 1 and all(o.status == "retrying" for o in outcomes):
                     # Several contacts, all failing: the provider is (down, timing out),
@@ -193,7 +201,12 @@ class Outbox:
         started = self.clock.monotonic()
         error: str | None = None
         retry_after: float | None = None
-        permanent = False
+        permanent = in_doubt = False
+        if delivery.kind == "export_order":
+            doubt = await self._order_doubt(delivery)
+            if doubt is not None:
+                return Outcome(delivery.id, "dead", attempts, isoformat(self.clock.now()),
+                               doubt, None, in_doubt=True)
         bound = EXCHANGE_TIMEOUT.set(delivery.timeout)  # each exchange, not the 429 waits
         try:
             async with asyncio.timeout(delivery.timeout + GUARD_SECONDS):
@@ -208,6 +221,11 @@ class Outbox:
             error, retry_after = exc.reason, exc.retry_after
         except Transient as exc:
             error = exc.reason
+            if exc.maybe_delivered and delivery.kind == "export_order" and not self._dedupes(
+                    delivery):
+                # It may have arrived: sending it again could make a second purchase.
+                error, permanent, in_doubt = (f"{exc.reason}; it may have arrived: check the "
+                                              "destination before replaying it"), True, True
         except ProviderError as exc:  # Rejected, AuthFailed, CapacityExceeded: for good
             error, permanent = exc.reason, True
         except Exception as exc:  # a bug must not lose the delivery: retried, then dead
@@ -227,15 +245,42 @@ class Outbox:
                                 self.rng)
             next_at = now + timedelta(seconds=delay)
         return Outcome(delivery.id, status, attempts, isoformat(next_at), error,
-                       round(elapsed * 1000, 1))
+                       round(elapsed * 1000, 1), in_doubt)
 
-    def _consent_effects(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
+    def _dedupes(self, delivery: Delivery) -> bool:
+        try:
+            return self.integrations.get(delivery.integration_id).provider.orders_idempotent
+        except UnknownIntegration:
+            return True  # nothing will be sent anyway
+
+    async def _order_doubt(self, delivery: Delivery) -> str | None:
+        """Before an order goes: the ledger says `sending` when an earlier attempt was cut
+        off by a crash. Where the provider does not dedupe by order id, it is in doubt
+        (held for a human); otherwise it is marked sending (committed) and sent."""
+        order_id = str(delivery.payload["id"])
+        found = await order_rows.states(self.db, delivery.integration_id, [order_id])
+        if found.get(order_id) == "sending" and not self._dedupes(delivery):
+            return ("the daemon stopped while sending it; check the destination before "
+                    "replaying it")
+        await order_rows.mark(self.db, delivery.integration_id, order_id, "sending", None,
+                              isoformat(self.clock.now()))
+        return None
+
+    def _effects(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
                          ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
-        """What a consent change's outcome means for consent: delivered, the provider's
-        state as we know it; dead, an entry in the contact's consent history (the audit
+        """What an outcome means beyond the outbox, in the same commit: an order's ledger
+        row (sent, failed, in doubt); for a consent change delivered, the provider's state
+        as we know it, and dead, an entry in the contact's consent history (the audit
         trail must never claim it arrived)."""
         async def apply(conn: aiosqlite.Connection) -> None:
             for delivery, outcome in zip(batch, outcomes, strict=True):
+                if delivery.kind == "export_order":
+                    state = ("sent" if outcome.status == "delivered" else
+                             "in_doubt" if outcome.in_doubt else "failed")
+                    await order_rows.mark_in(conn, delivery.integration_id,
+                                             str(delivery.payload["id"]), state,
+                                             outcome.error, isoformat(self.clock.now()))
+                    continue
                 if delivery.kind != "set_consent":
                     continue
                 payload = delivery.payload
