@@ -370,3 +370,18 @@ def test_a_slow_provider_does_not_hold_up_another_integrations_orders(
     ingest(hub, "orders", [order(i) for i in range(30)])
     wait(lambda: len(sandbox.state("klaviyo")["events"]) == 30, timeout=10)
     assert len(sandbox.state("omnisend")["events"]) < 30
+
+
+def test_an_order_for_an_address_a_sync_would_filter_is_never_sent(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    ingest(hub, "orders", [order(1), {**order(2), "email": "info@example.com"}])
+    omnisend = connect(hub, sandbox, "omnisend", "sandbox-key", "--rate-limit", "none")
+    report = json.loads(hub.cli("orders", "export", str(omnisend), "--mode", "once",
+                                "--json").stdout)
+    assert report["sent"] == 1 and report["ledger"] == {"sent": 1, "ineligible": 1}
+    placed = [e["properties"]["order_id"] for e in sandbox.state("omnisend")["events"]]
+    assert placed == ["o0001"]
+    [dead] = hub.api("/v1/deliveries?status=dead")["deliveries"]
+    assert "role address" in dead["last_error"] and dead["attempts"] == 0
+    again = json.loads(hub.cli("orders", "export", str(omnisend), "--json").stdout)
+    assert again["sent"] == 0 and len(sandbox.state("omnisend")["events"]) == 1

@@ -28,7 +28,8 @@ async def unexported(db: Database, integration_id: int, store: str, *, after: in
         f"SELECT {ORDER_COLUMNS}, o.seq FROM orders o WHERE o.store = ? AND o.seq > ?"  # noqa: S608
         " AND o.status IN ('confirmed', 'paid') AND NOT EXISTS (SELECT 1 FROM order_exports e"
         " WHERE e.integration_id = ? AND e.order_id = o.id"
-        " AND e.state IN ('sent', 'in_doubt', 'sending', 'queued')) ORDER BY o.seq LIMIT ?",
+        " AND e.state IN ('sent', 'in_doubt', 'sending', 'queued', 'ineligible'))"
+        " ORDER BY o.seq LIMIT ?",
         (store, after, integration_id, limit))
     return [(_order(r), int(r[9])) for r in rows]
 
@@ -84,7 +85,7 @@ async def ledger(db: Database, integration_id: int) -> dict[str, int]:
 async def problems(db: Database, integration_id: int, limit: int = 20) -> list[dict[str, Any]]:
     rows = await db.fetchall(
         "SELECT order_id, state, reason, attempts, updated_at FROM order_exports"
-        " WHERE integration_id = ? AND state IN ('failed', 'in_doubt')"
+        " WHERE integration_id = ? AND state IN ('failed', 'in_doubt', 'ineligible')"
         " ORDER BY updated_at DESC LIMIT ?", (integration_id, limit))
     return [{"order": r[0], "state": r[1], "reason": r[2], "attempts": r[3], "at": r[4]}
             for r in rows]

@@ -25,6 +25,7 @@ from ..integrations import IntegrationManager, UnknownIntegration
 from ..log import Logger
 from ..model import StoreOrder
 from .changes import StoreChanges
+from .mapping import email_problem
 from .outbox import Outbox
 
 PAGE = 200
@@ -124,17 +125,25 @@ class OrderExporter:
         return report
 
     async def _queue(self, integration_id: int, orders: list[StoreOrder]) -> None:
+        """Ledger rows and deliveries in one commit. An order whose address a sync would
+        filter (invalid, role, none) is never sent: its ledger row says so, and its
+        delivery is dead at once, listed with the reason."""
         live = self.integrations.get(integration_id)
         now = self._now()
-        deliveries = [NewDelivery(
-            SYSTEM_ROUTE, "orders", integration_id, order.store, f"order.{order.status}",
-            f"order:{order.id}", 0, "export_order", (order.email or f"order:{order.id}").lower(),
-            _key(order.id), asdict(order), live.provider.http.timeout, None)
-            for order in orders]
+        deliveries = []
         async with self.db.transaction() as conn:
             for order in orders:
-                await ledger.mark_in(conn, integration_id, order.id, "queued", None, now)
+                problem = email_problem(order.email.lower() if order.email else None)
+                refused = (f"not eligible: {problem.replace('_', ' ')} (a sync would not "
+                           "send it either)") if problem else None
+                await ledger.mark_in(conn, integration_id, order.id,
+                                     "ineligible" if refused else "queued", refused, now)
                 await outbox_rows.requeue(conn, integration_id, _key(order.id), now)
+                deliveries.append(NewDelivery(
+                    SYSTEM_ROUTE, "orders", integration_id, order.store,
+                    f"order.{order.status}", f"order:{order.id}", 0, "export_order",
+                    (order.email or f"order:{order.id}").lower(), _key(order.id),
+                    asdict(order), live.provider.http.timeout, refused))
             await outbox_rows.enqueue(conn, deliveries, now)
 
     async def _outcomes(self, integration_id: int, order_ids: list[str]) -> dict[str, int]:
