@@ -5,7 +5,8 @@ baseline measured in the same run.
   sent straight at it by a plain client (8 at a time, the outbox's per-integration width);
 - the share of a 400/min limit used (the sandbox enforces it) and the 429s seen;
 - accepted -> delivered latency when idle (p50, p99);
-- with another provider down, the healthy one's throughput against its rate alone.
+- with another provider down, the healthy one's throughput against its rate with that
+  provider up (the same routes and events: the failing provider is the only difference).
 
     python -m pytest -m bench -s tests/bench/test_deliveries.py
     PATCHBAY_BENCH_SECONDS=60 ...   # the rate-limited run's length (default 30 s)
@@ -162,11 +163,15 @@ def test_deliveries_throughput_rate_limit_latency_and_isolation(rigs: list[Rig])
     both.push(0, EVENTS)
     wait(lambda: len(both.delivered(klaviyo_id)) == EVENTS, timeout=600)
     healthy = EVENTS / (time.monotonic() - started)
-    solo = Rig({"klaviyo": "none"})
-    rigs.append(solo)
+    # The baseline: the same two routes and events with Omnisend up, so the only
+    # difference is the failing provider (not half the deliveries to plan and record).
+    up = Rig({"omnisend": "none", "klaviyo": "none"})
+    rigs.append(up)
+    klaviyo_up = max(int(i["id"]) for i in up.daemon.api("/v1/integrations")[
+        "integrations"] if i.get("provider") == "klaviyo" and "id" in i)
     started = time.monotonic()
-    solo.push(0, EVENTS)
-    wait(lambda: len(solo.delivered()) == EVENTS, timeout=600)
-    alone_rate = EVENTS / (time.monotonic() - started)
-    print(f"klaviyo with omnisend down: {healthy:7.0f} deliveries/s; klaviyo alone "
-          f"{alone_rate:7.0f}/s ({healthy / alone_rate:.0%} of its rate alone, goal >= 90 %)")
+    up.push(0, EVENTS)
+    wait(lambda: len(up.delivered(klaviyo_up)) == EVENTS, timeout=600)
+    up_rate = EVENTS / (time.monotonic() - started)
+    print(f"klaviyo with omnisend down: {healthy:7.0f} deliveries/s; with omnisend up "
+          f"{up_rate:7.0f}/s ({healthy / up_rate:.0%} of it, goal >= 90 %)")
