@@ -167,7 +167,10 @@ def start_flows(socket: Path) -> list[str]:
             if "klaviyo" in ids:
                 report = await client.post(
                     f"/v1/integrations/{ids['klaviyo']}/orders/export", {"mode": "active"})
-                lines.append(f"  orders -> klaviyo: {report['sent']} sent (active)")
+                ineligible = report["ledger"].get("ineligible", 0)
+                lines.append(f"  orders -> klaviyo: {report['sent']} sent (active)"
+                             + (f", {ineligible} to addresses a sync would not send to"
+                                if ineligible else ""))
             return lines
 
     return anyio.run(go)

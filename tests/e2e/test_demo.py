@@ -18,7 +18,8 @@ def test_demo_without_a_terminal_runs_headless_and_exits_0() -> None:
     assert "sandbox (shopify, ok)" in out
     assert "sync 1: subscribers -> omnisend (active)" in out
     assert "sync 1 run 1 done: scanned" in out and "failed 0" in out
-    assert "orders -> klaviyo: 38 sent" in out  # the shop's confirmed and paid orders
+    # The shop's 38 confirmed and paid orders, two of them to role or invalid addresses.
+    assert "orders -> klaviyo: 36 sent (active), 2 to addresses a sync would not send" in out
     assert "route 1: wallet_coins_awarded (example)" in out
     assert "4 loyalty events pushed: 4 deliveries delivered" in out
     assert "patchbayd stopped" in result.stderr  # the daemon was stopped cleanly afterwards
