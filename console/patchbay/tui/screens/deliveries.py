@@ -59,12 +59,9 @@ class DeliveriesScreen(TableScreen):
 
     @work(exclusive=True, group="refresh")
     async def refresh_rows(self) -> None:
-        params = {"status": self.status, "route": self.route, "limit": 200}
-        try:
-            async with ControlClient(self.socket, timeout=5) as client:
-                data = await client.get("/v1/deliveries", **params)
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self.tell(Text(str(exc), style="bold red"))
+        data = await self.fetch("/v1/deliveries", status=self.status, route=self.route,
+                                limit=200)
+        if data is None:
             return
         self.show_rows(data["deliveries"], lambda d: (
             str(d["id"]), Text(d["status"], style=STATUS_STYLES[d["status"]]),

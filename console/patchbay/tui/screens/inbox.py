@@ -35,11 +35,8 @@ class InboxScreen(TableScreen):
 
     @work(exclusive=True, group="refresh")
     async def refresh_rows(self) -> None:
-        try:
-            async with ControlClient(self.socket, timeout=5) as client:
-                data = await client.get("/v1/inbox/quarantined")
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self.say(Text(str(exc), style="bold red"))
+        data = await self.fetch("/v1/inbox/quarantined")
+        if data is None:
             return
         self.show_rows(data["items"], lambda row: (
             str(row["id"]), Text(row["store"]), row["kind"],

@@ -43,11 +43,8 @@ class RoutesScreen(TableScreen):
 
     @work(exclusive=True, group="refresh")
     async def refresh_rows(self) -> None:
-        try:
-            async with ControlClient(self.socket, timeout=5) as client:
-                data = await client.get("/v1/routes")
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self.say(Text(str(exc), style="bold red"))
+        data = await self.fetch("/v1/routes")
+        if data is None:
             return
         self.show_rows(data["routes"], lambda row: (
             str(row["id"]), Text(row["name"]), Text(row["trigger"]), row["provider"],

@@ -14,6 +14,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ...client import ApiFailure, ControlClient, DaemonUnreachable
+
 
 class TableScreen(Screen[None]):
     DEFAULT_CSS = """
@@ -43,6 +45,16 @@ class TableScreen(Screen[None]):
         self.query_one(DataTable).add_columns(*self.COLUMNS)
         if self.DETAIL:
             self.query_one("#detail", Static).border_title = self.DETAIL
+
+    async def fetch(self, path: str, **params: Any) -> Any:
+        """GET from the daemon; on failure None, and the failure shown in red (the list
+        keeps its last rows: stale beats empty)."""
+        try:
+            async with ControlClient(self.socket, timeout=5) as client:
+                return await client.get(path, **params)
+        except (ApiFailure, DaemonUnreachable) as exc:
+            self.tell(Text(str(exc), style="bold red"))
+            return None
 
     def say(self, text: str | Text) -> None:
         self.query_one("#message", Static).update(text)
