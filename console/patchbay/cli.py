@@ -1,4 +1,5 @@
-"""The `patchbay` command: one click sub-group per noun of PRODUCT.md.
+"""The `patchbay` command: one click sub-group per noun (integrations, sync, orders,
+consent, routes, deliveries, inbox); the README's CLI section lists every command.
 
 Exit codes: 0 ok, 1 operation failed, 2 usage error (click's own), 3 daemon unreachable.
 Every command takes --socket and --json, before or after the command name.

@@ -1,6 +1,6 @@
 """Bad input, however strange, is refused or set aside, and never stops the pipeline.
 
-Each test here failed before its fix (issue 8): a signed webhook with wrong types wedged
+Each test here failed on the code before its fix: a signed webhook with wrong types wedged
 all processing, NaN broke every sync, unvalidated values answered 500 and logged the
 payload, a replayed webhook moved an order back to paid, callbacks took any "email",
 and a hostile store name rewrote the administrator's terminal.
