@@ -10,7 +10,7 @@ import pytest
 from patchbayd.clock import FakeClock, normalize_time
 from patchbayd.db import Database
 from patchbayd.db.inbox import Incoming
-from patchbayd.engine.mapping import email_problem, unsendable
+from patchbayd.engine.mapping import email_problem, ineligible, unsendable
 from patchbayd.inbound.jsondoc import Malformed, loads
 from patchbayd.inbound.parse import validate_push, validate_shopify
 from patchbayd.inbound.writer import InboxWriter
@@ -206,3 +206,16 @@ def test_a_full_membership_passes() -> None:
     validate_push("demo", "customers", {"id": "c1", "email": "a@example.com", "member": {
         "points": 120.5, "status": "active", "tier": "gold", "paid_tier": False,
         "tier_expires_at": "2027-06-30", "custom": {"any": ["thing"]}}})
+
+
+@pytest.mark.parametrize(("email", "words"), [
+    ("ann@example.com", None),
+    ("Ann@Example.com", None),
+    ("INFO@example.com", "not eligible: role address"),
+    ("a..b@example.com", "not eligible: invalid address"),
+    (None, "not eligible: invalid address"),
+])
+def test_one_eligibility_rule_for_every_single_write(email: str | None,
+                                                     words: str | None) -> None:
+    reason = ineligible(email)
+    assert (reason is None) if words is None else (reason is not None and words in reason)

@@ -97,6 +97,14 @@ def email_problem(email: str | None) -> str | None:
     return None
 
 
+def ineligible(email: str | None) -> str | None:
+    """Why a single write (route delivery, consent change, order) must not go to this
+    address, or None: the same rule a sync filters by, worded for the dead letter."""
+    problem = email_problem(email.lower() if email else None)
+    return (f"not eligible: {problem.replace('_', ' ')} (a sync would not send it either)"
+            if problem else None)
+
+
 def exclusion(customer: StoreCustomer, rules: SyncRules, *, duplicate: bool) -> str | None:
     """Why this customer is not sent (one of REASONS), or None to send it."""
     problem = email_problem(customer.email)

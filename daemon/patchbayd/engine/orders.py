@@ -25,7 +25,7 @@ from ..integrations import IntegrationManager, UnknownIntegration
 from ..log import Logger
 from ..model import StoreOrder
 from .changes import StoreChanges
-from .mapping import email_problem
+from .mapping import ineligible
 from .outbox import Outbox
 
 PAGE = 200
@@ -133,9 +133,7 @@ class OrderExporter:
         deliveries = []
         async with self.db.transaction() as conn:
             for order in orders:
-                problem = email_problem(order.email.lower() if order.email else None)
-                refused = (f"not eligible: {problem.replace('_', ' ')} (a sync would not "
-                           "send it either)") if problem else None
+                refused = ineligible(order.email)
                 await ledger.mark_in(conn, integration_id, order.id,
                                      "ineligible" if refused else "queued", refused, now)
                 await outbox_rows.requeue(conn, integration_id, _key(order.id), now)

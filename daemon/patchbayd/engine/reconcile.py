@@ -41,7 +41,7 @@ from ..providers.base import Consent, ConsentState
 from ..providers.errors import ProviderError, Transient
 from ..stores.shopify import ShopifyClient
 from .consent import Change, Decision, Known, Settings, decide
-from .mapping import email_problem, exclusion
+from .mapping import exclusion, ineligible
 from .outbox import Outbox
 from .sync import rules_of
 
@@ -139,11 +139,10 @@ class ConsentEngine:
         change = change or Change(event.source,  # type: ignore[arg-type]
                                   event.state, parse_time(event.event_at))
         decision = decide(change, known, settings_of(live), self.clock.now())
-        problem = email_problem(event.email)
-        if decision.action == "send_to_provider" and problem:
-            decision = Decision("ignored", "none", "eligibility",
-                                f"not eligible: {problem.replace('_', ' ')} (a sync would "
-                                "not send it either)", decision.old_state, decision.new_state)
+        refused = ineligible(event.email)
+        if decision.action == "send_to_provider" and refused:
+            decision = Decision("ignored", "none", "eligibility", refused, decision.old_state,
+                                decision.new_state)
         reason = decision.reason
         try:
             follow_up, note = await self._act(decision, change, event, live, customer)

@@ -20,7 +20,7 @@ from typing import Any
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
-from .mapping import email_problem
+from .mapping import ineligible
 
 ACTIONS = ("track_event", "upsert_contact", "add_to_list", "webhook")
 SELECTORS = ("email", "phone", "external_id")
@@ -312,8 +312,8 @@ def plan(route: Route, event: RouteEvent) -> list[Planned]:
     refused = None
     if not contact:
         refused = f"the event has no {route.selector} to match the contact by"
-    elif route.selector == "email" and (problem := email_problem(contact)):
-        refused = f"not eligible: {problem.replace('_', ' ')} (a sync would not send it)"
+    elif route.selector == "email":
+        refused = ineligible(contact)
     planned = []
     for index, action in enumerate(route.actions):
         why = refused
