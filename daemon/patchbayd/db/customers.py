@@ -27,6 +27,12 @@ _CUSTOMER_UPSERT = (
     " OR excluded.updated_at >= customers.updated_at")
 
 
+def replaces(incoming: str | None, stored: str | None) -> bool:
+    """Whether an update with `updated_at` = incoming overwrites the stored row: the
+    upserts' WHERE clause, for code that must predict it within a batch."""
+    return not (incoming and stored and incoming < stored)
+
+
 async def upsert_customers(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreCustomer, int]],
                            now: str) -> None:
     """(customer, seq) pairs, inside the caller's transaction."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..db.customers import replaces
 from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .routes import RouteEvent
 
@@ -66,8 +67,8 @@ def order_events(order: StoreOrder, previous: tuple[str, str | None] | None,
     status, updated_at = previous or (None, None)
     if order.status != "paid" or status == "paid":
         return []
-    if updated_at and order.updated_at and order.updated_at < updated_at:
-        return []
+    if not replaces(order.updated_at, updated_at):
+        return []  # the upsert ignores it, and so do routes
     context = dict(customer or {"id": order.customer_id, "email": order.email})
     context.setdefault("email", order.email)
     return [RouteEvent("order.paid", f"order.paid:{order.store}:{order.id}", order.store,

@@ -29,6 +29,9 @@ from ..log import Logger
 from ..model import StoreCustomer, StoreEvent, StoreOrder
 from .parse import record
 
+# (store, customer id) -> (email consent, its time, updated_at), as stored
+Stored = dict[tuple[str, str], tuple[str | None, str | None, str | None]]
+
 BATCH = 2000
 GATHER_SECONDS = 0.05  # let a burst of single-item requests land, then take them together
 
@@ -67,16 +70,26 @@ class InboxProcessor:
                 await self.wake.wait()
                 await asyncio.sleep(GATHER_SECONDS)
 
-    async def _consent_changes(self, customers: list[tuple[StoreCustomer, int]]
-                               ) -> list[consent_rows.NewEvent]:
+    async def _stored(self, customers: list[tuple[StoreCustomer, int]]) -> Stored:
+        """The batch's customers as the table held them before it: one read, shared by
+        the consent changes and the route events (each judges against a copy)."""
+        if not customers:
+            return {}
+        wanted = self.reconciled()
+        routed_customers = self.routes is not None and any(self.routes.wants(t) for t in (
+            "customer.created", "customer.updated", "consent.changed"))
+        if not routed_customers and not any(c.store in wanted for c, _ in customers):
+            return {}
+        return await tables.consent_of(self.db, [c for c, _ in customers])
+
+    def _consent_changes(self, customers: list[tuple[StoreCustomer, int]], known: Stored
+                         ) -> list[consent_rows.NewEvent]:
         """Consent events the batch carries, against what the table held before it."""
         wanted = self.reconciled()
-        customers = [(c, seq) for c, seq in customers if c.store in wanted]
-        if not customers:
-            return []
-        known = await tables.consent_of(self.db, [c for c, _ in customers])
         events: list[consent_rows.NewEvent] = []
         for customer, _seq in customers:
+            if customer.store not in wanted:
+                continue
             key = (customer.store, customer.id)
             stored = known.get(key)
             change = store_change(stored[:2] if stored else None, customer.email_consent,
@@ -84,9 +97,8 @@ class InboxProcessor:
                                   customer.updated_at)
             if change is None or not customer.email:
                 continue
-            older = bool(stored and stored[2] and customer.updated_at
-                         and customer.updated_at < stored[2])
-            if not older:  # an older row is rejected by the upsert; its event is judged stale
+            # An older row is rejected by the upsert (its event is judged stale).
+            if tables.replaces(customer.updated_at, stored[2] if stored else None):
                 known[key] = (customer.email_consent, customer.email_consent_at,
                               customer.updated_at)
             source, state, at = change
@@ -133,10 +145,11 @@ class InboxProcessor:
         orders = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)]
         events = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)]
         now = isoformat(self.clock.now())
-        changes = await self._consent_changes(customers)
-        deliveries = (self.routes.deliveries(await self._route_events(customers, orders,
-                                                                      events, now))
-                      if self.routes and self.routes.routes else [])
+        stored = await self._stored(customers)
+        changes = self._consent_changes(customers, dict(stored))
+        deliveries = (self.routes.deliveries(await self._route_events(
+            customers, orders, events, now, dict(stored)))
+            if self.routes and self.routes.routes else [])
         async with self.db.transaction() as conn:
             if customers:
                 await tables.upsert_customers(conn, customers, now)
@@ -160,7 +173,7 @@ class InboxProcessor:
 
     async def _route_events(self, customers: list[tuple[StoreCustomer, int]],
                             orders: list[tuple[StoreOrder, int]],
-                            events: list[tuple[StoreEvent, int]], now: str
+                            events: list[tuple[StoreEvent, int]], now: str, stored: Stored
                             ) -> list[RouteEvent]:
         """What routes see of this batch, judged against the tables as they were before
         it (a customer first seen is created; an order first seen paid is paid)."""
@@ -168,14 +181,12 @@ class InboxProcessor:
         found: list[RouteEvent] = []
         if customers and any(self.routes.wants(t) for t in (
                 "customer.created", "customer.updated", "consent.changed")):
-            stored = await tables.consent_of(self.db, [c for c, _ in customers])
             known = {key: Known(value[0], value[2]) for key, value in stored.items()}
             for customer, seq in customers:
                 key = (customer.store, customer.id)
-                found += customer_events(customer, known.get(key), seq, now)
                 before = known.get(key)
-                if not (before and before.updated_at and customer.updated_at
-                        and customer.updated_at < before.updated_at):
+                found += customer_events(customer, before, seq, now)
+                if tables.replaces(customer.updated_at, before.updated_at if before else None):
                     known[key] = Known(customer.email_consent, customer.updated_at)
         wanted_orders = [o for o, _ in orders if o.status == "paid"] if self.routes.wants(
             "order.paid") else []
@@ -193,7 +204,7 @@ class InboxProcessor:
                 found += order_events(order, statuses.get((order.store, order.id)),
                                       asdict(person) if person else None, now)
                 was = statuses.get((order.store, order.id))
-                if not (was and was[1] and order.updated_at and order.updated_at < was[1]):
+                if tables.replaces(order.updated_at, was[1] if was else None):
                     statuses[(order.store, order.id)] = (order.status, order.updated_at)
         for event in wanted_events:
             person = people.get((event.store, event.customer_id or ""))
