@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from ..db.outbox import SYSTEM_ROUTE, NewDelivery
 from ..inbound.writer import InboxWriter
 from ..integrations import IntegrationManager, Live, UnknownIntegration
 from ..log import Logger
-from ..model import StoreCustomer
+from ..model import StoreCustomer, Sync
 from ..providers.base import Consent, ConsentState
 from ..providers.errors import ProviderError, Transient
 from ..stores.shopify import ShopifyClient
@@ -174,17 +174,18 @@ class ConsentEngine:
         integration_id = live.integration.id
         if decision.action == "send_to_provider" and decision.new_state:
             at = isoformat(change.at) if change.at else None
-            carrier = await self._carrier(live, customer, decision.new_state)
+            syncs = await sync_rows.live(self.db)  # read once for every question below
+            carrier = _carrier(live, customer, decision.new_state, syncs)
+            destination = _destination(integration_id, syncs)
             if (carrier is None and decision.new_state == "subscribed"
-                    and live.provider.has_lists
-                    and await self._destination(integration_id) is None):
+                    and live.provider.has_lists and destination is None):
                 # Nowhere to subscribe them: a list-based provider keeps opt-ins per list.
                 return None, (f"not sent: {live.integration.provider} keeps opt-ins per "
                               "list and no sync of this integration names one")
             if carrier is None:
                 # The provider's state is recorded when the outbox has delivered it.
                 return None, await self._enqueue(event, live, decision.new_state, at,
-                                                 customer)
+                                                 destination, customer)
             await rows.set_provider_state(self.db, integration_id, event.email,
                                           decision.new_state, at)
             return None, f"carried by sync {carrier}'s next batch"
@@ -194,7 +195,7 @@ class ConsentEngine:
                                           decision.new_state,
                                           isoformat(change.at or self.clock.now()))
         elif decision.action == "lookup_provider":
-            destination = await self._destination(integration_id)
+            destination = _destination(integration_id, await sync_rows.live(self.db))
             found = await self.integrations.call(
                 integration_id, "consent looked up",
                 lambda p: p.lookup_consent(event.email, destination))
@@ -202,43 +203,20 @@ class ConsentEngine:
                           found.at if found else None), None
         return None, None
 
-    async def _carrier(self, live: Live, customer: StoreCustomer | None,
-                       state: str) -> int | None:
-        """An active sync of this integration that will send this opt-in in its next
-        batch anyway (the contact is in its segment and passes its filters), or None.
-        Opt-outs always go single: a sync never sends an unsubscribed contact."""
-        if state != "subscribed" or customer is None or not live.provider.batch_sets_consent:
-            return None  # Klaviyo's import, SALESmanago's, Mailchimp's leave consent be
-        subscribed = replace(customer, email_consent="subscribed")
-        for sync in await sync_rows.live(self.db):
-            if (sync.integration_id == live.integration.id and sync.mode == "active"
-                    and sync.state in ("running", "active")  # following new data
-                    and sync.segment in ("all", "subscribers")
-                    and exclusion(subscribed, rules_of(sync), duplicate=False) is None):
-                return sync.id
-        return None
-
     async def _enqueue(self, event: ConsentEvent, live: Live, state: str, at: str | None,
-                       customer: StoreCustomer | None) -> str:
+                       destination: str | None, customer: StoreCustomer | None) -> str:
         integration_id = live.integration.id
         delivery = NewDelivery(
             SYSTEM_ROUTE, "consent", integration_id, event.store, f"consent.{state}",
             f"consent:{event.id}", 0, "set_consent", event.email,
             f"consent:{event.id}:{integration_id}",
             {"email": event.email, "state": state, "at": at,
-             "list": await self._destination(integration_id),
+             "list": destination,
              "customer_id": customer.id if customer else event.customer_id},
             self.timeout, None)
         await outbox_rows.add(self.db, [delivery], self._now())
         self.outbox.wake({integration_id})
         return "sent through the outbox (patchbay deliveries list --route 0)"
-
-    async def _destination(self, integration_id: int) -> str | None:
-        """Where consent lives at list-based providers: the integration's sync list."""
-        for sync in await sync_rows.live(self.db):
-            if sync.integration_id == integration_id and sync.destination:
-                return sync.destination
-        return None
 
     async def _write_store(self, customer: StoreCustomer, state: str, change: Change) -> None:
         """The store takes the new state; our copy follows through the inbox (one way in)."""
@@ -264,6 +242,31 @@ class ConsentEngine:
                         "data": {"state": state, "source": change.source}}
         await self.inbox.add([Incoming.of(customer.store, "customers", "ingest", item),
                               Incoming.of(customer.store, "events", "ingest", announcement)])
+
+
+def _carrier(live: Live, customer: StoreCustomer | None, state: str,
+             syncs: Sequence[Sync]) -> int | None:
+    """An active sync of this integration that will send this opt-in in its next batch
+    anyway (the contact is in its segment and passes its filters), or None. Opt-outs
+    always go single: a sync never sends an unsubscribed contact."""
+    if state != "subscribed" or customer is None or not live.provider.batch_sets_consent:
+        return None  # Klaviyo's import, SALESmanago's, Mailchimp's leave consent be
+    subscribed = replace(customer, email_consent="subscribed")
+    for sync in syncs:
+        if (sync.integration_id == live.integration.id and sync.mode == "active"
+                and sync.state in ("running", "active")  # following new data
+                and sync.segment in ("all", "subscribers")
+                and exclusion(subscribed, rules_of(sync), duplicate=False) is None):
+            return sync.id
+    return None
+
+
+def _destination(integration_id: int, syncs: Sequence[Sync]) -> str | None:
+    """Where consent lives at list-based providers: the integration's sync list."""
+    for sync in syncs:
+        if sync.integration_id == integration_id and sync.destination:
+            return sync.destination
+    return None
 
 
 def push_item(customer: StoreCustomer) -> dict[str, Any]:
