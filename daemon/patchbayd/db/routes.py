@@ -47,6 +47,8 @@ async def save(db: Database, tables: list[dict[str, Any]], *, replace: bool,
     async with db.transaction() as conn:
         for table in tables:
             name, enabled = table["name"], int(table.get("enabled", True))
+            # The switch lives in its column only (enable/disable change it there).
+            definition = {key: value for key, value in table.items() if key != "enabled"}
             cursor = await conn.execute("SELECT id FROM routes WHERE name = ?", (name,))
             existing = await cursor.fetchone()
             if existing and not replace:
@@ -55,12 +57,12 @@ async def save(db: Database, tables: list[dict[str, Any]], *, replace: bool,
             if existing:
                 await conn.execute(
                     "UPDATE routes SET definition = ?, enabled = ?, updated_at = ?"
-                    " WHERE id = ?", (json.dumps(table), enabled, now, existing[0]))
+                    " WHERE id = ?", (json.dumps(definition), enabled, now, existing[0]))
                 ids.append(int(existing[0]))
             else:
                 cursor = await conn.execute(
                     "INSERT INTO routes (name, definition, enabled, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)", (name, json.dumps(table), enabled, now, now))
+                    " VALUES (?, ?, ?, ?, ?)", (name, json.dumps(definition), enabled, now, now))
                 ids.append(int(cursor.lastrowid or 0))
     return ids, kept
 

@@ -92,10 +92,10 @@ def _member(item: dict[str, Any], where: str) -> dict[str, Any]:
     paid = member.get("paid_tier")
     if paid is not None and not isinstance(paid, bool | str):  # a flag, or the paid tier's name
         raise Malformed(f"{at}paid_tier: expected true, false or a tier name")
-    if member.get("tier_expires_at") is not None:
-        _time(member, "tier_expires_at", at)
-        if not isinstance(member["tier_expires_at"], str):
-            raise Malformed(f"{at}tier_expires_at: expected a date")
+    expires = member.get("tier_expires_at")
+    if expires is not None and not isinstance(expires, str):
+        raise Malformed(f"{at}tier_expires_at: expected a date")
+    _time(member, "tier_expires_at", at)
     return member
 
 
