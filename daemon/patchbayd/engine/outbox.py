@@ -150,9 +150,9 @@ class Outbox:
         finally:
             for worker in self._workers.values():
                 worker.cancel()
-            for worker in self._workers.values():
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await worker
+            # Stopping: whatever a worker was doing, its deliveries are still open in the
+            # table and go on at the next start, so how each task ended changes nothing.
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
     async def _worker(self, integration_id: int) -> None:
         wake = self._wakes.setdefault(integration_id, asyncio.Event())

@@ -33,8 +33,8 @@ def descriptor_room() -> int:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
             soft = hard
-        except (ValueError, OSError):
-            pass
+        except (ValueError, OSError):  # not allowed here: the cap follows the soft limit
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft == resource.RLIM_INFINITY:
         return 1 << 20
     return max(8, soft - RESERVED_DESCRIPTORS)
