@@ -11,13 +11,14 @@ commits the event, and the outbox sends them.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from liquid import Environment
+from liquid import BoundTemplate, Environment
 from liquid.exceptions import LiquidError
 
 from .mapping import ineligible
@@ -44,6 +45,13 @@ class _Bounded(Environment):
 
 
 _LIQUID = _Bounded()
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(text: str) -> BoundTemplate:
+    """A template parsed once, not at every event it renders (a route's templates are
+    few and fixed; events are many)."""
+    return _LIQUID.from_string(text)
 _PLAIN_PATH = re.compile(r"^\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*\}\}$")
 _MISSING = object()
 
@@ -221,7 +229,7 @@ def check_template(text: str, where: str) -> None:
     """Parse a Liquid template now (at import), refusing unknown filters too: Liquid
     itself would only notice those when rendering, long after the import said yes."""
     try:
-        template = _LIQUID.from_string(text)
+        template = _compiled(text)
         names = template.filter_names()
     except LiquidError as exc:
         raise RouteError(f"{where}: {str(exc).splitlines()[0]}") from None
@@ -250,7 +258,7 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
         if plain:
             found = lookup(context, plain.group(1))
             return None if found is _MISSING else found
-        return _LIQUID.from_string(value).render(**context)
+        return _compiled(value).render(**context)
     if isinstance(value, Mapping):
         return {key: render(item, context) for key, item in value.items()}
     if isinstance(value, list):
