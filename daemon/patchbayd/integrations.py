@@ -22,11 +22,11 @@ from .clock import Clock, isoformat
 from .config import Store
 from .db import Database
 from .db import integrations as rows
-from .engine.ratelimit import RateLimiter
 from .log import Logger
 from .model import Integration
 from .providers.base import Provider
 from .providers.errors import AuthFailed, ProviderError, Transient
+from .providers.ratelimit import RateLimiter
 from .providers.registry import SPECS, InvalidSettings, build, normalize
 from .secret import Secret
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .secret import Secret
+
+ConsentState = Literal["subscribed", "not_subscribed", "unsubscribed"]
+CONSENT_STATES: tuple[ConsentState, ...] = ("subscribed", "not_subscribed", "unsubscribed")
 
 
 @dataclass(frozen=True)

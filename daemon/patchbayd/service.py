@@ -31,15 +31,17 @@ from .db import inbox as inbox_rows
 from .db import outbox as outbox_rows
 from .engine.orders import OrderExporter
 from .engine.outbox import Backoff, Outbox
+from .engine.processor import InboxProcessor
 from .engine.reconcile import ConsentEngine
 from .engine.routebook import Installed, RouteBook
 from .engine.sync import SyncEngine
-from .inbound.processor import InboxProcessor
-from .inbound.writer import InboxWriter
+from .intake.writer import InboxWriter
 from .integrations import IntegrationManager
 from .log import Logger, LogSink, Sampler, bridge_stdlib
 from .metrics import Metrics
+from .stores.clients import StoreClients
 from .stores.watch import StoreWatcher
+from .stores.writer import StoreWriter
 from .systemd import Notifier
 from .web import control, public
 from .web.connections import ConnectionGuard, descriptor_room
@@ -260,13 +262,13 @@ class Service:
         await processor.start()
         self.metrics.watch_quarantine(lambda: processor.quarantined)
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
+        store_clients = StoreClients(self.clock, timeout=self.config.provider_timeout)
         self._consent = consent = ConsentEngine(
             self.db, self.clock, Logger(self.sink, "consent"), self.integrations,
-            lambda: self.config.stores, self.inbox, self.outbox,
+            StoreWriter(store_clients, lambda: self.config.stores, self.inbox), self.outbox,
             timeout=self.config.provider_timeout)
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
-                                             self.inbox, lambda: self.public_url,
-                                             timeout=self.config.provider_timeout)
+                                             self.inbox, store_clients, lambda: self.public_url)
         stores.sync_config(self.config.stores)
         servers = [self._server(control.build(self)),
                    self._server(public.build(self), http=self.connections.protocol())]
@@ -313,6 +315,7 @@ class Service:
         finally:
             await self.syncs.close()
             await self.integrations.close()
+            await store_clients.aclose()
             control_sock.close()
             public_sock.close()
         self.log.info("patchbayd stopped")

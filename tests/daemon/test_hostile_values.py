@@ -11,9 +11,10 @@ from patchbayd.clock import FakeClock, normalize_time
 from patchbayd.db import Database
 from patchbayd.db.inbox import Incoming
 from patchbayd.engine.mapping import email_problem, ineligible, unsendable
-from patchbayd.inbound.jsondoc import Malformed, loads
-from patchbayd.inbound.parse import validate_push, validate_shopify
-from patchbayd.inbound.writer import InboxWriter
+from patchbayd.intake.jsondoc import Malformed, loads
+from patchbayd.intake.push import validate_push
+from patchbayd.intake.shopify import validate as validate_shopify
+from patchbayd.intake.writer import InboxWriter
 from patchbayd.log import Sampler, clean
 from patchbayd.providers.base import Contact
 

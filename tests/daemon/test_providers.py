@@ -15,7 +15,6 @@ import pytest
 
 from patchbayd.clock import FakeClock
 from patchbayd.providers.base import Consent, Contact, Provider
-from patchbayd.providers.benchmark import Benchmark
 from patchbayd.providers.errors import AuthFailed, Rejected, Transient
 from patchbayd.providers.registry import SPECS, build
 from patchbayd.sandbox.app import build as sandbox
@@ -62,8 +61,8 @@ async def rig() -> AsyncIterator[Rig]:
 
 
 async def destination(provider: Provider) -> str | None:
-    if isinstance(provider, Benchmark):
-        return (await provider.create_destination("Newsletter")).id
+    if provider.creates_destinations:
+        return (await provider.ensure_destination("Newsletter")).id
     found = await provider.destinations()
     return found[0].id if found else None
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from patchbayd.clock import FakeClock
-from patchbayd.engine.ratelimit import Bucket, Limit, RateLimiter, hold_seconds, parse_limit
+from patchbayd.providers.ratelimit import Bucket, Limit, RateLimiter, hold_seconds, parse_limit
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

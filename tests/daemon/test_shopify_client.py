@@ -9,7 +9,7 @@ import pytest
 
 from patchbayd.clock import FakeClock
 from patchbayd.config import ShopifyStore
-from patchbayd.inbound.parse import shopify_customer
+from patchbayd.intake.shopify import customer as shopify_customer
 from patchbayd.providers.base import Consent
 from patchbayd.providers.errors import AuthFailed
 from patchbayd.sandbox.app import build as sandbox

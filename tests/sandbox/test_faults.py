@@ -185,6 +185,7 @@ async def test_unknown_knob_or_wrong_type_is_400(sandbox: httpx.AsyncClient) -> 
                                json={"secrets": {}})).status_code == 400
     faults = (await sandbox.get("/_sandbox/omnisend/faults")).json()
     assert faults == {"error_rate": 0.0, "error_status": 500, "latency_ms": 0.0,
+                      "job_latency_ms": 0.0,
                       "rate_limit_per_min": None, "capacity": None, "down": False,
                       "revoked_keys": [], "malformed": False}
     assert (await sandbox.get("/_sandbox/nope/faults")).status_code == 404

@@ -17,29 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from ..clock import Clock, isoformat, parse_time
-from ..config import ConfigError, PushStore, ShopifyStore, Store, parse_duration
+from ..config import ConfigError, parse_duration
 from ..db import Database
 from ..db import consent as rows
 from ..db import customers as tables
 from ..db import outbox as outbox_rows
 from ..db import syncs as sync_rows
 from ..db.consent import ConsentEvent
-from ..db.inbox import Incoming
 from ..db.outbox import SYSTEM_ROUTE, NewDelivery
-from ..inbound.writer import InboxWriter
 from ..integrations import IntegrationManager, Live, UnknownIntegration
 from ..log import Logger
 from ..model import StoreCustomer, Sync
-from ..providers.base import Consent, ConsentState
+from ..providers.base import ConsentState
 from ..providers.errors import ProviderError, Transient
-from ..stores.shopify import ShopifyClient
+from ..stores.writer import StoreWriter
 from .consent import Change, Decision, Known, Settings, decide
 from .mapping import exclusion, ineligible
 from .outbox import Outbox
@@ -63,13 +59,12 @@ def settings_of(live: Live) -> Settings:
 
 class ConsentEngine:
     def __init__(self, db: Database, clock: Clock, log: Logger,
-                 integrations: IntegrationManager, stores: Callable[[], Mapping[str, Store]],
-                 inbox: InboxWriter, outbox: Outbox, *, timeout: float = 10.0) -> None:
+                 integrations: IntegrationManager, store_writer: StoreWriter, outbox: Outbox,
+                 *, timeout: float = 10.0) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.outbox = outbox
-        self.inbox = inbox
+        self.store_writer = store_writer
         self.integrations = integrations
-        self.stores = stores
         self.timeout = timeout
         self.wake = asyncio.Event()
         self.full = False  # the last pass took a whole batch: look again at once
@@ -190,7 +185,9 @@ class ConsentEngine:
                                           decision.new_state, at)
             return None, f"carried by sync {carrier}'s next batch"
         if decision.action == "write_to_store" and decision.new_state and customer:
-            await self._write_store(customer, decision.new_state, change)
+            state: ConsentState = decision.new_state  # type: ignore[assignment]
+            await self.store_writer.set_email_consent(
+                customer, state, change.at or self.clock.now(), change.source)
             await rows.set_provider_state(self.db, integration_id, event.email,
                                           decision.new_state,
                                           isoformat(change.at or self.clock.now()))
@@ -218,31 +215,6 @@ class ConsentEngine:
         self.outbox.wake({integration_id})
         return "sent through the outbox (patchbay deliveries list --route 0)"
 
-    async def _write_store(self, customer: StoreCustomer, state: str, change: Change) -> None:
-        """The store takes the new state; our copy follows through the inbox (one way in)."""
-        at = change.at or self.clock.now()
-        store = self.stores().get(customer.store)
-        value: ConsentState = state  # type: ignore[assignment]
-        if isinstance(store, ShopifyStore):
-            client = ShopifyClient(store, self.clock, timeout=self.timeout)
-            try:
-                updated = await client.set_email_consent(customer.id, Consent(value, at))
-            finally:
-                await client.aclose()
-            await self.inbox.add([Incoming.of(customer.store, "customers", "shopify", updated)])
-            return
-        if not isinstance(store, PushStore):
-            raise Transient(f"store {customer.store} is not configured any more")
-        stamp = isoformat(at)
-        item = {**push_item(customer), "updated_at": stamp,
-                "email_consent": {"state": state, "updated_at": stamp}}
-        announcement = {"id": f"consent-{uuid.uuid4()}", "type": "consent.changed",
-                        "occurred_at": stamp,
-                        "customer": {"id": customer.id, "email": customer.email},
-                        "data": {"state": state, "source": change.source}}
-        await self.inbox.add([Incoming.of(customer.store, "customers", "ingest", item),
-                              Incoming.of(customer.store, "events", "ingest", announcement)])
-
 
 def _carrier(live: Live, customer: StoreCustomer | None, state: str,
              syncs: Sequence[Sync]) -> int | None:
@@ -267,18 +239,3 @@ def _destination(integration_id: int, syncs: Sequence[Sync]) -> str | None:
         if sync.integration_id == integration_id and sync.destination:
             return sync.destination
     return None
-
-
-def push_item(customer: StoreCustomer) -> dict[str, Any]:
-    """A customer row in the push ingest format (how patchbay writes to a push store)."""
-    def consent(state: str | None, at: str | None) -> dict[str, Any] | None:
-        return {"state": state, "updated_at": at} if state else None
-
-    item: dict[str, Any] = {
-        "id": customer.id, "email": customer.email, "phone": customer.phone,
-        "first_name": customer.first_name, "last_name": customer.last_name,
-        "created_at": customer.created_at, "updated_at": customer.updated_at,
-        "email_consent": consent(customer.email_consent, customer.email_consent_at),
-        "sms_consent": consent(customer.sms_consent, customer.sms_consent_at),
-        "member": customer.member, "tags": customer.tags, "properties": customer.properties}
-    return {k: v for k, v in item.items() if v is not None}

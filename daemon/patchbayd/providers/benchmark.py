@@ -19,17 +19,18 @@ from .base import (
     Contact,
     Destination,
     OrderPayload,
+    Provider,
     RemoteConsent,
     RowResult,
     TrackedEvent,
 )
-from .errors import AuthFailed, CapacityExceeded, Rejected, Transient
+from .errors import AuthFailed, CapacityExceeded, ProviderError, Rejected, Transient
 from .http import ProviderHttp
 
 BATCH_MAX = 5000
-IMPORT_POLLS = 60
-AUTH_CODES = {"InvalidToken", "Unauthorized", "AuthenticationFailed"}
-CAPACITY_CODES = {"ContactLimitExceeded"}
+ENVELOPE_ERRORS: tuple[tuple[str, type[ProviderError]], ...] = (
+    ("InvalidToken", AuthFailed), ("Unauthorized", AuthFailed),
+    ("AuthenticationFailed", AuthFailed), ("ContactLimitExceeded", CapacityExceeded))
 
 
 def _errors(body: Any) -> list[dict[str, Any]]:
@@ -42,33 +43,28 @@ def _message(body: Any) -> str | None:
     return "; ".join(str(e.get("Message") or e.get("Code")) for e in errors) or None
 
 
-class Benchmark:
+class Benchmark(Provider):
     name = "benchmark"
     batch_size = BATCH_MAX
     has_lists = True
     orders_idempotent = False
     batch_sets_consent = False
 
-    def __init__(self, http: ProviderHttp, token: str) -> None:
-        self.http = http
-        self._headers = {"AuthToken": token}
+    envelope_errors = ENVELOPE_ERRORS
+    creates_destinations = True
+    error_message = staticmethod(_message)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, headers=self._headers, **kwargs)
-        self.http.raise_for_status(response, _message)
-        body = self.http.json(response)
+    def __init__(self, http: ProviderHttp, token: str) -> None:
+        super().__init__(http, {"AuthToken": token})
+
+    def unwrap(self, body: Any) -> Any:
+        """Every answer is {"Response": {"Status": "1"|"-1", "Data": ..., "Errors": [...]}}."""
         inner = body.get("Response") if isinstance(body, dict) else None
         if not isinstance(inner, dict):
             raise Transient(f"{self.http.name}: answer without a Response envelope")
         if str(inner.get("Status")) != "1":
-            errors = _errors(body)
-            codes = {str(e.get("Code")) for e in errors}
-            reason = self.http.scrub(f"{self.http.name}: {_message(body) or 'request failed'}")
-            if codes & AUTH_CODES:
-                raise AuthFailed(reason)
-            if codes & CAPACITY_CODES:
-                raise CapacityExceeded(reason)
-            raise Rejected(reason)
+            raise self.envelope_failure({str(e.get("Code")) for e in _errors(body)},
+                                        _message(body))
         return inner.get("Data")
 
     async def verify(self) -> Account:
@@ -83,7 +79,7 @@ class Benchmark:
         data = await self._call("GET", "/Contact/")
         return [Destination(str(d["ID"]), str(d["Name"])) for d in data or []]
 
-    async def create_destination(self, name: str) -> Destination:
+    async def ensure_destination(self, name: str) -> Destination:
         """Benchmark lists are made on demand (a sync may name a list that is not there yet)."""
         data = await self._call("POST", "/Contact/", json_body={"Data": {"Name": name}})
         return Destination(str(data["ID"]), name)
@@ -102,13 +98,13 @@ class Benchmark:
         started = await self._call("POST", f"/Contact/{destination}/ContactDetails/CSV",
                                    json_body={"Data": {"CSV": buffer.getvalue()}})
         import_id = started["ImportID"]
-        for _ in range(IMPORT_POLLS):
-            status = await self._call("GET", "/Contact/ContactImportStatus",
-                                      params={"ImportID": import_id})
-            if status.get("Status") in ("Completed", "Failed"):
-                break
-        else:
-            raise Transient(f"{self.http.name}: import {import_id} did not complete")
+
+        async def completed() -> dict[str, Any] | None:
+            status: dict[str, Any] = await self._call(
+                "GET", "/Contact/ContactImportStatus", params={"ImportID": import_id})
+            return status if status.get("Status") in ("Completed", "Failed") else None
+
+        status = await self.poll_job(completed, f"import {import_id}")
         rejected = {str(r.get("Email", "")).lower(): str(r.get("Reason"))
                     for r in status.get("Rejections") or []}
         return [RowResult(c.key, c.key not in rejected,
@@ -151,5 +147,3 @@ class Benchmark:
     async def export_order(self, order: OrderPayload) -> None:
         raise Rejected(f"{self.http.name}: has no order or event API")
 
-    async def aclose(self) -> None:
-        await self.http.aclose()

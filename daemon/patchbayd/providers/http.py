@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from ..engine.ratelimit import RateLimiter
 from .errors import AuthFailed, RateLimited, Rejected, Transient
+from .ratelimit import RateLimiter
 
 DEFAULT_TIMEOUT = 10.0
 # A caller's own bound on each HTTP exchange (a route's attempt timeout). It bounds the
@@ -115,6 +115,10 @@ class ProviderHttp:
         if status == 408 or status >= 500:
             raise Transient(reason)
         raise Rejected(reason)
+
+    @property
+    def closed(self) -> bool:
+        return self._client.is_closed
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -13,23 +13,22 @@ from typing import Any
 from ..clock import isoformat, parse_time
 from .base import (
     Account,
-    Capacity,
     Consent,
     ConsentState,
     Contact,
     Destination,
     OrderPayload,
+    Provider,
     RemoteConsent,
     RowResult,
     TrackedEvent,
     order_event,
 )
-from .errors import Rejected, Transient
+from .errors import Rejected
 from .http import ProviderHttp
 
 REVISION = "2026-07-15"
 BULK_MAX = 10_000
-JOB_POLLS = 60
 CONSENT_IN: dict[str, ConsentState] = {"SUBSCRIBED": "subscribed", "UNSUBSCRIBED": "unsubscribed",
               "NEVER_SUBSCRIBED": "not_subscribed"}
 
@@ -57,30 +56,23 @@ def profile_attributes(contact: Contact) -> dict[str, Any]:
     return attributes
 
 
-class Klaviyo:
+class Klaviyo(Provider):
     name = "klaviyo"
     batch_size = BULK_MAX
     has_lists = True
     orders_idempotent = True  # unique_id dedupes
     batch_sets_consent = False
 
-    def __init__(self, http: ProviderHttp, api_key: str) -> None:
-        self.http = http
-        self._headers = {"Authorization": f"Klaviyo-API-Key {api_key}", "revision": REVISION,
-                         "Accept": "application/vnd.api+json"}
+    error_message = staticmethod(_message)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, headers=self._headers, **kwargs)
-        self.http.raise_for_status(response, _message)
-        return self.http.json(response)
+    def __init__(self, http: ProviderHttp, api_key: str) -> None:
+        super().__init__(http, {"Authorization": f"Klaviyo-API-Key {api_key}",
+                                "revision": REVISION, "Accept": "application/vnd.api+json"})
 
     async def verify(self) -> Account:
         body = await self._call("GET", "/api/accounts")
         info = body["data"][0]["attributes"].get("contact_information", {})
         return Account(name=str(info.get("organization_name") or "Klaviyo account"))
-
-    async def capacity(self) -> Capacity | None:
-        return None
 
     async def destinations(self) -> list[Destination]:
         body = await self._call("GET", "/api/lists")
@@ -93,12 +85,13 @@ class Klaviyo:
             "data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": [
                 {"type": "profile", "attributes": profile_attributes(c)} for c in contacts]}}}})
         job_id = job["data"]["id"]
-        for _ in range(JOB_POLLS):
+
+        async def completed() -> bool | None:
             state = await self._call("GET", f"/api/profile-bulk-import-jobs/{job_id}")
-            if state["data"]["attributes"]["status"] in ("complete", "cancelled"):
-                break
-        else:
-            raise Transient(f"{self.http.name}: import job {job_id} did not complete")
+            return True if state["data"]["attributes"]["status"] in (
+                "complete", "cancelled") else None
+
+        await self.poll_job(completed, f"import job {job_id}")
         errors = await self._call("GET", f"/api/profile-bulk-import-jobs/{job_id}/import-errors")
         failed: dict[int, str] = {}
         for error in errors.get("data", []):

@@ -15,12 +15,12 @@ from typing import Any
 from ..clock import isoformat, parse_time
 from .base import (
     Account,
-    Capacity,
     Consent,
     ConsentState,
     Contact,
     Destination,
     OrderPayload,
+    Provider,
     RemoteConsent,
     RowResult,
     TrackedEvent,
@@ -67,27 +67,21 @@ def member_body(contact: Contact) -> dict[str, Any]:
     return body
 
 
-class Mailchimp:
+class Mailchimp(Provider):
     name = "mailchimp"
     batch_size = BATCH_MAX
     has_lists = True
     orders_idempotent = False
     batch_sets_consent = False
 
-    def __init__(self, http: ProviderHttp) -> None:
-        self.http = http  # carries Basic auth with the key
+    error_message = staticmethod(_message)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, **kwargs)
-        self.http.raise_for_status(response, _message)
-        return self.http.json(response)
+    def __init__(self, http: ProviderHttp) -> None:
+        super().__init__(http)  # the client carries Basic auth with the key
 
     async def verify(self) -> Account:
         body = await self._call("GET", "/")
         return Account(name=str(body.get("account_name") or "Mailchimp account"))
-
-    async def capacity(self) -> Capacity | None:
-        return None
 
     async def destinations(self) -> list[Destination]:
         body = await self._call("GET", "/lists", params={"count": 1000})
@@ -147,7 +141,4 @@ class Mailchimp:
     async def export_order(self, order: OrderPayload) -> None:
         raise Rejected(f"{self.http.name}: orders need Mailchimp's e-commerce API, which "
                        "patchbay does not speak yet")
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 

@@ -13,18 +13,17 @@ from typing import Any
 from ..clock import isoformat, parse_time
 from .base import (
     Account,
-    Capacity,
     Consent,
     ConsentState,
     Contact,
-    Destination,
     OrderPayload,
+    Provider,
     RemoteConsent,
     RowResult,
     TrackedEvent,
     order_event,
 )
-from .errors import Rejected, Transient
+from .errors import Rejected
 from .http import ProviderHttp
 
 STATUS_OUT = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
@@ -32,7 +31,6 @@ STATUS_OUT = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
 STATUS_IN: dict[str, ConsentState] = {
     "subscribed": "subscribed", "unsubscribed": "unsubscribed", "nonSubscribed": "not_subscribed"}
 BATCH_MAX = 1000
-BATCH_POLLS = 60
 
 
 def _message(body: Any) -> str | None:
@@ -68,31 +66,21 @@ def _channel(consent: Consent | None) -> dict[str, str]:
     return channel
 
 
-class Omnisend:
+class Omnisend(Provider):
     name = "omnisend"
     batch_size = BATCH_MAX
     has_lists = False
     orders_idempotent = True  # eventID + eventTime dedupe
     batch_sets_consent = True
 
-    def __init__(self, http: ProviderHttp, api_key: str) -> None:
-        self.http = http
-        self._headers = {"X-API-KEY": api_key}
+    error_message = staticmethod(_message)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, headers=self._headers, **kwargs)
-        self.http.raise_for_status(response, _message)
-        return self.http.json(response)
+    def __init__(self, http: ProviderHttp, api_key: str) -> None:
+        super().__init__(http, {"X-API-KEY": api_key})
 
     async def verify(self) -> Account:
         await self._call("GET", "/v3/contacts", params={"limit": 1})
         return Account(name="Omnisend account")
-
-    async def capacity(self) -> Capacity | None:
-        return None  # Omnisend does not expose plan limits; it refuses new contacts instead
-
-    async def destinations(self) -> list[Destination]:
-        return []
 
     async def upsert_contacts(self, destination: str | None,
                               contacts: Sequence[Contact]) -> list[RowResult]:
@@ -102,12 +90,12 @@ class Omnisend:
             "method": "POST", "endpoint": "contacts",
             "items": [contact_body(c) for c in contacts]})
         batch_id = batch["batchID"]
-        for _ in range(BATCH_POLLS):
+
+        async def finished() -> bool | None:
             state = await self._call("GET", f"/v3/batches/{batch_id}")
-            if state.get("status") in ("finished", "stopped"):
-                break
-        else:
-            raise Transient(f"{self.http.name}: batch {batch_id} did not finish")
+            return True if state.get("status") in ("finished", "stopped") else None
+
+        await self.poll_job(finished, f"batch {batch_id}")
         items = (await self._call("GET", f"/v3/batches/{batch_id}/items",
                                   params={"limit": len(contacts)})).get("items", [])
         results = []
@@ -160,5 +148,3 @@ class Omnisend:
     async def export_order(self, order: OrderPayload) -> None:
         await self.track_event(order_event(order))
 
-    async def aclose(self) -> None:
-        await self.http.aclose()

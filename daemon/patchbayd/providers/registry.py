@@ -15,13 +15,13 @@ import httpx
 
 from ..clock import Clock
 from ..config import ConfigError, parse_duration
-from ..engine.ratelimit import Limit, RateLimiter, parse_limit
 from .base import Provider
 from .benchmark import Benchmark
 from .http import ProviderHttp
 from .klaviyo import Klaviyo
 from .mailchimp import Mailchimp, data_centre
 from .omnisend import Omnisend
+from .ratelimit import Limit, RateLimiter, parse_limit
 from .salesmanago import SalesManago
 from .webhook import Webhook
 

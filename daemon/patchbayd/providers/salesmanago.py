@@ -7,28 +7,30 @@ failures usually arrive as HTTP 200 with `success: false`, so every answer is ch
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ..clock import Clock, SystemClock
 from .base import (
     Account,
-    Capacity,
     Consent,
     Contact,
-    Destination,
     OrderPayload,
+    Provider,
     RemoteConsent,
     RowResult,
     TrackedEvent,
 )
-from .errors import AuthFailed, CapacityExceeded, Rejected
+from .errors import AuthFailed, CapacityExceeded, ProviderError, Rejected
 from .http import ProviderHttp
 
 BATCH_MAX = 1000
-AUTH_WORDS = ("not authenticated", "authentication", "owner not found")
+ENVELOPE_ERRORS: tuple[tuple[str, type[ProviderError]], ...] = (
+    ("not authenticated", AuthFailed), ("authentication", AuthFailed),
+    ("owner not found", AuthFailed), ("limit exceeded", CapacityExceeded))
 
 
 def _message(body: Any) -> str | None:
@@ -44,16 +46,19 @@ def sign(api_key: str, client_id: str, api_secret: str) -> str:
     return hashlib.sha1((api_key + client_id + api_secret).encode()).hexdigest()
 
 
-class SalesManago:
+class SalesManago(Provider):
     name = "salesmanago"
     batch_size = BATCH_MAX
     has_lists = False
     orders_idempotent = False  # every addContactExtEvent is a new purchase
     batch_sets_consent = False
+    envelope_errors = ENVELOPE_ERRORS
+    callback_query = "&key=$key$"  # SALESmanago fills in the signature
 
     def __init__(self, http: ProviderHttp, *, client_id: str, api_secret: str, owner: str,
                  clock: Clock | None = None) -> None:
-        self.http = http
+        super().__init__(http)
+        self._api_secret = api_secret
         self.client_id = client_id
         self.owner = owner
         self._api_key = secrets.token_hex(16)
@@ -64,31 +69,21 @@ class SalesManago:
         return {"clientId": self.client_id, "apiKey": self._api_key, "sha": self._sha,
                 "requestTime": int(self.clock.now().timestamp() * 1000), "owner": self.owner}
 
-    async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _api(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.request("POST", f"/api/{method}",
                                            json_body={**self._auth(), **body})
         self.http.raise_for_status(response, _message)
         answer = self.http.json(response)
         if not isinstance(answer, dict):
             raise Rejected(f"{self.http.name}: unexpected answer to {method}")
-        if answer.get("success") is not True:
-            reason = self.http.scrub(f"{self.http.name}: {_message(answer) or 'request failed'}")
-            if any(word in reason.lower() for word in AUTH_WORDS):
-                raise AuthFailed(reason)
-            if "limit exceeded" in reason.lower():
-                raise CapacityExceeded(reason)
-            raise Rejected(reason)
+        if answer.get("success") is not True:  # failures come with HTTP 200
+            message = _message(answer)
+            raise self.envelope_failure([message or ""], message)
         return answer
 
     async def verify(self) -> Account:
-        await self._call("contact/hasContact", {"email": self.owner})
+        await self._api("contact/hasContact", {"email": self.owner})
         return Account(name=f"SALESmanago client {self.client_id}")
-
-    async def capacity(self) -> Capacity | None:
-        return None
-
-    async def destinations(self) -> list[Destination]:
-        return []
 
     @staticmethod
     def _details(contact: Contact) -> dict[str, Any]:
@@ -116,7 +111,7 @@ class SalesManago:
 
     async def upsert_contacts(self, destination: str | None,
                               contacts: Sequence[Contact]) -> list[RowResult]:
-        answer = await self._call("contact/batchupsertv2", {
+        answer = await self._api("contact/batchupsertv2", {
             "upsertDetails": [self._details(c) for c in contacts]})
         ids = {str(k).lower(): str(v) for k, v in (answer.get("contactIds") or {}).items()}
         failed = {str(f.get("email", "")).lower(): str(f.get("message"))
@@ -134,7 +129,7 @@ class SalesManago:
 
     async def lookup_consent(self, email: str,
                              destination: str | None = None) -> RemoteConsent | None:
-        answer = await self._call("contact/basic", {"email": [email]})
+        answer = await self._api("contact/basic", {"email": [email]})
         for found in answer.get("contacts") or []:
             if str(found.get("email", "")).lower() == email.lower():
                 modified = found.get("modifiedOn")
@@ -149,12 +144,12 @@ class SalesManago:
             return
         # upsert with force flags, not /optin|/optout: those refuse unknown contacts
         subscribed = consent.state == "subscribed"
-        await self._call("contact/upsert", {"contact": {"email": email},
+        await self._api("contact/upsert", {"contact": {"email": email},
                                             "forceOptIn": subscribed,
                                             "forceOptOut": not subscribed})
 
     async def track_event(self, event: TrackedEvent) -> None:
-        await self._call("v2/contact/addContactExtEvent", {
+        await self._api("v2/contact/addContactExtEvent", {
             "email": event.email, "contactEvent": {
                 "date": int(event.occurred_at.timestamp() * 1000),
                 "contactExtEventType": "OTHER", "description": event.name,
@@ -163,7 +158,7 @@ class SalesManago:
                 "products": event.properties.get("products")}})
 
     async def export_order(self, order: OrderPayload) -> None:
-        await self._call("v2/contact/addContactExtEvent", {
+        await self._api("v2/contact/addContactExtEvent", {
             "email": order.email, "contactEvent": {
                 "date": int(order.created_at.timestamp() * 1000),
                 "contactExtEventType": "PURCHASE", "externalId": order.id,
@@ -172,5 +167,7 @@ class SalesManago:
                                      for i in order.items),
                 "description": f"order {order.id} ({order.status})"}})
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def callback_accepted(self, email: str, fields: Mapping[str, Any]) -> bool:
+        """SALESmanago signs each callback: key = sha1(email + the API secret)."""
+        expected = hashlib.sha1((email + self._api_secret).encode()).hexdigest()
+        return hmac.compare_digest(str(fields.get("key", "")).encode(), expected.encode())

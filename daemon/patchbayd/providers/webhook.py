@@ -14,11 +14,10 @@ from typing import Any
 from ..clock import Clock, SystemClock, isoformat
 from .base import (
     Account,
-    Capacity,
     Consent,
     Contact,
-    Destination,
     OrderPayload,
+    Provider,
     RemoteConsent,
     RowResult,
     TrackedEvent,
@@ -53,7 +52,7 @@ def contact_json(contact: Contact) -> dict[str, Any]:
             "properties": dict(contact.properties)}
 
 
-class Webhook:
+class Webhook(Provider):
     name = "webhook"
     batch_size = BATCH_MAX
     has_lists = False
@@ -61,7 +60,7 @@ class Webhook:
     batch_sets_consent = False
 
     def __init__(self, http: ProviderHttp, secret: str, clock: Clock | None = None) -> None:
-        self.http = http
+        super().__init__(http)
         self._secret = secret
         self.clock = clock or SystemClock()
 
@@ -82,12 +81,6 @@ class Webhook:
     async def verify(self) -> Account:
         await self.post({"type": "patchbay.ping", "sent_at": isoformat(self.clock.now())})
         return Account(name="webhook endpoint")
-
-    async def capacity(self) -> Capacity | None:
-        return None
-
-    async def destinations(self) -> list[Destination]:
-        return []
 
     async def upsert_contacts(self, destination: str | None,
                               contacts: Sequence[Contact]) -> list[RowResult]:
@@ -113,6 +106,3 @@ class Webhook:
                          "status": order.status, "total": order.total,
                          "currency": order.currency, "created_at": isoformat(order.created_at),
                          "items": [dict(i) for i in order.items]})
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

@@ -96,6 +96,7 @@ class BenchmarkState(ProviderState):
         self.by_email: dict[str, set[str]] = {}  # lowercased email -> contact ids
         self.unsubscribed: set[str] = set()  # account-wide, lowercased
         self.imports: dict[str, dict[str, Any]] = {}
+        self.ready_at: dict[str, float] = {}  # by ImportID (job_latency_ms)
         self.next_id = 0
 
     def reset(self) -> None:
@@ -105,6 +106,7 @@ class BenchmarkState(ProviderState):
         self.by_email.clear()
         self.unsubscribed.clear()
         self.imports.clear()
+        self.ready_at.clear()
         self.next_id = 0
 
     def snapshot(self) -> dict[str, Any]:
@@ -273,13 +275,18 @@ def endpoints(system: System[BenchmarkState]) -> list[Endpoint]:
         if not isinstance(text, str) or "Email" not in text.partition("\n")[0]:
             return failed("InvalidCSV", "CSV with an Email column is required")
         result = state.import_csv(item, text, limit())
+        state.ready_at[result["ImportID"]] = call.job_ready_at()
         call.count_items(result["Total"])
         return answer({"ImportID": result["ImportID"]})
 
     async def import_status(call: Call) -> Response:
-        result = state.imports.get(call.request.query_params.get("ImportID", ""))
+        import_id = call.request.query_params.get("ImportID", "")
+        result = state.imports.get(import_id)
         if result is None:
             return failed("ImportNotFound", "Import not found")
+        if not call.job_done(state.ready_at.get(import_id, 0.0)):
+            return answer({"ImportID": import_id, "Status": "Processing",
+                           "ListID": result["ListID"], "Total": result["Total"]})
         return answer(result)
 
     return [

@@ -30,6 +30,7 @@ class Faults:
     error_rate: float = 0.0
     error_status: int = 500
     latency_ms: float = 0.0
+    job_latency_ms: float = 0.0  # batch/import jobs stay processing this long
     rate_limit_per_min: int | None = None
     capacity: int | None = None
     down: bool = False
@@ -119,6 +120,7 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "error_rate": _error_rate,
     "error_status": _error_status,
     "latency_ms": _latency,
+    "job_latency_ms": _latency,
     "rate_limit_per_min": _optional_count(1),
     "capacity": _optional_count(0),
     "down": _flag,

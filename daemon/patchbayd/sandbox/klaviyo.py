@@ -137,7 +137,7 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         except Invalid as exc:
             return reply({"errors": [_problem_of(exc)]}, 400)
         call.count_items(len(rows))
-        job = ImportJob(uuid.uuid4().hex, len(rows), state.now())
+        job = ImportJob(uuid.uuid4().hex, len(rows), state.now(), ready_at=call.job_ready_at())
         for index, row in enumerate(rows):
             pointer = f"/data/attributes/profiles/data/{index}"
             try:
@@ -157,7 +157,8 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         job = state.jobs.get(call.request.path_params["job_id"])
         if job is None:
             return error(404, "Bulk import job not found.")
-        return reply({"data": job.resource("complete")})
+        done = call.job_done(job.ready_at)
+        return reply({"data": job.resource("complete" if done else "processing")})
 
     async def import_errors(call: Call) -> Response:
         job = state.jobs.get(call.request.path_params["job_id"])

@@ -34,6 +34,7 @@ class ImportJob:
     total: int
     created: str
     errors: list[dict[str, Any]] = field(default_factory=list)
+    ready_at: float = 0.0  # monotonic time it may report complete (job_latency_ms)
 
     def resource(self, status: str) -> dict[str, Any]:
         done = status == "complete"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -72,8 +72,13 @@ class Batch:
     endpoint: str
     created_at: str
     results: list[dict[str, Any]]
+    ready_at: float = 0.0  # monotonic time it may report finished (job_latency_ms)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, done: bool = True) -> dict[str, Any]:
+        if not done:
+            return {"batchID": self.id, "method": "POST", "endpoint": self.endpoint,
+                    "status": "inProgress", "totalCount": len(self.results),
+                    "finishedCount": 0, "errorsCount": 0, "createdAt": self.created_at}
         errors = sum(1 for item in self.results if item["responseCode"] >= 400)
         return {"batchID": self.id, "method": "POST", "endpoint": self.endpoint,
                 "status": "finished", "totalCount": len(self.results),
@@ -305,6 +310,7 @@ def endpoints(system: System[OmnisendState]) -> list[Endpoint]:
             return error(400, f"items: at most {MAX_BATCH_ITEMS} items per batch")
         call.count_items(len(items))
         batch = state.run_batch(body["endpoint"], items, call.faults.capacity)
+        batch = state.batches[batch.id] = replace(batch, ready_at=call.job_ready_at())
         return JSONResponse({"batchID": batch.id, "status": "pending",
                              "totalCount": len(items), "endpoint": batch.endpoint})
 
@@ -312,13 +318,14 @@ def endpoints(system: System[OmnisendState]) -> list[Endpoint]:
         batch = state.batches.get(call.request.path_params["batch_id"])
         if batch is None:
             return error(404, "Batch not found")
-        return JSONResponse(batch.summary())
+        return JSONResponse(batch.summary(call.job_done(batch.ready_at)))
 
     async def batch_items(call: Call) -> Response:
         batch = state.batches.get(call.request.path_params["batch_id"])
         if batch is None:
             return error(404, "Batch not found")
-        return JSONResponse({"items": batch.results, "paging": {}})
+        done = call.job_done(batch.ready_at)
+        return JSONResponse({"items": batch.results if done else [], "paging": {}})
 
     async def add_event(call: Call) -> Response:
         status, answer = state.add_event(await call.json())

@@ -83,6 +83,13 @@ class Call:
         return (key is not None and key.startswith(KEY_PREFIX)
                 and key not in self.system.faults.revoked_keys)
 
+    def job_ready_at(self) -> float:
+        """When a job submitted now may report done (the job_latency_ms fault)."""
+        return self.system.clock.monotonic() + self.system.faults.job_latency_ms / 1000
+
+    def job_done(self, ready_at: float) -> bool:
+        return self.system.clock.monotonic() >= ready_at
+
     def count_items(self, count: int) -> None:
         self.system.counts.items[self.template] += count
 

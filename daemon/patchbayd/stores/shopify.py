@@ -16,12 +16,12 @@ import httpx
 
 from ..clock import Clock, isoformat
 from ..config import ShopifyStore
-from ..engine.ratelimit import Limit, RateLimiter
+from ..intake.shopify import TOPICS
 from ..providers.base import Consent
 from ..providers.errors import Transient
 from ..providers.http import ProviderHttp
+from ..providers.ratelimit import Limit, RateLimiter
 
-TOPICS = ("customers/create", "customers/update", "orders/paid")
 PAGE_SIZE = 250
 LIMIT = Limit(2, 1.0, burst=40)
 NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')

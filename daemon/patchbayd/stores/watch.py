@@ -19,9 +19,10 @@ from ..clock import Clock, isoformat, normalize_time
 from ..config import ShopifyStore, Store
 from ..db import Database
 from ..db.inbox import Incoming
-from ..inbound.writer import InboxWriter
+from ..intake.writer import InboxWriter
 from ..log import Logger
 from ..providers.errors import ProviderError
+from .clients import StoreClients
 from .shopify import ShopifyClient
 
 POLL_SECONDS = 60.0
@@ -50,11 +51,11 @@ class StoreState:
 
 class StoreWatcher:
     def __init__(self, db: Database, clock: Clock, log: Logger, inbox: InboxWriter,
-                 webhook_base: Callable[[], str], *, poll_seconds: float = POLL_SECONDS,
-                 timeout: float = 10.0) -> None:
+                 clients: StoreClients, webhook_base: Callable[[], str], *,
+                 poll_seconds: float = POLL_SECONDS) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.inbox = inbox
-        self.timeout = timeout
+        self.clients = clients
         self.webhook_base = webhook_base
         self.poll_seconds = poll_seconds
         self.states: dict[str, StoreState] = {}
@@ -72,6 +73,7 @@ class StoreWatcher:
         while True:
             current = stores()
             self.sync_config(current)
+            await self.clients.forget(set(current))
             for name, store in current.items():
                 state = self.states[name]
                 if isinstance(store, ShopifyStore) and self.clock.monotonic() >= state.next_due:
@@ -79,7 +81,7 @@ class StoreWatcher:
             await asyncio.sleep(TICK)
 
     async def refresh(self, store: ShopifyStore, state: StoreState) -> None:
-        client = ShopifyClient(store, self.clock, timeout=self.timeout)
+        client = await self.clients.shopify(store)
         try:
             if state.state != "ok":
                 shop = await client.shop()
@@ -103,7 +105,6 @@ class StoreWatcher:
             state.next_due = self.clock.monotonic() + self.poll_seconds
         finally:
             state.checked_at = isoformat(self.clock.now())
-            await client.aclose()
 
     async def _import(self, client: ShopifyClient, store: ShopifyStore,
                       state: StoreState) -> int:

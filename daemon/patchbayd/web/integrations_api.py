@@ -59,7 +59,7 @@ def routes(service: Service) -> list[Route]:
             raise ApiError(404, str(exc)) from None
         limiter = live.limiter
         base = f"{service.public_url}/callbacks/{live.integration.callback_token}"
-        key = "&key=$key$" if live.integration.provider == "salesmanago" else ""
+        key = live.provider.callback_query
         return {**live.integration.public(),
                 "callbacks": {"opt_in": f"{base}/opt-in?email=$email${key}",
                               "opt_out": f"{base}/opt-out?email=$email${key}"},

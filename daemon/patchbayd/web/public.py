@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..log import Logger
-from . import inbound
+from . import intake_api
 from .errors import error_response, exception_handlers
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def build(service: Service) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/metrics", metrics),
-        *inbound.routes(service),
+        *intake_api.routes(service),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers)
     app.add_middleware(Outcomes, metrics=service.metrics, log=Logger(service.sink, "public"))

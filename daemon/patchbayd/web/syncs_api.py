@@ -15,7 +15,6 @@ from ..db import syncs as rows
 from ..engine.mapping import MappingError, parse_mapping, parse_tags
 from ..integrations import UnknownIntegration
 from ..model import SEGMENTS, SYNC_MODES, Sync
-from ..providers.benchmark import Benchmark
 from ..providers.errors import ProviderError
 from .errors import ApiError
 from .integrations_api import json_object
@@ -54,10 +53,10 @@ def routes(service: Service) -> list[Route]:
             for item in found:
                 if wanted in (item.id, item.name):
                     return item.id
-            if isinstance(provider, Benchmark):
+            if provider.creates_destinations:
                 made = await service.integrations.call(
                     integration_id, f"list {wanted} created",
-                    lambda p: provider.create_destination(wanted))
+                    lambda p: p.ensure_destination(wanted))
                 return made.id
         except ProviderError as exc:
             raise ApiError(502, f"cannot read the lists: {exc.reason}") from None

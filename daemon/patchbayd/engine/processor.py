@@ -21,13 +21,13 @@ from ..db import consent as consent_rows
 from ..db import customers as tables
 from ..db import inbox as inbox_rows
 from ..db import outbox as outbox_rows
-from ..engine.consent import store_change
-from ..engine.routebook import RouteBook
-from ..engine.routes import RouteEvent
-from ..engine.triggers import Known, customer_events, order_events, routed, store_event
+from ..intake.records import record
 from ..log import Logger
 from ..model import StoreCustomer, StoreEvent, StoreOrder
-from .parse import record
+from .consent import store_change
+from .routebook import RouteBook
+from .routes import RouteEvent
+from .triggers import Known, customer_events, order_events, routed, store_event
 
 # (store, customer id) -> (email consent, its time, updated_at), as stored
 Stored = dict[tuple[str, str], tuple[str | None, str | None, str | None]]

@@ -11,8 +11,6 @@ Bodies are read under a shared byte budget, so memory stays bounded however many
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import uuid
 from collections.abc import AsyncIterator
@@ -28,18 +26,16 @@ from ..config import PushStore, ShopifyStore
 from ..db import consent as consent_rows
 from ..db.inbox import Incoming
 from ..engine.mapping import email_problem
-from ..inbound import jsondoc
-from ..inbound.parse import KINDS, Malformed, validate_push, validate_shopify
+from ..intake import jsondoc
+from ..intake import shopify as shopify_payloads
+from ..intake.jsondoc import Malformed
+from ..intake.push import KINDS, validate_push
 from ..log import Logger, Sampler
 from .budget import BodyBudget, OverBudget
 from .errors import ApiError
 
 if TYPE_CHECKING:
     from ..service import Service
-
-
-def shopify_signature(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def routes(service: Service) -> list[Route]:
@@ -126,14 +122,13 @@ def routes(service: Service) -> list[Route]:
         async with reserved(request, route, name):
             raw = await body_of(request, route, name)
             given = request.headers.get("x-shopify-hmac-sha256", "")
-            expected = shopify_signature(store.webhook_secret.reveal(), raw)
-            if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            if not shopify_payloads.signed(store.webhook_secret.reveal(), raw, given):
                 raise refuse(route, 401, "bad_signature",
                              "missing or wrong X-Shopify-Hmac-Sha256", store=name)
             body = parsed(raw, route, name)
             topic = request.headers.get("x-shopify-topic", "")
             try:
-                kind = validate_shopify(topic, body)
+                kind = shopify_payloads.validate(topic, body)
             except Malformed as exc:
                 raise refuse(route, 400, "malformed", str(exc), store=name) from None
             webhook_id = request.headers.get("x-shopify-webhook-id")
@@ -168,12 +163,9 @@ def routes(service: Service) -> list[Route]:
         if email_problem(email) == "invalid_address":  # the sync's rule, so both agree
             raise refuse(route, 400, "malformed", "email: not a valid address",
                          integration=integration)
-        if live.integration.provider == "salesmanago":
-            secret = live.integration.secret.reveal() if live.integration.secret else ""
-            expected = hashlib.sha1((email + secret).encode()).hexdigest()
-            if not hmac.compare_digest(str(fields.get("key", "")).encode(), expected.encode()):
-                raise refuse(route, 401, "bad_signature", "key is not sha1(email + secret)",
-                             integration=integration)
+        if not live.provider.callback_accepted(email, fields):
+            raise refuse(route, 401, "bad_signature", "the callback's signature does not "
+                         "match", integration=integration)
         at = fields.get("at") or fields.get("date")
         moment = normalize_time(at) if at else None
         if at and moment is None:
