@@ -1,5 +1,10 @@
 """patchbay: the CLI and console, clients of patchbayd's control socket."""
 
-from patchbayd import __version__
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("patchbay")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = ["__version__"]

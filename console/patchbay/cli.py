@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
 import click
-
-from patchbayd.providers.registry import SPECS
 
 from . import __version__, render
 from .client import ApiFailure, ControlClient, DaemonUnreachable, socket_path
@@ -223,7 +224,7 @@ def _read_secret(key_file: str | None, key_env: str | None, label: str) -> str:
 
 
 @integrations.command("connect")
-@click.argument("provider", type=click.Choice(list(SPECS)))
+@click.argument("provider")
 @click.option("--store", required=True, help="Store name from the daemon's config")
 @click.option("--api-key-file", type=click.Path(dir_okay=False),
               help="File holding the key/secret/token")
@@ -246,13 +247,25 @@ def integrations_connect(ctx: Context, /, provider: str, store: str, api_key_fil
 
     The key is read from --api-key-file, --api-key-env or a hidden prompt, never from
     the command line. A wrong key exits 1 with the provider's reason; nothing is stored.
+    PROVIDER is one the daemon knows (GET /v1/providers; `integrations list` shows them).
     """
-    secret = _read_secret(api_key_file, api_key_env, SPECS[provider].secret_label)
+    spec = _provider_spec(ctx, provider)
+    secret = _read_secret(api_key_file, api_key_env, str(spec.get("secret") or "API key"))
     body = {"provider": provider, "store": store, "secret": secret,
             "settings": {k: v for k, v in options.items() if v is not None}}
     data = call(ctx, lambda c: c.post("/v1/integrations", body))
     output(ctx, data, lambda d: f"connected: integration {d['id']} ({d['provider']} → "
                                 f"{d['store']}, account {d['account']})")
+
+
+def _provider_spec(ctx: Context, provider: str) -> dict[str, Any]:
+    """The daemon's description of PROVIDER; one it does not know is a usage error."""
+    listing = call(ctx, lambda c: c.get("/v1/providers"))
+    specs = {str(p["name"]): p for p in listing["providers"]}
+    if provider not in specs:
+        raise click.BadParameter(f"unknown provider {provider!r}; one of "
+                                 f"{', '.join(specs) or '(none)'}", param_hint="PROVIDER")
+    return dict(specs[provider])
 
 
 @integrations.command("disconnect")
@@ -274,9 +287,38 @@ def integrations_disconnect(ctx: Context, integration_id: str, yes: bool) -> Non
 @click.option("--port", default=8790, show_default=True, type=click.IntRange(0, 65535))
 def sandbox(host: str, port: int) -> None:
     """Simulated Shopify shop and provider accounts on one loopback port."""
-    from patchbayd.sandbox.server import serve
+    sys.exit(run_child([sys.executable, "-m", "patchbayd.sandbox", "--host", host,
+                        "--port", str(port)]))
 
-    serve(host, port, ready=lambda url: click.echo(f"sandbox listening on {url}"))
+
+def run_child(argv: list[str]) -> int:
+    """Run `argv` in the foreground until it exits; its exit code is ours. Ctrl-C and
+    SIGTERM are passed on to it (it stops itself), and it is killed if it does not."""
+    proc = subprocess.Popen(argv)
+    stopping: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+        if proc.poll() is None:
+            proc.terminate()
+
+    previous = {signum: signal.signal(signum, forward)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        deadline = None
+        while True:
+            try:
+                code = proc.wait(0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and deadline is None:
+                    deadline = time.monotonic() + 15
+                if deadline is not None and time.monotonic() > deadline:
+                    proc.kill()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return code if code >= 0 else 128 - code
 
 
 @main.group()
@@ -522,6 +564,27 @@ def routes_import(ctx: Context, file: str, replace: bool) -> None:
     body = {"toml": text, "file": file, "replace": replace}
     data = call(ctx, lambda c: c.post("/v1/routes/import", body))
     output(ctx, data, render.route_import)
+
+
+@routes.command("examples")
+@click.option("--show", "name", metavar="NAME", help="Print example NAME's TOML")
+@common
+@pass_ctx
+def routes_examples(ctx: Context, name: str | None) -> None:
+    """The example routes the daemon ships; --show NAME prints one, ready for
+    `patchbay routes import -` (or to save and edit first)."""
+    listed = call(ctx, lambda c: c.get("/v1/routes/examples"))["examples"]
+    if name is None:
+        output(ctx, {"examples": listed}, render.route_examples)
+        return
+    found = {e["name"]: e for e in listed}
+    if name not in found:
+        raise click.BadParameter(f"no example {name!r}; one of {', '.join(found) or '(none)'}",
+                                 param_hint="--show")
+    if ctx.json:
+        click.echo(json.dumps(found[name], indent=2))
+    else:
+        click.echo(found[name]["toml"], nl=False)
 
 
 @routes.command("export")

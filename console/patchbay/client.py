@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
-from patchbayd.config import default_socket
+from .paths import default_socket
 
 
 class DaemonUnreachable(Exception):

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -180,18 +179,21 @@ DEMO_ROUTES = ("wallet_coins_awarded", "referral_completed")
 
 
 def start_routes(socket: Path, sandbox: str) -> list[str]:
-    """The loyalty app's side: Omnisend and Klaviyo on the push store, two shipped example
-    routes imported, and a few loyalty events pushed that they deliver."""
+    """The loyalty app's side: Omnisend and Klaviyo on the push store, two of the example
+    routes the daemon ships (GET /v1/routes/examples) imported, and a few loyalty events
+    pushed that they deliver."""
     async def go() -> list[str]:
         lines = []
         async with ControlClient(socket, timeout=30) as client:
             for request in demo_integrations(sandbox)[:2]:
                 await client.post("/v1/integrations", {**request, "store": "demo"})
             route_ids = []
+            shipped = {e["name"]: e["toml"]
+                       for e in (await client.get("/v1/routes/examples"))["examples"]}
             for name in DEMO_ROUTES:
-                text = (resources.files("patchbayd.route_examples") / f"{name}.toml"
-                        ).read_text()
-                made = await client.post("/v1/routes/import", {"toml": text,
+                if name not in shipped:
+                    raise click.ClickException(f"the daemon ships no example route {name!r}")
+                made = await client.post("/v1/routes/import", {"toml": shipped[name],
                                                                 "file": f"{name}.toml"})
                 route_ids += made["imported"]
                 lines.append(f"  route {made['imported'][0]}: {name} (example)")

@@ -244,7 +244,8 @@ def quarantined(data: dict[str, Any]) -> str:
 
 def routes(data: dict[str, Any]) -> str:
     if not data["routes"]:
-        return "no routes yet: patchbay routes import FILE (examples ship in the package)"
+        return ("no routes yet: patchbay routes import FILE "
+                "(the shipped examples: patchbay routes examples)")
     return table(["id", "name", "trigger", "provider", "stores", "on", "last hour"], [
         [r["id"], r["name"], r["trigger"], r["provider"], ",".join(r["stores"]) or "all",
          "yes" if r["enabled"] else "no", _hour(r["last_hour"])] for r in data["routes"]])
@@ -260,6 +261,14 @@ def route(data: dict[str, Any]) -> str:
             f"({'enabled' if data['enabled'] else 'disabled'}); last hour: "
             f"{_hour(data['last_hour'])}")
     return f"{head}\n\n{data['toml']}".rstrip()
+
+
+def route_examples(data: dict[str, Any]) -> str:
+    if not data["examples"]:
+        return "no examples shipped with this daemon"
+    listing = table(["name", "description"], [
+        [e["name"], e["description"] or e["title"]] for e in data["examples"]])
+    return listing + "\n\nprint one with: patchbay routes examples --show NAME"
 
 
 def route_import(data: dict[str, Any]) -> str:

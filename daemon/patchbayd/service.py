@@ -24,6 +24,7 @@ from . import __version__, listeners, statedir
 from . import config as config_mod
 from .bus import Bus
 from .clock import Clock, SystemClock, isoformat, parse_time
+from .components import Components
 from .config import Config, ConfigError
 from .db import Database, event_log
 from .db import customers as customer_rows
@@ -270,8 +271,15 @@ class Service:
         self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
                                              self.inbox, store_clients, lambda: self.public_url)
         stores.sync_config(self.config.stores)
-        servers = [self._server(control.build(self)),
-                   self._server(public.build(self), http=self.connections.protocol())]
+        parts = Components(
+            clock=self.clock, sink=self.sink, log=self.log, bus=self.bus, metrics=self.metrics,
+            db=self.db, integrations=self.integrations, syncs=syncs, outbox=self.outbox,
+            orders=orders, routes=self.routes, inbox_processor=processor, inbox=self.inbox,
+            consent=consent, current_config=lambda: self.config, status=self.status,
+            refresh_outbox_depth=self.refresh_outbox_depth,
+            current_public_url=lambda: self.public_url)
+        servers = [self._server(control.build(parts)),
+                   self._server(public.build(parts), http=self.connections.protocol())]
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self._signal_loop)  # installed before anyone can see READY=1

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from patchbayd.clock import isoformat
 from tests.support import Daemon, Sandbox, wait
 
 T0 = "2026-11-22T10:00:00Z"
@@ -133,15 +136,35 @@ def test_forged_tokens_and_bad_salesmanago_keys_change_nothing(
              (opt_out.replace("$email$", "").replace("$key$", good_key), 400)]
     for url, status in cases:
         assert httpx.get(url).status_code == status, url
-    time.sleep(0.5)
-    assert ("provider_callback", "applied") not in outcomes(hub, email)
+    # Each was counted as refused, and a refusal commits nothing (the checks come first).
+    assert rejected(hub, "/callbacks/{token}/{direction}") == {
+        "unknown_target": 1, "bad_signature": 2, "malformed": 1}
+    before = isoformat(datetime.now(UTC))
     sandbox.post("/_sandbox/salesmanago/callbacks", {"opt_out": opt_out,
                                                      "secret": "sandbox-secret"})
     answer = sandbox.post("/_sandbox/salesmanago/consent", {"email": email,
                                                             "state": "unsubscribed"})
     assert [c["status"] for c in answer["callbacks"]] == [200]
+    # Wait for the real opt-out's decision (dated by its receipt). Events are decided in
+    # time order, so a forged one committed earlier would be decided before it: the only
+    # callback decision must be the real one, applied (not a duplicate of a forged one).
+    wait(lambda: any(h["source"] == "provider" and (h["event_at"] or "") >= before
+                     for h in history(hub, email)))
+    assert [o for o in outcomes(hub, email) if o[0] == "provider_callback"] == [
+        ("provider_callback", "applied")]
     wait(lambda: hub.api(f"/v1/stores/demo/customers?email={email}")["customers"][0][
         "email_consent"] == "unsubscribed")
+
+
+def rejected(hub: Daemon, route: str) -> dict[str, int]:
+    """Refusals by reason for one public route, from /metrics."""
+    found: dict[str, int] = {}
+    for line in httpx.get(hub.url("/metrics")).text.splitlines():
+        match = re.fullmatch(r"patchbay_rejected_requests_total\{(.*)\} ([0-9.e+]+)", line)
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1))) if match else {}
+        if match and labels.get("route") == route:
+            found[labels["reason"]] = int(float(match.group(2)))
+    return found
 
 
 def shop_customer(sandbox: Sandbox, email: str) -> dict[str, Any]:
@@ -226,9 +249,12 @@ def test_a_provider_that_is_down_does_not_hold_up_other_consent_changes(
     wait(lambda: any(h["integration_id"] == shop["id"]  # decided, however it came out
                      for h in history(hub, "fresh@example.com")), timeout=25)
     assert omnisend_status(sandbox, "p0@example.com") is None  # still waiting, not lost
-    waiting = hub.api(f"/v1/deliveries?route=0&integration={omnisend['id']}&limit=1000")
-    assert len([d for d in waiting["deliveries"]  # in the outbox, retried, not lost
-                if d["status"] in ("pending", "retrying")]) == 250
+
+    def waiting() -> int:  # in the outbox, retried, not lost
+        listed = hub.api(f"/v1/deliveries?route=0&integration={omnisend['id']}&limit=1000")
+        return len([d for d in listed["deliveries"] if d["status"] in ("pending", "retrying")])
+
+    wait(lambda: waiting() == 250)
 
 
 def test_an_address_a_sync_would_filter_is_never_sent(hub: Daemon, sandbox: Sandbox) -> None:
@@ -302,3 +328,43 @@ def test_an_opt_in_is_sent_single_where_a_batch_would_not_set_it(hub: Daemon,
     assert "carried by sync" not in history(hub, "kl@example.com")[0]["reason"]
     wait(lambda: [d["contact"] for d in hub.api("/v1/deliveries?route=0")["deliveries"]]
          == ["kl@example.com"])
+
+
+def test_a_slow_provider_does_not_slow_another_integrations_consent_and_orders(
+        hub: Daemon, sandbox: Sandbox) -> None:
+    """A provider that takes 8 s per call (not one that is down: that answers at once)
+    must not delay the consent decisions and orders of the store's other integrations.
+    Registrations ask each provider for the contact's consent (fetch on register); those
+    asks ran one event at a time for every integration, behind the slow one's timeouts."""
+    slow = connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
+    key = hub.directory / "webhook.key"
+    key.write_text("sandbox-w")
+    fast = json.loads(hub.cli("integrations", "connect", "webhook", "--store", "demo",
+                              "--api-key-file", str(key), "--base-url",
+                              f"{sandbox.url}/webhook/fast", "--rate-limit", "none",
+                              "--json").stdout)
+    for integration in (slow["id"], fast["id"]):
+        hub.cli("orders", "export", str(integration), "--mode", "active")
+    sandbox.faults("omnisend", latency_ms=8000)
+    later = "2026-11-22T11:00:00Z"
+    httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
+               json={"items": [person(f"s{i}@example.com", "unsubscribed", later)
+                               for i in range(10)]}).raise_for_status()
+    httpx.post(hub.url("/ingest/demo/orders"), headers={"Authorization": "Bearer demo-token"},
+               json={"items": [{"id": f"o{i}", "customer_id": f"s{i}",
+                                "email": f"s{i}@example.com", "status": "paid",
+                                "total": "9.50", "currency": "EUR", "created_at": later}
+                               for i in range(5)]}).raise_for_status()
+
+    def sent(integration: int) -> list[dict[str, Any]]:
+        return [d for d in hub.api(f"/v1/deliveries?route=0&integration={integration}"
+                                   "&limit=1000")["deliveries"] if d["status"] == "delivered"]
+
+    def decided(integration: int) -> set[str]:  # registrations: each asks the provider
+        return {f"s{i}@example.com" for i in range(10)
+                if any(h["integration_id"] == integration and h["outcome"] != "lookup"
+                       for h in history(hub, f"s{i}@example.com"))}
+
+    wait(lambda: len(decided(fast["id"])) == 10 and len(sent(fast["id"])) == 5, timeout=30)
+    # All of it went while the slow provider had not answered a single call.
+    assert decided(slow["id"]) == set() and sent(slow["id"]) == []

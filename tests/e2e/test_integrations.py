@@ -147,6 +147,10 @@ def test_bad_connect_requests_are_usage_errors(hub: Daemon, sandbox: Sandbox) ->
     rate = hub.cli("integrations", "connect", "omnisend", "--store", "shop", "--api-key-file",
                    key_file(hub.directory), "--rate-limit", "lots", check=False)
     assert rate.returncode == 1 and "400/min" in rate.stderr
+    # The providers are the daemon's (GET /v1/providers); asked before any key is read.
+    unknown = hub.cli("integrations", "connect", "mailgun", "--store", "shop", check=False)
+    assert unknown.returncode == 2 and "unknown provider 'mailgun'" in unknown.stderr
+    assert "omnisend, klaviyo" in unknown.stderr and "--api-key-file" not in unknown.stderr
 
 
 def test_the_key_never_reaches_argv_logs_or_api(hub: Daemon, sandbox: Sandbox) -> None:

@@ -285,6 +285,29 @@ def test_export_import_round_trip_and_a_bad_template_refused(routed: Daemon,
     assert "Points expiring soon" in listed and "Broken" not in listed
 
 
+def test_the_shipped_examples_come_from_the_daemon_and_import_as_shown(daemon: Daemon) -> None:
+    files = sorted(p.name.removesuffix(".toml") for p in EXAMPLES.iterdir()
+                   if p.name.endswith(".toml"))
+    served = daemon.api("/v1/routes/examples")["examples"]
+    assert [e["name"] for e in served] == files
+    by_name = {e["name"]: e for e in served}
+    assert by_name["points_expiring"]["title"] == "Points expiring soon"
+    assert by_name["points_expiring"]["description"].startswith("loyalty.points_expiring")
+    assert by_name["points_expiring"]["toml"] == (EXAMPLES / "points_expiring.toml").read_text()
+    listed = daemon.cli("routes", "examples").stdout
+    assert all(name in listed for name in files) and "--show NAME" in listed
+    assert json.loads(daemon.cli("routes", "examples", "--json").stdout)["examples"] == served
+    shown = daemon.cli("routes", "examples", "--show", "points_expiring").stdout
+    assert shown == (EXAMPLES / "points_expiring.toml").read_text()
+    assert json.loads(daemon.cli("routes", "examples", "--show", "coupon_created",
+                                 "--json").stdout) == by_name["coupon_created"]
+    [route_id] = import_text(daemon, shown, "points_expiring.toml")
+    assert daemon.api(f"/v1/routes/{route_id}")["name"] == "Points expiring soon"
+    unknown = daemon.cli("routes", "examples", "--show", "nope", check=False)
+    assert unknown.returncode == 2 and "no example 'nope'" in unknown.stderr
+    assert "points_expiring" in unknown.stderr
+
+
 def test_routes_test_renders_without_sending(routed: Daemon, sandbox: Sandbox) -> None:
     hub = routed
     connect(hub, sandbox, "omnisend")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +40,46 @@ async def add_one(db: Database, event: NewEvent, now: str) -> None:
         await add(conn, [event], now)
 
 
-async def pending(db: Database, limit: int, now: str) -> list[ConsentEvent]:
-    """Oldest event time first (undated ones by arrival), so one contact's changes are
-    decided in the order they happened, whatever order they arrived in; events waiting
-    for a retry step aside until their time."""
+async def fan_out(db: Database, integrations: Mapping[str, Sequence[int]], limit: int,
+                  now: str) -> int:
+    """Store-side events (no integration) become one event per integration of their
+    store, in one commit, so each integration's queue is decided on its own and a slow
+    provider holds up only its own. Returns how many store-side events were taken."""
+    rows = await db.fetchall(
+        "SELECT id, store, email, customer_id, source, state, event_at, received_at"
+        " FROM consent_events WHERE processed_at IS NULL AND integration_id IS NULL"
+        " ORDER BY id LIMIT ?", (limit,))
+    if not rows:
+        return 0
+    copies = [(store, email, customer, integration, source, state, at, received)
+              for (_id, store, email, customer, source, state, at, received) in rows
+              for integration in integrations.get(store, ())]
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO consent_events (store, email, customer_id, integration_id, source,"
+            " state, event_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", copies)
+        await conn.executemany("UPDATE consent_events SET processed_at = ? WHERE id = ?",
+                               [(now, row[0]) for row in rows])
+    return len(rows)
+
+
+async def waiting_integrations(db: Database) -> list[int]:
+    """Integrations with events still to decide."""
+    rows = await db.fetchall("SELECT DISTINCT integration_id FROM consent_events"
+                             " WHERE processed_at IS NULL AND integration_id IS NOT NULL")
+    return [int(r[0]) for r in rows]
+
+
+async def pending(db: Database, integration_id: int, limit: int,
+                  now: str) -> list[ConsentEvent]:
+    """The integration's events, oldest event time first (undated ones by arrival), so one
+    contact's changes are decided in the order they happened, whatever order they arrived
+    in; events waiting for a retry step aside until their time."""
     rows = await db.fetchall(
         "SELECT id, store, email, customer_id, integration_id, source, state, event_at"
-        " FROM consent_events WHERE processed_at IS NULL"
+        " FROM consent_events WHERE processed_at IS NULL AND integration_id = ?"
         " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-        " ORDER BY coalesce(event_at, received_at), id LIMIT ?", (now, limit))
+        " ORDER BY coalesce(event_at, received_at), id LIMIT ?", (integration_id, now, limit))
     return [ConsentEvent(*r) for r in rows]
 
 

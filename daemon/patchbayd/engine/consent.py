@@ -25,7 +25,8 @@ from typing import Literal
 STATES = ("subscribed", "not_subscribed", "unsubscribed")
 Source = Literal["store", "provider", "lookup", "registration"]
 Outcome = Literal["applied", "suppressed", "stale", "duplicate", "ignored", "lookup", "failed"]
-Action = Literal["send_to_provider", "write_to_store", "lookup_provider", "none"]
+Action = Literal["send_to_provider", "write_to_store", "lookup_provider", "note_provider",
+                 "none"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,13 @@ def decide(change: Change, known: Known, settings: Settings, now: datetime) -> D
     if change.source == "provider":
         moment = at or now
         verdict = _same_or_stale(state, moment, known.store_state, known.store_at)
+        if verdict == "duplicate" and at is not None and (known.store_at is None
+                                                          or at > known.store_at):
+            # Nothing to write, but the provider said it later than we knew it: noted, so
+            # an older callback of the other state arriving after this one is stale.
+            return Decision("duplicate", "note_provider", "provider_callback",
+                            "already the store's state (noted as of this newer time)",
+                            known.store_state, state)
         if verdict:
             return Decision(verdict, "none", "provider_callback",
                             "already the store's state" if verdict == "duplicate"

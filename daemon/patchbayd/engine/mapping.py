@@ -64,7 +64,8 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
         source, dest = source.strip(), dest.strip()
         if not eq or not source:
             raise MappingError(f"--map takes store_field=dest_field, got {pair!r}")
-        if source not in STORE_FIELDS and not source.startswith("properties."):
+        if source not in STORE_FIELDS and (not source.startswith("properties.")
+                                           or source == "properties."):
             raise MappingError(f"unknown store field {source!r}; one of "
                                f"{', '.join(STORE_FIELDS)} or properties.NAME")
         if dest and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", dest):
@@ -90,7 +91,8 @@ def email_problem(email: str | None) -> str | None:
     in (RFC 5321 lengths: 64 before the @, 254 in all)."""
     if not email or len(email) > 254 or not EMAIL.match(email) or ".." in email:
         return "invalid_address"
-    if len(email.split("@", 1)[0]) > 64:
+    local = email.split("@", 1)[0]
+    if len(local) > 64 or local.startswith(".") or local.endswith("."):
         return "invalid_address"
     if email.split("@", 1)[0].lower() in ROLE_PREFIXES:
         return "role_address"
@@ -171,4 +173,7 @@ def payload_hash(contact: Contact, destination: str | None) -> str:
     body = [destination, contact.email, contact.phone, contact.external_id,
             contact.first_name, contact.last_name, consent, list(contact.tags),
             sorted(contact.properties.items())]
-    return hashlib.sha256(json.dumps(body, default=str).encode()).hexdigest()[:32]
+    # Nested objects too are hashed in key order: the same data resent by the store in
+    # another order is not a change (flat payloads hash exactly as before).
+    return hashlib.sha256(json.dumps(body, default=str, sort_keys=True).encode()
+                          ).hexdigest()[:32]

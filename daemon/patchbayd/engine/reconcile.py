@@ -67,32 +67,70 @@ class ConsentEngine:
         self.integrations = integrations
         self.timeout = timeout
         self.wake = asyncio.Event()
-        self.full = False  # the last pass took a whole batch: look again at once
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._wakes: dict[int, asyncio.Event] = {}
 
     def _now(self) -> str:
         return isoformat(self.clock.now())
 
     async def run(self) -> None:
+        """Fan store-side events out per integration and keep a worker per integration
+        deciding its own queue: a provider that is slow or down delays only itself."""
+        try:
+            while True:
+                self.wake.clear()  # before reading: a wake during the pass is not lost
+                await self.fan_out()
+                for integration_id in await rows.waiting_integrations(self.db):
+                    self._wake_worker(integration_id)
+                with contextlib.suppress(TimeoutError):  # deferred events come due meanwhile
+                    await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS)
+        finally:
+            for worker in self._workers.values():
+                worker.cancel()
+            # Whatever a worker was deciding stays queued in the table for the next start.
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def fan_out(self) -> None:
+        by_store: dict[str, list[int]] = {}
+        for live in self.integrations.lives():
+            by_store.setdefault(live.integration.store, []).append(live.integration.id)
+        while await rows.fan_out(self.db, by_store, BATCH, self._now()) == BATCH:
+            pass
+
+    def _wake_worker(self, integration_id: int) -> None:
+        self._wakes.setdefault(integration_id, asyncio.Event()).set()
+        worker = self._workers.get(integration_id)
+        if worker is None or worker.done():
+            if worker is not None and not worker.cancelled() and worker.exception():
+                self.log.error("consent worker failed; restarting it",
+                               integration=integration_id,
+                               error=repr(worker.exception())[:200])
+            self._workers[integration_id] = asyncio.create_task(
+                self._worker(integration_id), name=f"consent {integration_id}")
+
+    async def _worker(self, integration_id: int) -> None:
+        wake = self._wakes.setdefault(integration_id, asyncio.Event())
         while True:
-            self.wake.clear()  # before reading: a wake during the pass is not lost
-            await self.process_once()
-            if self.full:
+            wake.clear()
+            taken, _deferred = await self.process_once(integration_id)
+            if taken == BATCH:
                 continue  # more are queued behind this batch
             with contextlib.suppress(TimeoutError):  # deferred events come due meanwhile
-                await asyncio.wait_for(self.wake.wait(), RETRY_SECONDS)
+                await asyncio.wait_for(wake.wait(), RETRY_SECONDS)
 
-    async def process_once(self) -> int:
-        """Decide every queued event; returns how many had to stay queued (provider down)."""
+    async def process_once(self, integration_id: int) -> tuple[int, int]:
+        """Decide the integration's queued events; (taken, deferred: provider unreachable)."""
         finished: list[int] = []
         deferred: list[int] = []
-        batch = await rows.pending(self.db, BATCH, self._now())
+        batch = await rows.pending(self.db, integration_id, BATCH, self._now())
         for event in batch:
             try:
                 await self._handle(event)
             except Transient as exc:
                 deferred.append(event.id)
                 self.log.warning("consent change deferred: provider unreachable",
-                                 email=event.email, reason=exc.reason)
+                                 email=event.email, integration=integration_id,
+                                 reason=exc.reason)
                 continue
             finished.append(event.id)
         # Marked together: after a crash a decided event is decided again, which only
@@ -100,17 +138,16 @@ class ConsentEngine:
         await rows.done(self.db, finished, self._now())
         await rows.defer(self.db, deferred,
                          isoformat(self.clock.now() + timedelta(seconds=RETRY_SECONDS)))
-        self.full = len(batch) == BATCH
-        return len(deferred)
+        return len(batch), len(deferred)
 
     async def _handle(self, event: ConsentEvent) -> None:
-        targets = [live for live in self.integrations.lives()
-                   if live.integration.store == event.store
-                   and (event.integration_id is None
-                        or live.integration.id == event.integration_id)]
-        for live in targets:
-            with contextlib.suppress(UnknownIntegration):  # disconnected meanwhile: moot
-                await self._decide(event, live)
+        assert event.integration_id is not None  # store-side events are fanned out first
+        try:
+            live = self.integrations.get(event.integration_id)
+        except UnknownIntegration:
+            return  # disconnected meanwhile: moot
+        with contextlib.suppress(UnknownIntegration):
+            await self._decide(event, live)
 
     async def _known(self, event: ConsentEvent, live: Live) -> tuple[Known, StoreCustomer | None]:
         found = await tables.find(self.db, event.store, email=event.email, limit=1)
@@ -191,6 +228,9 @@ class ConsentEngine:
             await rows.set_provider_state(self.db, integration_id, event.email,
                                           decision.new_state,
                                           isoformat(change.at or self.clock.now()))
+        elif decision.action == "note_provider" and decision.new_state and change.at:
+            await rows.set_provider_state(self.db, integration_id, event.email,
+                                          decision.new_state, isoformat(change.at))
         elif decision.action == "lookup_provider":
             destination = _destination(integration_id, await sync_rows.live(self.db))
             found = await self.integrations.call(

@@ -104,7 +104,7 @@ PUSH: dict[str, Any] = {"customers": push_customer, "orders": push_order, "event
 def validate_push(store: str, kind: str, body: Any) -> list[dict[str, Any]]:
     """The items of an ingest request, each checked; Malformed names the first bad field."""
     found = items(body)
-    many = len(found) > 1 or (isinstance(body, dict) and "items" in body)
+    many = isinstance(body, dict) and set(body) == {"items"}  # the envelope, not a field
     for index, item in enumerate(found):
         PUSH[kind](store, item, f"items[{index}]." if many else "")
     return found

@@ -14,10 +14,10 @@ from ..providers.errors import ProviderError
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 
-def routes(service: Service) -> list[Route]:
+def routes(parts: Components) -> list[Route]:
     def email_of(request: Request) -> str:
         email = str(request.path_params["email"]).strip().lower()
         if "@" not in email:
@@ -27,21 +27,21 @@ def routes(service: Service) -> list[Route]:
     async def show(request: Request) -> Response:
         email = email_of(request)
         stores = []
-        for name in service.config.stores:
-            for customer in await tables.find(service.db, name, email=email, limit=1):
+        for name in parts.config.stores:
+            for customer in await tables.find(parts.db, name, email=email, limit=1):
                 stores.append({"store": name, "customer": customer.id,
                                "state": customer.email_consent,
                                "at": customer.email_consent_at,
                                "registered_at": customer.created_at})
         integrations: list[dict[str, Any]] = []
-        for live in service.integrations.lives():
-            state, at = await rows.provider_state(service.db, live.integration.id, email)
+        for live in parts.integrations.lives():
+            state, at = await rows.provider_state(parts.db, live.integration.id, email)
             entry: dict[str, Any] = {"integration": live.integration.id,
                                      "provider": live.integration.provider,
                                      "store": live.integration.store, "last_known": state,
                                      "last_known_at": at}
             try:
-                found = await service.integrations.call(
+                found = await parts.integrations.call(
                     live.integration.id, "consent looked up",
                     lambda p: p.lookup_consent(email))
                 entry["at_provider"] = found.state if found else "not found"
@@ -54,10 +54,10 @@ def routes(service: Service) -> list[Route]:
 
     async def history(request: Request) -> Response:
         return JSONResponse({"email": email_of(request),
-                             "history": await rows.history(service.db, email_of(request))})
+                             "history": await rows.history(parts.db, email_of(request))})
 
     async def suppressed(request: Request) -> Response:
-        return JSONResponse({"suppressed": await rows.suppressed(service.db)})
+        return JSONResponse({"suppressed": await rows.suppressed(parts.db)})
 
     return [
         Route("/v1/consent/suppressed", suppressed),

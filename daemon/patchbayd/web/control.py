@@ -16,7 +16,7 @@ from .errors import ApiError, exception_handlers
 from .sse import event_stream, sse
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 BACKLOG_MAX = 1000
 
@@ -43,9 +43,9 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-def build(service: Service) -> Starlette:
+def build(parts: Components) -> Starlette:
     async def status(request: Request) -> Response:
-        return JSONResponse(await service.status())
+        return JSONResponse(await parts.status())
 
     async def log(request: Request) -> Response:
         level = request.query_params.get("level")
@@ -55,7 +55,7 @@ def build(service: Service) -> Starlette:
         backlog = _int_param(request, "backlog", 100, 0, BACKLOG_MAX)
         after = _int_param(request, "after", 0, 0, 2**62)
         follow = request.query_params.get("follow") in ("1", "true", "yes")
-        bus = service.bus
+        bus = parts.bus
         if not follow:
             events = [e for e in bus.recent(BACKLOG_MAX)
                       if event_matches(e, level, integration, after)]
@@ -74,12 +74,12 @@ def build(service: Service) -> Starlette:
     routes = [
         Route("/v1/status", status),
         Route("/v1/log", log),
-        *integrations_api.routes(service),
-        *stores_api.routes(service),
-        *syncs_api.routes(service),
-        *consent_api.routes(service),
-        *inbox_api.routes(service),
-        *routes_api.routes(service),
+        *integrations_api.routes(parts),
+        *stores_api.routes(parts),
+        *syncs_api.routes(parts),
+        *consent_api.routes(parts),
+        *inbox_api.routes(parts),
+        *routes_api.routes(parts),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes, exception_handlers=exception_handlers)

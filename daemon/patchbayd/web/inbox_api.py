@@ -12,19 +12,19 @@ from ..db import inbox as inbox_rows
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 
-def routes(service: Service) -> list[Route]:
+def routes(parts: Components) -> list[Route]:
     async def quarantined(request: Request) -> Response:
-        items = await inbox_rows.quarantined(service.db)
-        return JSONResponse({"items": items, "count": service.inbox_processor.quarantined})
+        items = await inbox_rows.quarantined(parts.db)
+        return JSONResponse({"items": items, "count": parts.inbox_processor.quarantined})
 
     async def replay(request: Request) -> Response:
         raw = request.path_params["id"]
         if not raw.isdigit():
             raise ApiError(400, f"an inbox row id is a number, got {raw!r}")
-        if not await service.inbox_processor.replay(int(raw)):
+        if not await parts.inbox_processor.replay(int(raw)):
             raise ApiError(404, f"no quarantined inbox row {raw}")
         return JSONResponse({"replayed": int(raw)})
 

@@ -35,16 +35,16 @@ from .budget import BodyBudget, OverBudget
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 
-def routes(service: Service) -> list[Route]:
-    log = Logger(service.sink, "inbound")
-    sampler = Sampler(service.clock)
-    budget = BodyBudget(service.config.body_memory)
+def routes(parts: Components) -> list[Route]:
+    log = Logger(parts.sink, "inbound")
+    sampler = Sampler(parts.clock)
+    budget = BodyBudget(parts.config.body_memory)
 
     def refuse(route: str, status: int, reason: str, message: str, **fields: Any) -> ApiError:
-        service.metrics.rejected.labels(route, reason).inc()
+        parts.metrics.rejected.labels(route, reason).inc()
         allowed, suppressed = sampler.allow((route, reason))
         if allowed:  # a flood of refusals costs a few lines, not the disk
             if suppressed:
@@ -56,7 +56,7 @@ def routes(service: Service) -> list[Route]:
     @asynccontextmanager
     async def reserved(request: Request, route: str, store: str) -> AsyncIterator[None]:
         """Room for this request's body in the shared budget, until it is answered."""
-        limit = service.config.max_body
+        limit = parts.config.max_body
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise refuse(route, 413, "too_large", f"body over {limit} bytes", store=store)
@@ -68,7 +68,7 @@ def routes(service: Service) -> list[Route]:
                          "shortly", store=store) from None
 
     async def body_of(request: Request, route: str, store: str) -> bytes:
-        limit = service.config.max_body
+        limit = parts.config.max_body
         chunks, size = [], 0
         try:
             async for chunk in request.stream():
@@ -91,7 +91,7 @@ def routes(service: Service) -> list[Route]:
     async def ingest(request: Request) -> Response:
         route = "/ingest/{store}/{kind}"
         name, kind = request.path_params["store"], request.path_params["kind"]
-        store = service.config.stores.get(name)
+        store = parts.config.stores.get(name)
         if not isinstance(store, PushStore) or kind not in KINDS:
             raise refuse(route, 404, "unknown_target", f"no push store endpoint {name}/{kind}",
                          store=name)
@@ -110,13 +110,13 @@ def routes(service: Service) -> list[Route]:
             request_id = uuid.uuid4().hex
             rows = [Incoming.of(name, kind, "ingest", item, f"ingest:{request_id}:{index}")
                     for index, item in enumerate(found)]
-            await service.inbox.add(rows)
+            await parts.inbox.add(rows)
         return JSONResponse({"accepted": len(rows)}, status_code=202)
 
     async def shopify(request: Request) -> Response:
         route = "/webhooks/shopify/{store}"
         name = request.path_params["store"]
-        store = service.config.stores.get(name)
+        store = parts.config.stores.get(name)
         if not isinstance(store, ShopifyStore):
             raise refuse(route, 404, "unknown_target", f"no Shopify store {name!r}", store=name)
         async with reserved(request, route, name):
@@ -133,13 +133,13 @@ def routes(service: Service) -> list[Route]:
                 raise refuse(route, 400, "malformed", str(exc), store=name) from None
             webhook_id = request.headers.get("x-shopify-webhook-id")
             dedupe = f"webhook:{webhook_id}" if webhook_id else None
-            await service.inbox.add([Incoming.of(name, kind, "shopify", body, dedupe)])
+            await parts.inbox.add([Incoming.of(name, kind, "shopify", body, dedupe)])
         return JSONResponse({"ok": True})
 
     async def callback(request: Request) -> Response:
         route = "/callbacks/{token}/{direction}"
         token, direction = request.path_params["token"], request.path_params["direction"]
-        live = service.integrations.by_callback_token(token)
+        live = parts.integrations.by_callback_token(token)
         if live is None or direction not in ("opt-in", "opt-out"):
             raise refuse(route, 404, "unknown_target", "no such callback")
         integration = live.integration.id
@@ -172,11 +172,11 @@ def routes(service: Service) -> list[Route]:
             raise refuse(route, 400, "malformed", f"at: expected an ISO-8601 time, got "
                          f"{at[:40]!r}", integration=integration)
         state = "subscribed" if direction == "opt-in" else "unsubscribed"
-        await consent_rows.add_one(service.db, (live.integration.store, email, None,
+        await consent_rows.add_one(parts.db, (live.integration.store, email, None,
                                                 live.integration.id, "provider", state,
-                                                moment or isoformat(service.clock.now())),
-                                   isoformat(service.clock.now()))
-        service.consent.wake.set()
+                                                moment or isoformat(parts.clock.now())),
+                                   isoformat(parts.clock.now()))
+        parts.consent.wake.set()
         return JSONResponse({"ok": True})
 
     return [

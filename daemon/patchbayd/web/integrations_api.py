@@ -24,7 +24,7 @@ from ..secret import Secret
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -44,9 +44,9 @@ def _id(request: Request) -> int:
     return int(raw)
 
 
-def routes(service: Service) -> list[Route]:
+def routes(parts: Components) -> list[Route]:
     def cards() -> list[dict[str, Any]]:
-        live = service.integrations.list()
+        live = parts.integrations.list()
         used = {i.provider for i in live}
         return [*({"card": "integration", **i.public()} for i in live),
                 *({"card": "available", "provider": name, "state": "available",
@@ -54,11 +54,11 @@ def routes(service: Service) -> list[Route]:
 
     def detail(integration_id: int) -> dict[str, Any]:
         try:
-            live = service.integrations.get(integration_id)
+            live = parts.integrations.get(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         limiter = live.limiter
-        base = f"{service.public_url}/callbacks/{live.integration.callback_token}"
+        base = f"{parts.public_url}/callbacks/{live.integration.callback_token}"
         key = live.provider.callback_query
         return {**live.integration.public(),
                 "callbacks": {"opt_in": f"{base}/opt-in?email=$email${key}",
@@ -70,7 +70,7 @@ def routes(service: Service) -> list[Route]:
         return JSONResponse({"providers": [spec.describe() for spec in SPECS.values()]})
 
     async def list_integrations(request: Request) -> Response:
-        return JSONResponse({"integrations": [i.public() for i in service.integrations.list()],
+        return JSONResponse({"integrations": [i.public() for i in parts.integrations.list()],
                              "cards": cards()})
 
     async def connect(request: Request) -> Response:
@@ -86,7 +86,7 @@ def routes(service: Service) -> list[Route]:
         if not isinstance(settings, dict):
             raise ApiError(422, "settings must be an object")
         try:
-            integration = await service.integrations.connect(provider, store, settings,
+            integration = await parts.integrations.connect(provider, store, settings,
                                                              Secret(secret.strip()))
         except ConnectRefused as exc:
             raise _refusal(exc.error) from None
@@ -95,20 +95,20 @@ def routes(service: Service) -> list[Route]:
     async def show(request: Request) -> Response:
         integration_id = _id(request)
         data = detail(integration_id)
-        data["audit"] = await rows.audit(service.db, integration_id, 20)
+        data["audit"] = await rows.audit(parts.db, integration_id, 20)
         return JSONResponse(data)
 
     async def check(request: Request) -> Response:
         integration_id = _id(request)
         try:
-            await service.integrations.check(integration_id)
+            await parts.integrations.check(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         return JSONResponse(detail(integration_id))
 
     async def disconnect(request: Request) -> Response:
         try:
-            integration = await service.integrations.disconnect(_id(request))
+            integration = await parts.integrations.disconnect(_id(request))
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         return JSONResponse({"disconnected": integration.id, "provider": integration.provider,
@@ -121,22 +121,22 @@ def routes(service: Service) -> list[Route]:
         if mode not in ("active", "once"):
             raise ApiError(422, "mode must be active or once")
         try:
-            service.integrations.get(integration_id)
+            parts.integrations.get(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         # Recorded before the export starts: killed during it, the daemon resumes it.
-        await orders.follow(service.db, integration_id, mode, isoformat(service.clock.now()))
+        await orders.follow(parts.db, integration_id, mode, isoformat(parts.clock.now()))
         try:
-            report = await service.orders.export(integration_id)
+            report = await parts.orders.export(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         return JSONResponse({**asdict(report), "mode": mode,
-                             "ledger": await orders.ledger(service.db, integration_id)})
+                             "ledger": await orders.ledger(parts.db, integration_id)})
 
     async def order_status(request: Request) -> Response:
         integration_id = _id(request)
-        return JSONResponse({"ledger": await orders.ledger(service.db, integration_id),
-                             "problems": await orders.problems(service.db, integration_id)})
+        return JSONResponse({"ledger": await orders.ledger(parts.db, integration_id),
+                             "problems": await orders.problems(parts.db, integration_id)})
 
     return [
         Route("/v1/providers", providers),

@@ -15,8 +15,8 @@ from . import intake_api
 from .errors import error_response, exception_handlers
 
 if TYPE_CHECKING:
+    from ..components import Components
     from ..metrics import Metrics
-    from ..service import Service
 
 
 class Outcomes:
@@ -56,23 +56,23 @@ def _template(scope: Scope) -> str:
     return str(getattr(route, "path", "unmatched")) if route else "unmatched"
 
 
-def build(service: Service) -> Starlette:
+def build(parts: Components) -> Starlette:
     async def healthz(request: Request) -> Response:
-        if await service.db.healthy():
+        if await parts.db.healthy():
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable", "reason": "database unusable"},
                             status_code=503)
 
     async def metrics(request: Request) -> Response:
-        await service.refresh_outbox_depth()
-        return Response(service.metrics.render(),
+        await parts.refresh_outbox_depth()
+        return Response(parts.metrics.render(),
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/metrics", metrics),
-        *intake_api.routes(service),
+        *intake_api.routes(parts),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers)
-    app.add_middleware(Outcomes, metrics=service.metrics, log=Logger(service.sink, "public"))
+    app.add_middleware(Outcomes, metrics=parts.metrics, log=Logger(parts.sink, "public"))
     return app

@@ -1,16 +1,19 @@
-"""Control API for routes (import, export, switch, test) and their deliveries (list,
-inspect, replay)."""
+"""Control API for routes (import, export, switch, test, the shipped examples) and their
+deliveries (list, inspect, replay)."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import replace
 from datetime import timedelta
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import route_examples
 from ..clock import isoformat, normalize_time
 from ..db import outbox as outbox_rows
 from ..db import routes as route_rows
@@ -22,7 +25,7 @@ from .errors import ApiError
 from .integrations_api import _id, json_object
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 
 MAX_LIST = 1000
@@ -37,9 +40,30 @@ def _optional_int(request: Request, name: str) -> int | None:
     return int(raw)
 
 
-def routes(service: Service) -> list[Route]:
+def examples() -> list[dict[str, Any]]:
+    """The example route files shipped in the package: name (the file's, without .toml),
+    the first route's name as title and its description, and the file's text."""
+    found = []
+    for entry in sorted(resources.files(route_examples).iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        text = entry.read_text(encoding="utf-8")
+        try:
+            tables = tomllib.loads(text).get("route") or [{}]
+        except tomllib.TOMLDecodeError:
+            tables = [{}]
+        first = tables[0] if isinstance(tables, list) and isinstance(tables[0], dict) else {}
+        found.append({"name": entry.name.removesuffix(".toml"),
+                      "title": str(first.get("name") or ""),
+                      "description": str(first.get("description") or ""), "toml": text})
+    return found
+
+
+def routes(parts: Components) -> list[Route]:
+    shipped = examples()  # package data: read once, when the app is built
+
     def now() -> str:
-        return isoformat(service.clock.now())
+        return isoformat(parts.clock.now())
 
     def parsed(stored: route_rows.StoredRoute) -> RouteDef:
         try:
@@ -56,7 +80,7 @@ def routes(service: Service) -> list[Route]:
                 "last_hour": counts, "updated_at": stored.updated_at}
 
     async def stored_or_404(request: Request) -> route_rows.StoredRoute:
-        stored = await route_rows.get(service.db, _id(request))
+        stored = await route_rows.get(parts.db, _id(request))
         if stored is None:
             raise ApiError(404, f"no route {request.path_params['id']}")
         return stored
@@ -65,15 +89,15 @@ def routes(service: Service) -> list[Route]:
         return route_file.dumps([replace(parsed(stored), enabled=stored.enabled)])
 
     async def list_routes(request: Request) -> Response:
-        since = isoformat(service.clock.now() - timedelta(hours=1))
-        counts = await outbox_rows.counts_by_route(service.db, since)
-        stored = await route_rows.all_routes(service.db)
+        since = isoformat(parts.clock.now() - timedelta(hours=1))
+        counts = await outbox_rows.counts_by_route(parts.db, since)
+        stored = await route_rows.all_routes(parts.db)
         return JSONResponse({"routes": [summary(s, counts.get(s.id, {})) for s in stored]})
 
     async def show(request: Request) -> Response:
         stored = await stored_or_404(request)
-        since = isoformat(service.clock.now() - timedelta(hours=1))
-        counts = (await outbox_rows.counts_by_route(service.db, since)).get(stored.id, {})
+        since = isoformat(parts.clock.now() - timedelta(hours=1))
+        counts = (await outbox_rows.counts_by_route(parts.db, since)).get(stored.id, {})
         return JSONResponse({**summary(stored, counts), "definition": stored.definition,
                              "toml": exported(stored)})
 
@@ -86,10 +110,10 @@ def routes(service: Service) -> list[Route]:
             found = route_file.parse(text, file, tuple(SPECS))
         except RouteError as exc:
             raise ApiError(422, str(exc), "invalid_route") from None
-        installed = {(i.store, i.provider) for i in service.integrations.list()}
+        installed = {(i.store, i.provider) for i in parts.integrations.list()}
         for route in found:
             for store in route.stores:
-                if store not in service.config.stores:
+                if store not in parts.config.stores:
                     raise ApiError(422, f"{file}: route {route.name!r}: stores: no store "
                                    f"{store!r} in the config", "invalid_route")
                 if (store, route.provider) not in installed:
@@ -97,11 +121,14 @@ def routes(service: Service) -> list[Route]:
                                    f" is not installed in store {store!r} (connect it first)",
                                    "invalid_route")
         ids, kept = await route_rows.save(
-            service.db, [route_file.to_table(r) for r in found],
+            parts.db, [route_file.to_table(r) for r in found],
             replace=bool(body.get("replace")), now=now())
-        await service.routes.reload()
-        service.log.info("routes imported", file=file, imported=len(ids), kept=len(kept))
+        await parts.routes.reload()
+        parts.log.info("routes imported", file=file, imported=len(ids), kept=len(kept))
         return JSONResponse({"imported": ids, "kept": kept}, status_code=201 if ids else 200)
+
+    async def list_examples(request: Request) -> Response:
+        return JSONResponse({"examples": shipped})
 
     async def switch(request: Request) -> Response:
         verb = request.path_params["verb"]
@@ -109,14 +136,14 @@ def routes(service: Service) -> list[Route]:
             raise ApiError(404, f"no such endpoint: POST {request.url.path}")
         stored = await stored_or_404(request)
         enabled = verb == "enable"
-        await route_rows.set_enabled(service.db, stored.id, enabled, now())
-        await service.routes.reload()
+        await route_rows.set_enabled(parts.db, stored.id, enabled, now())
+        await parts.routes.reload()
         return JSONResponse({"id": stored.id, "enabled": enabled})
 
     async def delete(request: Request) -> Response:
         stored = await stored_or_404(request)
-        await route_rows.delete(service.db, stored.id)
-        await service.routes.reload()
+        await route_rows.delete(parts.db, stored.id)
+        await parts.routes.reload()
         return JSONResponse({"deleted": stored.id, "name": stored.name})
 
     async def test(request: Request) -> Response:
@@ -139,19 +166,19 @@ def routes(service: Service) -> list[Route]:
         if status is not None and status not in outbox_rows.STATUSES:
             raise ApiError(400, f"status must be one of {', '.join(outbox_rows.STATUSES)}")
         found = await outbox_rows.listing(
-            service.db, status=status, route_id=_optional_int(request, "route"),
+            parts.db, status=status, route_id=_optional_int(request, "route"),
             integration_id=_optional_int(request, "integration"),
             limit=min(_optional_int(request, "limit") or 100, MAX_LIST))
         return JSONResponse({"deliveries": [d.public() for d in found]})
 
     async def show_delivery(request: Request) -> Response:
-        delivery = await outbox_rows.get(service.db, _id(request))
+        delivery = await outbox_rows.get(parts.db, _id(request))
         if delivery is None:
             raise ApiError(404, f"no delivery {request.path_params['id']}")
         return JSONResponse(delivery.public())
 
     async def replay(request: Request) -> Response:
-        delivery = await outbox_rows.get(service.db, _id(request))
+        delivery = await outbox_rows.get(parts.db, _id(request))
         if delivery is None:
             raise ApiError(404, f"no delivery {request.path_params['id']}")
         if delivery.status not in ("dead", "delivered"):
@@ -160,8 +187,8 @@ def routes(service: Service) -> list[Route]:
         if delivery.attempts == 0:
             raise ApiError(409, f"delivery {delivery.id} was refused when it was planned "
                            f"({delivery.last_error}); it is never sent")
-        await outbox_rows.replay(service.db, [delivery.id], now())
-        service.outbox.wake({delivery.integration_id})
+        await outbox_rows.replay(parts.db, [delivery.id], now())
+        parts.outbox.wake({delivery.integration_id})
         return JSONResponse({"replayed": 1, "ids": [delivery.id]})
 
     async def replay_dead(request: Request) -> Response:
@@ -169,13 +196,14 @@ def routes(service: Service) -> list[Route]:
         route_id = body.get("route")
         if route_id is not None and not isinstance(route_id, int):
             raise ApiError(400, "route must be a number")
-        count = await outbox_rows.replay_dead(service.db, route_id, now())
-        service.outbox.wake(set(await outbox_rows.open_integrations(service.db)))
+        count = await outbox_rows.replay_dead(parts.db, route_id, now())
+        parts.outbox.wake(set(await outbox_rows.open_integrations(parts.db)))
         return JSONResponse({"replayed": count, "ids": []})
 
     return [
         Route("/v1/routes", list_routes),
         Route("/v1/routes/import", import_routes, methods=["POST"]),
+        Route("/v1/routes/examples", list_examples),  # before /v1/routes/{id}
         Route("/v1/routes/{id}", show),
         Route("/v1/routes/{id}", delete, methods=["DELETE"]),
         Route("/v1/routes/{id}/test", test, methods=["POST"]),

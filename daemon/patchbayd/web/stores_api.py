@@ -13,15 +13,15 @@ from ..db import customers as tables
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from ..service import Service
+    from ..components import Components
 
 
-def routes(service: Service) -> list[Route]:
+def routes(parts: Components) -> list[Route]:
     async def customers(request: Request) -> Response:
         store = request.path_params["store"]
-        if store not in service.config.stores:
+        if store not in parts.config.stores:
             raise ApiError(404, f"no store {store!r}")
-        found = await tables.find(service.db, store, email=request.query_params.get("email"),
+        found = await tables.find(parts.db, store, email=request.query_params.get("email"),
                                   customer_id=request.query_params.get("id"))
         return JSONResponse({"customers": [asdict(c) for c in found]})
 

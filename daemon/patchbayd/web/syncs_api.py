@@ -21,8 +21,8 @@ from .integrations_api import json_object
 from .sse import event_stream
 
 if TYPE_CHECKING:
+    from ..components import Components
     from ..engine.sync import Report
-    from ..service import Service
 
 
 
@@ -30,16 +30,16 @@ def report_json(report: Report) -> dict[str, Any]:
     return asdict(report)
 
 
-def routes(service: Service) -> list[Route]:
+def routes(parts: Components) -> list[Route]:
     async def sync_or_404(request: Request) -> Sync:
         raw = request.path_params["id"]
-        found = await rows.get(service.db, int(raw)) if raw.isdigit() else None
+        found = await rows.get(parts.db, int(raw)) if raw.isdigit() else None
         if found is None:
             raise ApiError(404, f"no sync {raw!r}")
         return found
 
     async def destination(integration_id: int, wanted: str | None) -> str | None:
-        live = service.integrations.get(integration_id)
+        live = parts.integrations.get(integration_id)
         provider = live.provider
         if not provider.has_lists:
             if wanted:
@@ -48,13 +48,13 @@ def routes(service: Service) -> list[Route]:
         if not wanted:
             raise ApiError(422, f"{live.integration.provider} needs --list (a list id or name)")
         try:
-            found = await service.integrations.call(integration_id, "lists read",
+            found = await parts.integrations.call(integration_id, "lists read",
                                                     lambda p: p.destinations())
             for item in found:
                 if wanted in (item.id, item.name):
                     return item.id
             if provider.creates_destinations:
-                made = await service.integrations.call(
+                made = await parts.integrations.call(
                     integration_id, f"list {wanted} created",
                     lambda p: p.ensure_destination(wanted))
                 return made.id
@@ -86,7 +86,7 @@ def routes(service: Service) -> list[Route]:
         if not isinstance(integration_id, int):
             raise ApiError(422, "integration (an id) is required")
         try:
-            service.integrations.get(integration_id)
+            parts.integrations.get(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         segment = body.get("segment") or ""
@@ -97,69 +97,69 @@ def routes(service: Service) -> list[Route]:
             raise ApiError(422, f"mode must be one of {', '.join(SYNC_MODES)}")
         rules = rules_from(body)
         dest = await destination(integration_id, body.get("list"))
-        now = isoformat(service.clock.now())
+        now = isoformat(parts.clock.now())
         if body.get("dry_run"):
             draft = Sync(id=0, integration_id=integration_id, segment=segment,
                          destination=dest, mode=mode, rules=rules, state="dry", reason=None,
                          seq_done=0, created_at=now)
             return JSONResponse({"dry_run": True, "sync": draft.public(),
-                                 "report": report_json(await service.syncs.dry_run(draft))})
-        sync = await rows.create(service.db, integration_id=integration_id, segment=segment,
+                                 "report": report_json(await parts.syncs.dry_run(draft))})
+        sync = await rows.create(parts.db, integration_id=integration_id, segment=segment,
                                  destination=dest, mode=mode, rules=rules, now=now)
-        service.syncs.log.info("sync created", sync=sync.id, integration=integration_id,
+        parts.syncs.log.info("sync created", sync=sync.id, integration=integration_id,
                           segment=segment, mode=mode)
-        service.syncs.request(sync.id)
+        parts.syncs.request(sync.id)
         return JSONResponse(sync.public(), status_code=201)
 
     async def listing(request: Request) -> Response:
         result = []
-        for sync in await rows.live(service.db):
-            last = await rows.runs(service.db, sync.id, 1)
-            result.append({**sync.public(), "running": service.syncs.running(sync.id),
+        for sync in await rows.live(parts.db):
+            last = await rows.runs(parts.db, sync.id, 1)
+            result.append({**sync.public(), "running": parts.syncs.running(sync.id),
                            "last_run": last[0].public() if last else None})
         return JSONResponse({"syncs": result})
 
     async def show(request: Request) -> Response:
         sync = await sync_or_404(request)
-        return JSONResponse({**sync.public(), "running": service.syncs.running(sync.id),
-                             "sent": await rows.sent_count(service.db, sync.id),
-                             "runs": [r.public() for r in await rows.runs(service.db, sync.id)],
-                             "failures": await rows.failures(service.db, sync.id)})
+        return JSONResponse({**sync.public(), "running": parts.syncs.running(sync.id),
+                             "sent": await rows.sent_count(parts.db, sync.id),
+                             "runs": [r.public() for r in await rows.runs(parts.db, sync.id)],
+                             "failures": await rows.failures(parts.db, sync.id)})
 
     async def start(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await rows.set_state(service.db, sync.id, "idle" if sync.state != "running"
+        await rows.set_state(parts.db, sync.id, "idle" if sync.state != "running"
                              else "running", None)
-        service.syncs.request(sync.id)
+        parts.syncs.request(sync.id)
         return JSONResponse({"started": sync.id})
 
     async def stop(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await service.syncs.stop(sync.id)
+        await parts.syncs.stop(sync.id)
         return JSONResponse({"stopped": sync.id})
 
     async def run(request: Request) -> Response:
         sync = await sync_or_404(request)
         if request.query_params.get("dry_run") in ("1", "true"):
             return JSONResponse({"dry_run": True, "sync": sync.public(),
-                                 "report": report_json(await service.syncs.dry_run(sync))})
-        service.syncs.request(sync.id)
+                                 "report": report_json(await parts.syncs.dry_run(sync))})
+        parts.syncs.request(sync.id)
         return JSONResponse({"running": sync.id})
 
     async def delete(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await service.syncs.stop(sync.id)
-        await rows.delete(service.db, sync.id, isoformat(service.clock.now()))
-        service.syncs.log.info("sync deleted", sync=sync.id)
+        await parts.syncs.stop(sync.id)
+        await rows.delete(parts.db, sync.id, isoformat(parts.clock.now()))
+        parts.syncs.log.info("sync deleted", sync=sync.id)
         return JSONResponse({"deleted": sync.id})
 
     async def progress(request: Request) -> Response:
         sync = await sync_or_404(request)
         follow = request.query_params.get("follow") in ("1", "true")
         # Subscribe before reading the state: a run ending in between is not missed.
-        subscription = service.bus.subscribe() if follow else None
-        last = await rows.runs(service.db, sync.id, 1)
-        snapshot = {"sync": sync.id, "state": sync.state, "running": service.syncs.running(sync.id),
+        subscription = parts.bus.subscribe() if follow else None
+        last = await rows.runs(parts.db, sync.id, 1)
+        snapshot = {"sync": sync.id, "state": sync.state, "running": parts.syncs.running(sync.id),
                     "run": last[0].public() if last else None}
         if subscription is None:
             return JSONResponse(snapshot)

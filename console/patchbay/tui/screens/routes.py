@@ -51,8 +51,8 @@ class RoutesScreen(TableScreen):
             Text("on", style="green") if row["enabled"] else Text("off", style="dim"),
             hour_text(row["last_hour"])))
         self.say("space switches the highlighted route on/off · d its deliveries · esc back"
-                 if self.rows else "no routes yet: patchbay routes import FILE (examples "
-                 "ship in the package: patchbayd/route_examples)")
+                 if self.rows else "no routes yet: patchbay routes import FILE (the "
+                 "shipped examples: patchbay routes examples [--show NAME])")
 
     def action_switch(self) -> None:
         row = self.highlighted()
