@@ -86,6 +86,17 @@ class StoreEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ProviderCallback:
+    """A provider telling us a contact opted in or out (its callback, accepted)."""
+
+    store: str
+    integration_id: int
+    email: str
+    state: ConsentState
+    at: str
+
+
 SYNC_MODES = ("active", "once")
 SEGMENTS = ("all", "subscribers", "new", "returning", "abandoned_checkout")
 

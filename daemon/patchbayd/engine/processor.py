@@ -23,7 +23,7 @@ from ..db import inbox as inbox_rows
 from ..db import outbox as outbox_rows
 from ..intake.records import record
 from ..log import Logger
-from ..model import StoreCustomer, StoreEvent, StoreOrder
+from ..model import ProviderCallback, StoreCustomer, StoreEvent, StoreOrder
 from .consent import store_change
 from .routebook import RouteBook
 from .routes import RouteEvent
@@ -144,9 +144,12 @@ class InboxProcessor:
         customers = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreCustomer)]
         orders = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)]
         events = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)]
+        callbacks = [m.item for m in mapped if isinstance(m.item, ProviderCallback)]
         now = isoformat(self.clock.now())
         stored = await self._stored(customers)
         changes = self._consent_changes(customers, dict(stored))
+        changes += [(c.store, c.email, None, c.integration_id, "provider", c.state, c.at)
+                    for c in callbacks]
         deliveries = (self.routes.deliveries(await self._route_events(
             customers, orders, events, now, dict(stored)))
             if self.routes and self.routes.routes else [])
@@ -225,7 +228,7 @@ class InboxProcessor:
 @dataclass(frozen=True)
 class Mapped:
     inbox_id: int
-    item: StoreCustomer | StoreOrder | StoreEvent
+    item: StoreCustomer | StoreOrder | StoreEvent | ProviderCallback
 
 
 def describe(exc: Exception) -> str:

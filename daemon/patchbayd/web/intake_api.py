@@ -23,13 +23,13 @@ from starlette.routing import Route
 
 from ..clock import isoformat, normalize_time
 from ..config import PushStore, ShopifyStore
-from ..db import consent as consent_rows
 from ..db.inbox import Incoming
 from ..engine.mapping import email_problem
 from ..intake import jsondoc
 from ..intake import shopify as shopify_payloads
 from ..intake.jsondoc import Malformed
 from ..intake.push import KINDS, validate_push
+from ..intake.records import callback_row
 from ..log import Logger, Sampler
 from .budget import BodyBudget, OverBudget
 from .errors import ApiError
@@ -171,12 +171,11 @@ def routes(parts: Components) -> list[Route]:
         if at and moment is None:
             raise refuse(route, 400, "malformed", f"at: expected an ISO-8601 time, got "
                          f"{at[:40]!r}", integration=integration)
-        state = "subscribed" if direction == "opt-in" else "unsubscribed"
-        await consent_rows.add_one(parts.db, (live.integration.store, email, None,
-                                                live.integration.id, "provider", state,
-                                                moment or isoformat(parts.clock.now())),
-                                   isoformat(parts.clock.now()))
-        parts.consent.wake.set()
+        # Into the inbox like every other input: one durable way in, answered after commit.
+        await parts.inbox.add([callback_row(
+            live.integration.store, integration,
+            "subscribed" if direction == "opt-in" else "unsubscribed", email,
+            moment or isoformat(parts.clock.now()))])
         return JSONResponse({"ok": True})
 
     return [
