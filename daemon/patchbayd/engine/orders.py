@@ -62,6 +62,12 @@ class OrderExporter:
     def _now(self) -> str:
         return isoformat(self.clock.now())
 
+    async def follow(self, integration_id: int, mode: str) -> ExportReport:
+        """Export the integration's orders now and, `active`, every paid order after. The
+        wish is recorded before the export starts: killed during it, the daemon resumes."""
+        await ledger.follow(self.db, integration_id, mode, self._now())
+        return await self.export(integration_id)
+
     async def export(self, integration_id: int) -> ExportReport:
         """Send every confirmed/paid order not yet at the destination; one export at a time."""
         lock = self._locks.setdefault(integration_id, asyncio.Lock())

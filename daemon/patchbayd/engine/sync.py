@@ -126,6 +126,28 @@ class SyncEngine:
             return
         self._tasks[sync_id] = asyncio.ensure_future(self._loop(sync_id))
 
+    async def create(self, *, integration_id: int, segment: str, destination: str | None,
+                     mode: str, rules: dict[str, Any]) -> Sync:
+        """A new sync, stored, and its first run requested."""
+        sync = await rows.create(self.db, integration_id=integration_id, segment=segment,
+                                 destination=destination, mode=mode, rules=rules,
+                                 now=isoformat(self.clock.now()))
+        self.log.info("sync created", sync=sync.id, integration=integration_id,
+                      segment=segment, mode=mode)
+        self.request(sync.id)
+        return sync
+
+    async def start(self, sync: Sync) -> None:
+        """A stopped (or finished) sync runs again; one running goes on as it is."""
+        await rows.set_state(self.db, sync.id, "idle" if sync.state != "running"
+                             else "running", None)
+        self.request(sync.id)
+
+    async def delete(self, sync_id: int) -> None:
+        await self.stop(sync_id)
+        await rows.delete(self.db, sync_id, isoformat(self.clock.now()))
+        self.log.info("sync deleted", sync=sync_id)
+
     async def stop(self, sync_id: int) -> None:
         # The state first: a run requested while we wait below sees it and does nothing.
         await rows.set_state(self.db, sync_id, "stopped", None)

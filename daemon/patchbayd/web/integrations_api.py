@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..clock import isoformat
 from ..db import integrations as rows
 from ..db import orders
 from ..integrations import ConnectRefused, UnknownIntegration
@@ -124,10 +123,8 @@ def routes(parts: Components) -> list[Route]:
             parts.integrations.get(integration_id)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
-        # Recorded before the export starts: killed during it, the daemon resumes it.
-        await orders.follow(parts.db, integration_id, mode, isoformat(parts.clock.now()))
         try:
-            report = await parts.orders.export(integration_id)
+            report = await parts.orders.follow(integration_id, mode)
         except UnknownIntegration as exc:
             raise ApiError(404, str(exc)) from None
         return JSONResponse({**asdict(report), "mode": mode,

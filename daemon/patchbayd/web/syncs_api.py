@@ -104,11 +104,8 @@ def routes(parts: Components) -> list[Route]:
                          seq_done=0, created_at=now)
             return JSONResponse({"dry_run": True, "sync": draft.public(),
                                  "report": report_json(await parts.syncs.dry_run(draft))})
-        sync = await rows.create(parts.db, integration_id=integration_id, segment=segment,
-                                 destination=dest, mode=mode, rules=rules, now=now)
-        parts.syncs.log.info("sync created", sync=sync.id, integration=integration_id,
-                          segment=segment, mode=mode)
-        parts.syncs.request(sync.id)
+        sync = await parts.syncs.create(integration_id=integration_id, segment=segment,
+                                        destination=dest, mode=mode, rules=rules)
         return JSONResponse(sync.public(), status_code=201)
 
     async def listing(request: Request) -> Response:
@@ -128,9 +125,7 @@ def routes(parts: Components) -> list[Route]:
 
     async def start(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await rows.set_state(parts.db, sync.id, "idle" if sync.state != "running"
-                             else "running", None)
-        parts.syncs.request(sync.id)
+        await parts.syncs.start(sync)
         return JSONResponse({"started": sync.id})
 
     async def stop(request: Request) -> Response:
@@ -148,9 +143,7 @@ def routes(parts: Components) -> list[Route]:
 
     async def delete(request: Request) -> Response:
         sync = await sync_or_404(request)
-        await parts.syncs.stop(sync.id)
-        await rows.delete(parts.db, sync.id, isoformat(parts.clock.now()))
-        parts.syncs.log.info("sync deleted", sync=sync.id)
+        await parts.syncs.delete(sync.id)
         return JSONResponse({"deleted": sync.id})
 
     async def progress(request: Request) -> Response:
