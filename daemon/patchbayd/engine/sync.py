@@ -30,7 +30,8 @@ from ..model import Sync, SyncRun
 from ..providers.base import Contact, Provider, RowResult
 from ..providers.errors import AuthFailed, CapacityExceeded, ProviderError, Rejected, Transient
 from .changes import StoreChanges
-from .mapping import REASONS, SyncRules, exclusion, payload_hash, to_contact, unsendable
+from .mapping import SyncRules
+from .plan import RunCounts, Sample, plan_batch
 
 PAGE_MAX = 1000
 TRANSIENT_RETRIES = (1.0, 2.0, 4.0)
@@ -51,20 +52,25 @@ def rules_of(sync: Sync) -> SyncRules:
         acquired_until=parse_time(data.get("acquired_until")))
 
 
-def fresh_counts() -> dict[str, Any]:
-    return {"scanned": 0, "sent": 0, "failed": 0, "unchanged": 0, "retried": 0,
-            "filtered": dict.fromkeys(REASONS[:-1], 0)}
-
-
 @dataclass
 class Report:
-    """What a run did (or, dry, would do)."""
+    """What a run did (or, dry, would do): the counts and a few samples of each kind."""
 
-    counts: dict[str, Any] = field(default_factory=fresh_counts)
+    counts: RunCounts = field(default_factory=RunCounts)
     would_send: list[dict[str, Any]] = field(default_factory=list)
     filtered: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     capacity: dict[str, int] | None = None
+
+    def sample(self, kind: str, found: list[Sample]) -> None:
+        kept: list[dict[str, Any]] = getattr(self, kind)
+        for one in found[:max(0, SAMPLES - len(kept))]:
+            kept.append({"customer": one.customer, "email": one.email, "reason": one.reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts.as_dict(), "would_send": self.would_send,
+                "filtered": self.filtered, "failures": self.failures,
+                "capacity": self.capacity}
 
 
 class SyncEngine:
@@ -205,9 +211,9 @@ class SyncEngine:
         self.log.info("sync run started" if not resumed else "sync run resumed", sync=sync_id,
                       run=run.id, integration=sync.integration_id, full=run.full)
         await self.integrations.set_state(sync.integration_id, "syncing", None)
-        counts = run.counts or fresh_counts()
-        if "total" not in counts:
-            counts["total"] = await rows.to_scan(self.db, sync_id, store, sync.segment,
+        counts = RunCounts.from_dict(run.counts)
+        if counts.total is None:
+            counts.total = await rows.to_scan(self.db, sync_id, store, sync.segment,
                                                  after=run.cursor_seq, upto=run.upto_seq,
                                                  new_since=self._new_since())
         report = Report(counts)
@@ -223,16 +229,17 @@ class SyncEngine:
     async def _finish(self, sync: Sync, run: SyncRun, report: Report, state: str,
                       error: str | None) -> None:
         sync_state = ("error" if error else "active" if sync.mode == "active" else "done")
-        await rows.finish_run(self.db, run, state=state, counts=report.counts, error=error,
+        await rows.finish_run(self.db, run, state=state, counts=report.counts.as_dict(),
+                              error=error,
                               sync_state=sync_state, now=isoformat(self.clock.now()))
         self._progress(sync.id, run.id, report.counts, done=True)
         if error:
             self.log.warning("sync run failed", sync=sync.id, run=run.id, reason=error)
         else:
             self.log.info("sync run finished", sync=sync.id, run=run.id,
-                          sent=report.counts["sent"], failed=report.counts["failed"],
-                          filtered=sum(report.counts["filtered"].values()),
-                          unchanged=report.counts["unchanged"])
+                          sent=report.counts.sent, failed=report.counts.failed,
+                          filtered=sum(report.counts.filtered.values()),
+                          unchanged=report.counts.unchanged)
         with contextlib.suppress(UnknownIntegration):
             live_state = self.integrations.get(sync.integration_id).integration.state
             if live_state != "error":
@@ -274,7 +281,7 @@ class SyncEngine:
                 if not batch:
                     break
                 after = batch[-1][0].id
-                report.counts["retried"] += len(batch)
+                report.counts.retried += len(batch)
                 await self._batch(sync, run, rules, batch, report, dry=dry, cursor=None,
                                   retry_done=False)
         cursor = run.cursor_seq
@@ -288,61 +295,41 @@ class SyncEngine:
                               retry_done=True)
             if not dry:
                 elapsed = max(self.clock.monotonic() - started, 1e-6)
-                report.counts["rate"] = round(report.counts["sent"] / elapsed, 1)
+                report.counts.rate = round(report.counts.sent / elapsed, 1)
                 self._progress(sync.id, run.id, report.counts, done=False,
                                total=run.upto_seq, cursor=cursor)
 
     async def _batch(self, sync: Sync, run: SyncRun, rules: SyncRules, batch: list[ScanRow],
                      report: Report, *, dry: bool, cursor: int | None, retry_done: bool) -> None:
-        counts = report.counts
+        """Plan (pure), send, record: the ledger rows and the cursor in one commit."""
         previous = await rows.states(self.db, sync.id, [c.id for c, _, _ in batch])
-        outcome: list[tuple[str, str | None, str, str | None]] = []
-        to_send: list[tuple[str, Contact, str]] = []
-        for customer, _seq, duplicate in batch:
-            counts["scanned"] += 1
-            reason = exclusion(customer, rules, duplicate=duplicate)
-            if reason:
-                counts["filtered"][reason] += 1
-                if len(report.filtered) < SAMPLES:
-                    report.filtered.append({"customer": customer.id, "email": customer.email,
-                                            "reason": reason})
-                if customer.id in previous:  # leaves the failed list; hash kept as it was
-                    outcome.append((customer.id, None, "filtered", reason))
-                continue
-            contact = to_contact(customer, rules)
-            digest = payload_hash(contact, sync.destination)
-            if previous.get(customer.id) == (digest, "sent"):
-                counts["unchanged"] += 1
-                continue
-            problem = unsendable(contact)
-            if problem and not dry:
-                counts["failed"] += 1
-                outcome.append((customer.id, None, "failed", problem))
-                if len(report.failures) < SAMPLES:
-                    report.failures.append({"customer": customer.id, "email": contact.email,
-                                            "reason": problem})
-                continue
-            to_send.append((customer.id, contact, digest))
+        plan = plan_batch(batch, previous, rules, sync.destination, dry=dry)
+        counts = report.counts
+        counts.absorb(plan)
+        report.sample("filtered", plan.filtered)
+        report.sample("failures", plan.unsendable)
         if dry:
-            counts["would_send"] = counts.get("would_send", 0) + len(to_send)
-            for cid, contact, _ in to_send[:max(0, SAMPLES - len(report.would_send))]:
-                report.would_send.append({"customer": cid, "email": contact.email,
-                                          "properties": dict(contact.properties)})
+            counts.would_send = (counts.would_send or 0) + len(plan.send)
+            for planned in plan.send[:max(0, SAMPLES - len(report.would_send))]:
+                report.would_send.append({"customer": planned.customer_id,
+                                          "email": planned.contact.email,
+                                          "properties": dict(planned.contact.properties)})
             return
-        if to_send:
-            results = await self._send(sync, [contact for _, contact, _ in to_send])
-            for (cid, contact, digest), result in zip(to_send, results, strict=True):
+        outcome = list(plan.settled)
+        if plan.send:
+            results = await self._send(sync, [p.contact for p in plan.send])
+            for planned, result in zip(plan.send, results, strict=True):
                 if result.ok:
-                    counts["sent"] += 1
-                    outcome.append((cid, digest, "sent", None))
+                    counts.sent += 1
+                    outcome.append((planned.customer_id, planned.digest, "sent", None))
                 else:
-                    counts["failed"] += 1
-                    outcome.append((cid, None, "failed", result.reason))
-                    if len(report.failures) < SAMPLES:
-                        report.failures.append({"customer": cid, "email": contact.email,
-                                                "reason": result.reason})
+                    counts.failed += 1
+                    outcome.append((planned.customer_id, None, "failed", result.reason))
+                    report.sample("failures", [Sample(planned.customer_id,
+                                                      planned.contact.email,
+                                                      result.reason or "refused")])
         await rows.record(self.db, run, outcome, cursor_seq=cursor, retry_done=retry_done,
-                          counts=counts, now=isoformat(self.clock.now()))
+                          counts=counts.as_dict(), now=isoformat(self.clock.now()))
 
     async def _send(self, sync: Sync, contacts: list[Contact]) -> list[RowResult]:
         """One batch; transient trouble is retried a few times, then the run stops."""
@@ -363,12 +350,12 @@ class SyncEngine:
                 raise StopRun(f"destination refused the batch: {exc.reason}") from None
         raise AssertionError("unreachable")
 
-    def _progress(self, sync_id: int, run_id: int, counts: dict[str, Any], *, done: bool,
+    def _progress(self, sync_id: int, run_id: int, counts: RunCounts, *, done: bool,
                   total: int | None = None, cursor: int | None = None) -> None:
         self.bus.publish(ts=isoformat(self.clock.now()), kind="progress", level="info",
                          component="sync", message="sync finished" if done else "sync progress",
                          fields={"sync": sync_id, "run": run_id, "done": done,
-                                 "cursor": cursor, "upto": total, **counts})
+                                 "cursor": cursor, "upto": total, **counts.as_dict()})
 
     # ---- dry run ---------------------------------------------------------------------
 
@@ -379,12 +366,12 @@ class SyncEngine:
         upto = await rows.max_seq(self.db, store)
         run = SyncRun(id=0, sync_id=sync.id, state="dry", full=sync.seq_done == 0,
                       upto_seq=upto, cursor_seq=sync.seq_done, retry_done=False,
-                      counts=fresh_counts(), error=None, started_at="", finished_at=None)
-        report = Report(run.counts)
+                      counts={}, error=None, started_at="", finished_at=None)
+        report = Report()
         try:
             await self._check_capacity(sync, store, live.provider, report)
         except StopRun as exc:
-            report.counts["refused"] = str(exc)
+            report.counts.refused = str(exc)
         await self._pass(sync, run, store, report, dry=True)
         return report
 
