@@ -110,14 +110,7 @@ class InboxProcessor:
         batch = await inbox_rows.pending(self.db, BATCH)
         if not batch:
             return 0
-        mapped: list[Mapped] = []
-        failed: list[tuple[int, str]] = []
-        for row in batch:
-            try:
-                mapped.append(Mapped(row.id, record(row.store, row.source, row.kind,
-                                                    json.loads(row.payload))))
-            except Exception as exc:  # whatever it is, this row must not stop the others
-                failed.append((row.id, describe(exc)))
+        mapped, failed = classify(batch)
         try:
             await self._apply(mapped)
         except sqlite3.OperationalError:
@@ -141,15 +134,13 @@ class InboxProcessor:
         """Rows into their tables and marked processed, in one transaction."""
         if not mapped:
             return
-        customers = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreCustomer)]
-        orders = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)]
-        events = [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)]
-        callbacks = [m.item for m in mapped if isinstance(m.item, ProviderCallback)]
+        kinds = Sorted.of(mapped)
+        customers, orders, events = kinds.customers, kinds.orders, kinds.events
         now = isoformat(self.clock.now())
         stored = await self._stored(customers)
         changes = self._consent_changes(customers, dict(stored))
         changes += [(c.store, c.email, None, c.integration_id, "provider", c.state, c.at)
-                    for c in callbacks]
+                    for c in kinds.callbacks]
         deliveries = (self.routes.deliveries(await self._route_events(
             customers, orders, events, now, dict(stored)))
             if self.routes and self.routes.routes else [])
@@ -229,6 +220,37 @@ class InboxProcessor:
 class Mapped:
     inbox_id: int
     item: StoreCustomer | StoreOrder | StoreEvent | ProviderCallback
+
+
+def classify(batch: Sequence[inbox_rows.Pending]) -> tuple[list[Mapped], list[tuple[int, str]]]:
+    """Each committed row as its record, or (its id, why not) when it cannot be one:
+    whatever is wrong with a row, it must not stop the others."""
+    mapped: list[Mapped] = []
+    failed: list[tuple[int, str]] = []
+    for row in batch:
+        try:
+            mapped.append(Mapped(row.id, record(row.store, row.source, row.kind,
+                                                json.loads(row.payload))))
+        except Exception as exc:
+            failed.append((row.id, describe(exc)))
+    return mapped, failed
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """A batch's records by the table they go to (inbox ids kept as their seq)."""
+
+    customers: list[tuple[StoreCustomer, int]]
+    orders: list[tuple[StoreOrder, int]]
+    events: list[tuple[StoreEvent, int]]
+    callbacks: list[ProviderCallback]
+
+    @classmethod
+    def of(cls, mapped: Sequence[Mapped]) -> Sorted:
+        return cls([(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreCustomer)],
+                   [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)],
+                   [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)],
+                   [m.item for m in mapped if isinstance(m.item, ProviderCallback)])
 
 
 def describe(exc: Exception) -> str:
