@@ -25,7 +25,6 @@ from .base import (
     TrackedEvent,
 )
 from .errors import AuthFailed, CapacityExceeded, ProviderError, Rejected, Transient
-from .http import ProviderHttp
 
 BATCH_MAX = 5000
 ENVELOPE_ERRORS: tuple[tuple[str, type[ProviderError]], ...] = (
@@ -53,9 +52,6 @@ class Benchmark(Provider):
     envelope_errors = ENVELOPE_ERRORS
     creates_destinations = True
     error_message = staticmethod(_message)
-
-    def __init__(self, http: ProviderHttp, token: str) -> None:
-        super().__init__(http, {"AuthToken": token})
 
     def unwrap(self, body: Any) -> Any:
         """Every answer is {"Response": {"Status": "1"|"-1", "Data": ..., "Errors": [...]}}."""

@@ -65,9 +65,8 @@ class Klaviyo(Provider):
 
     error_message = staticmethod(_message)
 
-    def __init__(self, http: ProviderHttp, api_key: str) -> None:
-        super().__init__(http, {"Authorization": f"Klaviyo-API-Key {api_key}",
-                                "revision": REVISION, "Accept": "application/vnd.api+json"})
+    def __init__(self, http: ProviderHttp) -> None:
+        super().__init__(http, {"revision": REVISION, "Accept": "application/vnd.api+json"})
 
     async def verify(self) -> Account:
         body = await self._call("GET", "/api/accounts")

@@ -26,7 +26,6 @@ from .base import (
     TrackedEvent,
 )
 from .errors import Rejected
-from .http import ProviderHttp
 
 BATCH_MAX = 500
 STATUS_IN: dict[str, ConsentState] = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
@@ -75,9 +74,6 @@ class Mailchimp(Provider):
     batch_sets_consent = False
 
     error_message = staticmethod(_message)
-
-    def __init__(self, http: ProviderHttp) -> None:
-        super().__init__(http)  # the client carries Basic auth with the key
 
     async def verify(self) -> Account:
         body = await self._call("GET", "/")

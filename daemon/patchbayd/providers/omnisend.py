@@ -24,7 +24,6 @@ from .base import (
     order_event,
 )
 from .errors import Rejected
-from .http import ProviderHttp
 
 STATUS_OUT = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
               "not_subscribed": "nonSubscribed"}
@@ -75,8 +74,6 @@ class Omnisend(Provider):
 
     error_message = staticmethod(_message)
 
-    def __init__(self, http: ProviderHttp, api_key: str) -> None:
-        super().__init__(http, {"X-API-KEY": api_key})
 
     async def verify(self) -> Account:
         await self._call("GET", "/v3/contacts", params={"limit": 1})

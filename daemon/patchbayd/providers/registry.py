@@ -39,6 +39,23 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Auth:
+    """How the secret travels on every request: in a header (its name and value, with
+    {secret} in it) or as HTTP Basic (the user name). Neither: the provider signs with it
+    (SALESmanago's sha, the webhook's HMAC)."""
+
+    header: str | None = None
+    value: str = "{secret}"
+    basic_user: str | None = None
+
+    def headers(self, secret: str) -> dict[str, str]:
+        return {self.header: self.value.format(secret=secret)} if self.header else {}
+
+    def basic(self, secret: str) -> tuple[str, str] | None:
+        return (self.basic_user, secret) if self.basic_user else None
+
+
+@dataclass(frozen=True)
 class ProviderSpec:
     name: str
     title: str
@@ -48,6 +65,7 @@ class ProviderSpec:
     has_lists: bool
     make: Callable[[ProviderHttp, str, Mapping[str, str], Clock], Provider]
     base_url: Callable[[Mapping[str, str], str], str]
+    auth: Auth = Auth()
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "secret": self.secret_label,
@@ -92,12 +110,13 @@ def _webhook_url(settings: Mapping[str, str], secret: str) -> str:
 SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in (
     ProviderSpec(
         "omnisend", "Omnisend", "API key", COMMON, Limit(400, 60.0), False,
-        lambda http, secret, s, clock: Omnisend(http, secret),
-        _fixed("https://api.omnisend.com")),
+        lambda http, secret, s, clock: Omnisend(http),
+        _fixed("https://api.omnisend.com"), Auth(header="X-API-KEY")),
     ProviderSpec(
         "klaviyo", "Klaviyo", "private API key", COMMON, Limit(750, 60.0, burst=75), True,
-        lambda http, secret, s, clock: Klaviyo(http, secret),
-        _fixed("https://a.klaviyo.com")),
+        lambda http, secret, s, clock: Klaviyo(http),
+        _fixed("https://a.klaviyo.com"),
+        Auth(header="Authorization", value="Klaviyo-API-Key {secret}")),
     ProviderSpec(
         "salesmanago", "SALESmanago", "API secret",
         (*COMMON, Option("client_id", "SALESmanago client id", required=True),
@@ -109,11 +128,12 @@ SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in (
         _salesmanago_url),
     ProviderSpec(
         "benchmark", "Benchmark Email", "AuthToken", COMMON, Limit(3600, 3600.0, burst=10),
-        True, lambda http, secret, s, clock: Benchmark(http, secret),
-        _fixed("https://clientapi.benchmarkemail.com")),
+        True, lambda http, secret, s, clock: Benchmark(http),
+        _fixed("https://clientapi.benchmarkemail.com"), Auth(header="AuthToken")),
     ProviderSpec(
         "mailchimp", "Mailchimp", "API key", COMMON, Limit(600, 60.0, concurrency=10), True,
-        lambda http, secret, s, clock: Mailchimp(http), _mailchimp_url),
+        lambda http, secret, s, clock: Mailchimp(http), _mailchimp_url,
+        Auth(basic_user="patchbay")),
     ProviderSpec(
         "webhook", "Webhook", "signing secret", COMMON, None, False,
         lambda http, secret, s, clock: Webhook(http, secret, clock), _webhook_url),
@@ -171,7 +191,7 @@ def build(spec: ProviderSpec, settings: Mapping[str, str], secret: str, clock: C
           timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> Provider:
     """A ready client; its RateLimiter belongs to this integration alone."""
     base_url = settings.get("base_url") or spec.base_url(settings, secret)
-    auth = ("patchbay", secret) if spec.name == "mailchimp" else None
     http = ProviderHttp(spec.title, base_url, limiter=RateLimiter(limit_for(spec, settings), clock),
-                        secrets=[secret], auth=auth, timeout=timeout, transport=transport)
+                        secrets=[secret], headers=spec.auth.headers(secret),
+                        auth=spec.auth.basic(secret), timeout=timeout, transport=transport)
     return spec.make(http, secret, settings, clock)
