@@ -1,18 +1,18 @@
-"""Applies consent decisions: reads queued consent events in event-time order, asks
-`consent.decide` for each integration concerned, does what it says, audits every one.
+"""Applies consent decisions: each integration's worker reads its queued consent events
+in event-time order, asks `consent.decide`, does what it says, audits every one.
 
-Store-side changes go to every integration of the store; provider callbacks come from
-one integration and are written back to the store (Shopify through its Admin API; a
-push store in patchbay's own customer table, announced as a `consent.changed` event).
+Store-side changes are fanned out to one event per integration of the store (in one
+commit), so every integration decides its own queue and a provider that is slow or
+down delays only itself; provider callbacks come from one integration and are written
+back to the store through the store writer (Shopify through its shared client; a push
+store in patchbay's own customer table, announced as a `consent.changed` event).
 A consent change sent to a provider leaves through the outbox, like every single write:
-one worker per integration (a slow provider holds up nobody else), retries, dead letters
-and replay, in order with the contact's other deliveries. An opt-in that an active sync
-will carry in its next batch is left to the batch (a bulk import of new subscribers is
-then a few batch requests, not one request each), and an address a sync would filter
-(invalid, role) is never sent. A lookup at a provider that cannot be reached leaves the
-event queued for a later attempt, so no decision is lost.
+retries, dead letters and replay, in order with the contact's other deliveries. An
+opt-in that an active sync will carry in its next batch is left to the batch (a bulk
+import of new subscribers is then a few batch requests, not one request each), and an
+address a sync would filter (invalid, role) is never sent. A lookup at a provider that
+cannot be reached leaves the event queued for a later attempt, so no decision is lost.
 """
-
 from __future__ import annotations
 
 import asyncio
