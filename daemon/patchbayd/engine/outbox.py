@@ -111,6 +111,10 @@ async def send(provider: Provider, delivery: Delivery) -> None:
         raise Rejected(f"unknown action {delivery.kind!r}")
 
 
+class NotReplayable(Exception):
+    """A delivery that cannot be sent again (still in flight, or refused at planning)."""
+
+
 class Outbox:
     def __init__(self, db: Database, clock: Clock, log: Logger,
                  integrations: IntegrationManager, metrics: Metrics,
@@ -130,6 +134,23 @@ class Outbox:
             if worker is None or worker.done():
                 self._workers[integration_id] = asyncio.create_task(
                     self._worker(integration_id), name=f"outbox {integration_id}")
+
+    async def replay(self, delivery: Delivery) -> None:
+        """Send a dead (or delivered) delivery again, from its first attempt."""
+        if delivery.status not in ("dead", "delivered"):
+            raise NotReplayable(f"delivery {delivery.id} is {delivery.status}: it is still "
+                                "being sent")
+        if delivery.attempts == 0:
+            raise NotReplayable(f"delivery {delivery.id} was refused when it was planned "
+                                f"({delivery.last_error}); it is never sent")
+        await rows.replay(self.db, [delivery.id], isoformat(self.clock.now()))
+        self.wake({delivery.integration_id})
+
+    async def replay_dead(self, route_id: int | None) -> int:
+        """Every dead delivery (of one route, or all) sent again; how many."""
+        count = await rows.replay_dead(self.db, route_id, isoformat(self.clock.now()))
+        self.wake(set(await rows.open_integrations(self.db)))
+        return count
 
     async def run(self) -> None:
         """Start a worker for every integration with open deliveries (after a restart,

@@ -7,7 +7,7 @@ database whenever one is imported, switched or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from ..db import Database
@@ -15,7 +15,7 @@ from ..db import routes as route_rows
 from ..db.outbox import NewDelivery
 from ..log import Logger
 from ..providers.registry import SPECS
-from .route_file import from_table
+from .route_file import from_table, to_table
 from .routes import Route, RouteError, RouteEvent, plan, runs_in, trigger_matches
 
 
@@ -46,6 +46,34 @@ class RouteBook:
                 continue
             loaded.append((stored.id, replace(route, enabled=stored.enabled)))
         self.routes = loaded
+
+    async def install(self, routes: Sequence[Route], file: str, stores: Collection[str], *,
+                      replace_same_name: bool, now: str) -> tuple[list[int], list[str]]:
+        """Store routes read from `file` and put them in force; (new ids, names kept as
+        they were). RouteError, naming the file and route, when a route names a store that
+        is not configured or whose provider is not installed there."""
+        installed = {(i.store, i.provider) for i in self.installed()}
+        for route in routes:
+            for store in route.stores:
+                if store not in stores:
+                    raise RouteError(f"{file}: route {route.name!r}: stores: no store "
+                                     f"{store!r} in the config")
+                if (store, route.provider) not in installed:
+                    raise RouteError(f"{file}: route {route.name!r}: stores: {route.provider}"
+                                     f" is not installed in store {store!r} (connect it first)")
+        ids, kept = await route_rows.save(self.db, [to_table(r) for r in routes],
+                                          replace=replace_same_name, now=now)
+        await self.reload()
+        self.log.info("routes imported", file=file, imported=len(ids), kept=len(kept))
+        return ids, kept
+
+    async def set_enabled(self, route_id: int, enabled: bool, now: str) -> None:
+        await route_rows.set_enabled(self.db, route_id, enabled, now)
+        await self.reload()
+
+    async def delete(self, route_id: int) -> None:
+        await route_rows.delete(self.db, route_id)
+        await self.reload()
 
     def wants(self, event_type: str) -> bool:
         """Whether any enabled route listens for this type (saves work when none does)."""

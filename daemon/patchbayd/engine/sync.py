@@ -39,6 +39,10 @@ SAMPLES = 10
 RETRY_ERRORS_EVERY = 60.0  # active syncs in error (provider down ...) are retried this often
 
 
+class NoDestination(Exception):
+    """The list a sync names does not fit its provider (or is not there)."""
+
+
 class StopRun(Exception):
     """The run cannot go on (auth, capacity, a destination that is gone, provider down)."""
 
@@ -142,6 +146,30 @@ class SyncEngine:
                       segment=segment, mode=mode)
         self.request(sync.id)
         return sync
+
+    async def destination(self, integration_id: int, wanted: str | None) -> str | None:
+        """The list id a new sync sends to: `wanted` by id or name, made at a provider that
+        makes lists on demand; None where the provider has no lists. NoDestination says
+        what to give instead; ProviderError when the lists cannot be read."""
+        live = self.integrations.get(integration_id)
+        name, provider = live.integration.provider, live.provider
+        if not provider.has_lists:
+            if wanted:
+                raise NoDestination(f"{name} has no lists; drop --list")
+            return None
+        if not wanted:
+            raise NoDestination(f"{name} needs --list (a list id or name)")
+        found = await self.integrations.call(integration_id, "lists read",
+                                             lambda p: p.destinations())
+        for item in found:
+            if wanted in (item.id, item.name):
+                return item.id
+        if provider.creates_destinations:
+            made = await self.integrations.call(integration_id, f"list {wanted} created",
+                                                lambda p: p.ensure_destination(wanted))
+            return made.id
+        names = ", ".join(f"{d.id} ({d.name})" for d in found) or "none"
+        raise NoDestination(f"no list {wanted!r} at {name}; lists: {names}")
 
     async def start(self, sync: Sync) -> None:
         """A stopped (or finished) sync runs again; one running goes on as it is."""

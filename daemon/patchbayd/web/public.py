@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..log import Logger
 from . import intake_api
 from .errors import error_response, exception_handlers
+from .state import parts_of
 
 if TYPE_CHECKING:
     from ..components import Components
@@ -56,23 +57,30 @@ def _template(scope: Scope) -> str:
     return str(getattr(route, "path", "unmatched")) if route else "unmatched"
 
 
+async def healthz(request: Request) -> Response:
+    if await parts_of(request).db.healthy():
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "unavailable", "reason": "database unusable"},
+                        status_code=503)
+
+
+async def metrics(request: Request) -> Response:
+    parts = parts_of(request)
+    await parts.refresh_outbox_depth()
+    return Response(parts.metrics.render(),
+                    media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/healthz", healthz),
+    Route("/metrics", metrics),
+    *intake_api.ROUTES,
+]
+
+
 def build(parts: Components) -> Starlette:
-    async def healthz(request: Request) -> Response:
-        if await parts.db.healthy():
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "unavailable", "reason": "database unusable"},
-                            status_code=503)
-
-    async def metrics(request: Request) -> Response:
-        await parts.refresh_outbox_depth()
-        return Response(parts.metrics.render(),
-                        media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    routes: list[BaseRoute] = [
-        Route("/healthz", healthz),
-        Route("/metrics", metrics),
-        *intake_api.routes(parts),
-    ]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    app = Starlette(routes=ROUTES, exception_handlers=exception_handlers)
+    app.state.parts = parts
+    app.state.gate = intake_api.Gate.of(parts)  # this app's body budget, refusal sampler
     app.add_middleware(Outcomes, metrics=parts.metrics, log=Logger(parts.sink, "public"))
     return app

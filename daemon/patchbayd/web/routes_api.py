@@ -18,11 +18,13 @@ from ..clock import isoformat, normalize_time
 from ..db import outbox as outbox_rows
 from ..db import routes as route_rows
 from ..engine import route_file
+from ..engine.outbox import NotReplayable
 from ..engine.routes import Route as RouteDef
 from ..engine.routes import RouteError, RouteEvent, holds, plan, trigger_matches
 from ..providers.registry import SPECS
 from .errors import ApiError
 from .integrations_api import _id, json_object
+from .state import parts_of
 
 if TYPE_CHECKING:
     from ..components import Components
@@ -42,7 +44,8 @@ def _optional_int(request: Request, name: str) -> int | None:
 
 def examples() -> list[dict[str, Any]]:
     """The example route files shipped in the package: name (the file's, without .toml),
-    the first route's name as title and its description, and the file's text."""
+    the first route's name as title and its description, and the file's text. Package
+    data: the control app's build() reads it once and keeps it on the app's state."""
     found = []
     for entry in sorted(resources.files(route_examples).iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".toml"):
@@ -59,160 +62,162 @@ def examples() -> list[dict[str, Any]]:
     return found
 
 
-def routes(parts: Components) -> list[Route]:
-    shipped = examples()  # package data: read once, when the app is built
+def now(parts: Components) -> str:
+    return isoformat(parts.clock.now())
 
-    def now() -> str:
-        return isoformat(parts.clock.now())
 
-    def parsed(stored: route_rows.StoredRoute) -> RouteDef:
-        try:
-            route = route_file.from_table(stored.definition, f"route {stored.id}", tuple(SPECS))
-        except RouteError as exc:
-            raise ApiError(409, str(exc)) from None
-        return route
+def parsed(stored: route_rows.StoredRoute) -> RouteDef:
+    try:
+        route = route_file.from_table(stored.definition, f"route {stored.id}", tuple(SPECS))
+    except RouteError as exc:
+        raise ApiError(409, str(exc)) from None
+    return route
 
-    def summary(stored: route_rows.StoredRoute, counts: dict[str, int]) -> dict[str, Any]:
-        table = stored.definition
-        return {"id": stored.id, "name": stored.name, "provider": table["provider"],
-                "trigger": table["trigger"], "stores": table.get("stores", []),
-                "enabled": stored.enabled, "actions": [a["type"] for a in table["actions"]],
-                "last_hour": counts, "updated_at": stored.updated_at}
 
-    async def stored_or_404(request: Request) -> route_rows.StoredRoute:
-        stored = await route_rows.get(parts.db, _id(request))
-        if stored is None:
-            raise ApiError(404, f"no route {request.path_params['id']}")
-        return stored
+def summary(stored: route_rows.StoredRoute, counts: dict[str, int]) -> dict[str, Any]:
+    table = stored.definition
+    return {"id": stored.id, "name": stored.name, "provider": table["provider"],
+            "trigger": table["trigger"], "stores": table.get("stores", []),
+            "enabled": stored.enabled, "actions": [a["type"] for a in table["actions"]],
+            "last_hour": counts, "updated_at": stored.updated_at}
 
-    def exported(stored: route_rows.StoredRoute) -> str:
-        return route_file.dumps([replace(parsed(stored), enabled=stored.enabled)])
 
-    async def list_routes(request: Request) -> Response:
-        since = isoformat(parts.clock.now() - timedelta(hours=1))
-        counts = await outbox_rows.counts_by_route(parts.db, since)
-        stored = await route_rows.all_routes(parts.db)
-        return JSONResponse({"routes": [summary(s, counts.get(s.id, {})) for s in stored]})
+async def stored_or_404(request: Request) -> route_rows.StoredRoute:
+    stored = await route_rows.get(parts_of(request).db, _id(request))
+    if stored is None:
+        raise ApiError(404, f"no route {request.path_params['id']}")
+    return stored
 
-    async def show(request: Request) -> Response:
-        stored = await stored_or_404(request)
-        since = isoformat(parts.clock.now() - timedelta(hours=1))
-        counts = (await outbox_rows.counts_by_route(parts.db, since)).get(stored.id, {})
-        return JSONResponse({**summary(stored, counts), "definition": stored.definition,
-                             "toml": exported(stored)})
 
-    async def import_routes(request: Request) -> Response:
-        body = await json_object(request)
-        text, file = body.get("toml"), str(body.get("file") or "routes.toml")
-        if not isinstance(text, str):
-            raise ApiError(400, "toml: the file's text is required")
-        try:
-            found = route_file.parse(text, file, tuple(SPECS))
-        except RouteError as exc:
-            raise ApiError(422, str(exc), "invalid_route") from None
-        installed = {(i.store, i.provider) for i in parts.integrations.list()}
-        for route in found:
-            for store in route.stores:
-                if store not in parts.config.stores:
-                    raise ApiError(422, f"{file}: route {route.name!r}: stores: no store "
-                                   f"{store!r} in the config", "invalid_route")
-                if (store, route.provider) not in installed:
-                    raise ApiError(422, f"{file}: route {route.name!r}: stores: {route.provider}"
-                                   f" is not installed in store {store!r} (connect it first)",
-                                   "invalid_route")
-        ids, kept = await route_rows.save(
-            parts.db, [route_file.to_table(r) for r in found],
-            replace=bool(body.get("replace")), now=now())
-        await parts.routes.reload()
-        parts.log.info("routes imported", file=file, imported=len(ids), kept=len(kept))
-        return JSONResponse({"imported": ids, "kept": kept}, status_code=201 if ids else 200)
+def exported(stored: route_rows.StoredRoute) -> str:
+    return route_file.dumps([replace(parsed(stored), enabled=stored.enabled)])
 
-    async def list_examples(request: Request) -> Response:
-        return JSONResponse({"examples": shipped})
 
-    async def switch(request: Request) -> Response:
-        verb = request.path_params["verb"]
-        if verb not in ("enable", "disable"):
-            raise ApiError(404, f"no such endpoint: POST {request.url.path}")
-        stored = await stored_or_404(request)
-        enabled = verb == "enable"
-        await route_rows.set_enabled(parts.db, stored.id, enabled, now())
-        await parts.routes.reload()
-        return JSONResponse({"id": stored.id, "enabled": enabled})
+async def list_routes(request: Request) -> Response:
+    parts = parts_of(request)
+    since = isoformat(parts.clock.now() - timedelta(hours=1))
+    counts = await outbox_rows.counts_by_route(parts.db, since)
+    stored = await route_rows.all_routes(parts.db)
+    return JSONResponse({"routes": [summary(s, counts.get(s.id, {})) for s in stored]})
 
-    async def delete(request: Request) -> Response:
-        stored = await stored_or_404(request)
-        await route_rows.delete(parts.db, stored.id)
-        await parts.routes.reload()
-        return JSONResponse({"deleted": stored.id, "name": stored.name})
 
-    async def test(request: Request) -> Response:
-        """What each action would send for the given event; nothing is sent or stored."""
-        stored = await stored_or_404(request)
-        route = parsed(stored)
-        body = await json_object(request)
-        event = _event(body.get("event"), route)
-        context = event.context()
-        matched = trigger_matches(route.trigger, event.type)
-        return JSONResponse({
-            "route": stored.id, "trigger_matches": matched,
-            "conditions_hold": holds(route.conditions, context),
-            "deliveries": [{"action": p.action, "kind": p.kind, "contact": p.contact,
-                            "key": p.key, "payload": p.payload, "refused": p.refused}
-                           for p in plan(route, event)]})
+async def show(request: Request) -> Response:
+    parts = parts_of(request)
+    stored = await stored_or_404(request)
+    since = isoformat(parts.clock.now() - timedelta(hours=1))
+    counts = (await outbox_rows.counts_by_route(parts.db, since)).get(stored.id, {})
+    return JSONResponse({**summary(stored, counts), "definition": stored.definition,
+                         "toml": exported(stored)})
 
-    async def list_deliveries(request: Request) -> Response:
-        status = request.query_params.get("status")
-        if status is not None and status not in outbox_rows.STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(outbox_rows.STATUSES)}")
-        found = await outbox_rows.listing(
-            parts.db, status=status, route_id=_optional_int(request, "route"),
-            integration_id=_optional_int(request, "integration"),
-            limit=min(_optional_int(request, "limit") or 100, MAX_LIST))
-        return JSONResponse({"deliveries": [d.public() for d in found]})
 
-    async def show_delivery(request: Request) -> Response:
-        delivery = await outbox_rows.get(parts.db, _id(request))
-        if delivery is None:
-            raise ApiError(404, f"no delivery {request.path_params['id']}")
-        return JSONResponse(delivery.public())
+async def import_routes(request: Request) -> Response:
+    parts = parts_of(request)
+    body = await json_object(request)
+    text, file = body.get("toml"), str(body.get("file") or "routes.toml")
+    if not isinstance(text, str):
+        raise ApiError(400, "toml: the file's text is required")
+    try:
+        found = route_file.parse(text, file, tuple(SPECS))
+        ids, kept = await parts.routes.install(
+            found, file, parts.config.stores, replace_same_name=bool(body.get("replace")),
+            now=now(parts))
+    except RouteError as exc:
+        raise ApiError(422, str(exc), "invalid_route") from None
+    return JSONResponse({"imported": ids, "kept": kept}, status_code=201 if ids else 200)
 
-    async def replay(request: Request) -> Response:
-        delivery = await outbox_rows.get(parts.db, _id(request))
-        if delivery is None:
-            raise ApiError(404, f"no delivery {request.path_params['id']}")
-        if delivery.status not in ("dead", "delivered"):
-            raise ApiError(409, f"delivery {delivery.id} is {delivery.status}: it is still "
-                           "being sent")
-        if delivery.attempts == 0:
-            raise ApiError(409, f"delivery {delivery.id} was refused when it was planned "
-                           f"({delivery.last_error}); it is never sent")
-        await outbox_rows.replay(parts.db, [delivery.id], now())
-        parts.outbox.wake({delivery.integration_id})
-        return JSONResponse({"replayed": 1, "ids": [delivery.id]})
 
-    async def replay_dead(request: Request) -> Response:
-        body = await json_object(request)
-        route_id = body.get("route")
-        if route_id is not None and not isinstance(route_id, int):
-            raise ApiError(400, "route must be a number")
-        count = await outbox_rows.replay_dead(parts.db, route_id, now())
-        parts.outbox.wake(set(await outbox_rows.open_integrations(parts.db)))
-        return JSONResponse({"replayed": count, "ids": []})
+async def list_examples(request: Request) -> Response:
+    shipped: list[dict[str, Any]] = request.app.state.examples  # read once, by build()
+    return JSONResponse({"examples": shipped})
 
-    return [
-        Route("/v1/routes", list_routes),
-        Route("/v1/routes/import", import_routes, methods=["POST"]),
-        Route("/v1/routes/examples", list_examples),  # before /v1/routes/{id}
-        Route("/v1/routes/{id}", show),
-        Route("/v1/routes/{id}", delete, methods=["DELETE"]),
-        Route("/v1/routes/{id}/test", test, methods=["POST"]),
-        Route("/v1/routes/{id}/{verb:str}", switch, methods=["POST"]),
-        Route("/v1/deliveries", list_deliveries),
-        Route("/v1/deliveries/replay-dead", replay_dead, methods=["POST"]),
-        Route("/v1/deliveries/{id}", show_delivery),
-        Route("/v1/deliveries/{id}/replay", replay, methods=["POST"]),
-    ]
+
+async def switch(request: Request) -> Response:
+    verb = request.path_params["verb"]
+    if verb not in ("enable", "disable"):
+        raise ApiError(404, f"no such endpoint: POST {request.url.path}")
+    parts = parts_of(request)
+    stored = await stored_or_404(request)
+    enabled = verb == "enable"
+    await parts.routes.set_enabled(stored.id, enabled, now(parts))
+    return JSONResponse({"id": stored.id, "enabled": enabled})
+
+
+async def delete(request: Request) -> Response:
+    parts = parts_of(request)
+    stored = await stored_or_404(request)
+    await parts.routes.delete(stored.id)
+    return JSONResponse({"deleted": stored.id, "name": stored.name})
+
+
+async def test(request: Request) -> Response:
+    """What each action would send for the given event; nothing is sent or stored."""
+    stored = await stored_or_404(request)
+    route = parsed(stored)
+    body = await json_object(request)
+    event = _event(body.get("event"), route)
+    context = event.context()
+    matched = trigger_matches(route.trigger, event.type)
+    return JSONResponse({
+        "route": stored.id, "trigger_matches": matched,
+        "conditions_hold": holds(route.conditions, context),
+        "deliveries": [{"action": p.action, "kind": p.kind, "contact": p.contact,
+                        "key": p.key, "payload": p.payload, "refused": p.refused}
+                       for p in plan(route, event)]})
+
+
+async def list_deliveries(request: Request) -> Response:
+    status = request.query_params.get("status")
+    if status is not None and status not in outbox_rows.STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(outbox_rows.STATUSES)}")
+    found = await outbox_rows.listing(
+        parts_of(request).db, status=status, route_id=_optional_int(request, "route"),
+        integration_id=_optional_int(request, "integration"),
+        limit=min(_optional_int(request, "limit") or 100, MAX_LIST))
+    return JSONResponse({"deliveries": [d.public() for d in found]})
+
+
+async def show_delivery(request: Request) -> Response:
+    delivery = await outbox_rows.get(parts_of(request).db, _id(request))
+    if delivery is None:
+        raise ApiError(404, f"no delivery {request.path_params['id']}")
+    return JSONResponse(delivery.public())
+
+
+async def replay(request: Request) -> Response:
+    parts = parts_of(request)
+    delivery = await outbox_rows.get(parts.db, _id(request))
+    if delivery is None:
+        raise ApiError(404, f"no delivery {request.path_params['id']}")
+    try:
+        await parts.outbox.replay(delivery)
+    except NotReplayable as exc:
+        raise ApiError(409, str(exc)) from None
+    return JSONResponse({"replayed": 1, "ids": [delivery.id]})
+
+
+async def replay_dead(request: Request) -> Response:
+    parts = parts_of(request)
+    body = await json_object(request)
+    route_id = body.get("route")
+    if route_id is not None and not isinstance(route_id, int):
+        raise ApiError(400, "route must be a number")
+    count = await parts.outbox.replay_dead(route_id)
+    return JSONResponse({"replayed": count, "ids": []})
+
+
+ROUTES = [
+    Route("/v1/routes", list_routes),
+    Route("/v1/routes/import", import_routes, methods=["POST"]),
+    Route("/v1/routes/examples", list_examples),  # before /v1/routes/{id}
+    Route("/v1/routes/{id}", show),
+    Route("/v1/routes/{id}", delete, methods=["DELETE"]),
+    Route("/v1/routes/{id}/test", test, methods=["POST"]),
+    Route("/v1/routes/{id}/{verb:str}", switch, methods=["POST"]),
+    Route("/v1/deliveries", list_deliveries),
+    Route("/v1/deliveries/replay-dead", replay_dead, methods=["POST"]),
+    Route("/v1/deliveries/{id}", show_delivery),
+    Route("/v1/deliveries/{id}/replay", replay, methods=["POST"]),
+]
 
 
 def _event(raw: Any, route: RouteDef) -> RouteEvent:

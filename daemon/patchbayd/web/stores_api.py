@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -11,18 +10,17 @@ from starlette.routing import Route
 
 from ..db import customers as tables
 from .errors import ApiError
-
-if TYPE_CHECKING:
-    from ..components import Components
+from .state import parts_of
 
 
-def routes(parts: Components) -> list[Route]:
-    async def customers(request: Request) -> Response:
-        store = request.path_params["store"]
-        if store not in parts.config.stores:
-            raise ApiError(404, f"no store {store!r}")
-        found = await tables.find(parts.db, store, email=request.query_params.get("email"),
-                                  customer_id=request.query_params.get("id"))
-        return JSONResponse({"customers": [asdict(c) for c in found]})
+async def customers(request: Request) -> Response:
+    parts = parts_of(request)
+    store = request.path_params["store"]
+    if store not in parts.config.stores:
+        raise ApiError(404, f"no store {store!r}")
+    found = await tables.find(parts.db, store, email=request.query_params.get("email"),
+                              customer_id=request.query_params.get("id"))
+    return JSONResponse({"customers": [asdict(c) for c in found]})
 
-    return [Route("/v1/stores/{store}/customers", customers)]
+
+ROUTES = [Route("/v1/stores/{store}/customers", customers)]
