@@ -12,8 +12,9 @@ from textual.widgets import Button, Label
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; height: auto; border: thick $error; padding: 1 2;
-                               background: $surface; }
+    ConfirmScreen > Vertical { width: 60; max-width: 100%; height: auto;
+                               border: thick $error; padding: 1 2; background: $surface; }
+    ConfirmScreen Label { width: 1fr; }
     ConfirmScreen Horizontal { height: auto; margin-top: 1; }
     ConfirmScreen Button { margin-right: 2; }
     """
@@ -25,7 +26,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Label(self.question, markup=False)  # it names things from outside
             with Horizontal():
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (esc)", id="no")

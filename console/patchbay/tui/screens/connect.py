@@ -1,56 +1,71 @@
 """The connect dialog: the provider's options, a masked key, and the verification result
-shown in place (a wrong key keeps the dialog open with the provider's reason)."""
+shown in place (a wrong key keeps the dialog open with the provider's reason).
+
+One line per field (its name, then the box), so that the fields, the result and the
+buttons fit in 24 lines; with more fields than fit, they scroll and the result and the
+buttons stay in sight."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...client import ApiFailure, ControlClient, DaemonUnreachable
+from .. import records
+from ..messages import RequestFailed
+from .live import hub
 
 
-class ConnectScreen(ModalScreen[dict[str, Any] | None]):
+class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
     DEFAULT_CSS = """
     ConnectScreen { align: center middle; }
-    ConnectScreen > VerticalScroll { width: 72; max-height: 22; border: thick $accent;
-                                     padding: 0 1; background: $surface; }
-    ConnectScreen Input { margin-bottom: 0; }
-    ConnectScreen #result { height: auto; margin: 1 0 0 0; }
+    ConnectScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+                               border: thick $accent; padding: 0 1; background: $surface; }
+    ConnectScreen #fields { height: auto; max-height: 70vh; }
+    ConnectScreen .field { height: 1; margin-bottom: 1; }
+    ConnectScreen .field Label { width: 20; }
+    ConnectScreen .field Input { width: 1fr; }
+    ConnectScreen #result { height: auto; }
     ConnectScreen #result.-error { color: $error; }
-    ConnectScreen Horizontal { height: auto; margin-top: 1; }
+    ConnectScreen #buttons { height: auto; margin-top: 1; }
+    ConnectScreen #buttons Button { margin-right: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, socket: Path, spec: dict[str, Any], stores: list[str]) -> None:
+    def __init__(self, spec: records.ProviderSpec, stores: list[str]) -> None:
         super().__init__()
-        self.socket = socket
         self.spec = spec
         self.stores = stores
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as box:
-            box.border_title = f"connect {self.spec['title']}"
-            yield Label("store")
-            yield Input(value=self.stores[0] if self.stores else "", id="store",
-                        placeholder=", ".join(self.stores))
-            yield Label(self.spec["secret"])
-            yield Input(password=True, id="secret", placeholder="hidden as you type")
-            for option in self.spec["options"]:
-                required = " (required)" if option["required"] else ""
-                yield Label(f"{option['name'].replace('_', ' ')}{required}")
-                yield Input(value=option["default"] or "", id=f"opt-{option['name']}",
-                            placeholder=option["help"])
-            yield Static("", id="result")
-            with Horizontal():
-                yield Button("Verify and connect", id="connect", variant="primary")
-                yield Button("Cancel", id="cancel")
+        with Vertical() as box:
+            box.border_title = f"connect {self.spec.title}"
+            with VerticalScroll(id="fields"):
+                with Horizontal(classes="field"):
+                    yield Label("store")
+                    yield Input(value=self.stores[0] if self.stores else "", id="store",
+                                placeholder=", ".join(self.stores), compact=True)
+                with Horizontal(classes="field"):
+                    yield Label(self.spec.credential_label, markup=False)
+                    yield Input(password=True, id="secret", placeholder="hidden as you type",
+                                compact=True)
+                for option in self.spec.options:
+                    with Horizontal(classes="field"):
+                        yield Label(option.name.replace("_", " ")
+                                    + (" *" if option.required else ""), markup=False)
+                        yield Input(value=option.default or "", id=f"opt-{option.name}",
+                                    placeholder=option.help, compact=True)
+            yield Static("* required · enter or the button verifies the key with the "
+                         "provider", id="result", markup=False)
+            with Horizontal(id="buttons"):
+                yield Button("Verify and connect", id="connect", variant="primary",
+                             compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#secret", Input).focus()
@@ -68,9 +83,9 @@ class ConnectScreen(ModalScreen[dict[str, Any] | None]):
             self._submit()
 
     def _submit(self) -> None:
-        settings = {o["name"]: self.query_one(f"#opt-{o['name']}", Input).value.strip()
-                    for o in self.spec["options"]}
-        body = {"provider": self.spec["name"], "store": self.query_one("#store", Input).value,
+        settings = {o.name: self.query_one(f"#opt-{o.name}", Input).value.strip()
+                    for o in self.spec.options}
+        body = {"provider": self.spec.name, "store": self.query_one("#store", Input).value,
                 "secret": self.query_one("#secret", Input).value,
                 "settings": {k: v for k, v in settings.items() if v}}
         self._show("verifying with the provider …", error=False)
@@ -85,10 +100,10 @@ class ConnectScreen(ModalScreen[dict[str, Any] | None]):
     @work(exclusive=True, group="connect")
     async def _connect(self, body: dict[str, Any]) -> None:
         try:
-            async with ControlClient(self.socket, timeout=30) as client:
-                created = await client.post("/v1/integrations", body)
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self._show(str(exc), error=True)
+            created = await hub(self).request("POST", "/v1/integrations", body=body,
+                                              parse=records.integration_from_json)
+        except RequestFailed as exc:
+            self._show(exc.message, error=True)
             self.query_one("#connect", Button).disabled = False
             return
         self.dismiss(created)

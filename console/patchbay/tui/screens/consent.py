@@ -3,7 +3,7 @@ audit trail of every decision), or review the opt-outs the guard held back."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from urllib.parse import quote
 
 from rich.text import Text
 from textual import work
@@ -11,42 +11,58 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
-from ...client import ApiFailure, ControlClient, DaemonUnreachable
-from ...render import audit, consent
+from .. import records
+from ..messages import RequestFailed
+from .live import footer, hub
 
 OUTCOME_STYLES = {"applied": "green", "suppressed": "yellow", "failed": "bold red",
                   "stale": "dim", "duplicate": "dim", "ignored": "dim"}
 
 
+def state_text(found: records.ConsentState) -> Text:
+    text = Text(found.email)
+    for s in found.stores:
+        text.append(f"\n  store {s.store} (customer {s.customer}): {s.state or '-'}"
+                    f" since {s.at or '?'}; registered {s.registered_at or '?'}")
+    for i in found.integrations:
+        text.append(f"\n  #{i.integration} {i.provider} ({i.store}): "
+                    f"{i.at_provider} at the provider; last known {i.last_known or '-'}")
+    return text
+
+
+def audit_line(e: records.AuditEntry) -> str:
+    return (f"{e.decided_at} #{e.integration_id} {e.email} {e.source}: "
+            f"{e.old_state or '-'} -> {e.new_state or '-'} {e.outcome} ({e.rule}: "
+            f"{e.reason}) event {e.event_at or '-'}")
+
+
 class ConsentScreen(Screen[None]):
     DEFAULT_CSS = """
-    ConsentScreen Input { margin: 0 1; }
-    ConsentScreen #state { height: auto; border: round $primary; padding: 0 1; }
-    ConsentScreen #trail { height: 1fr; border: round $secondary; padding: 0 1; }
+    ConsentScreen Input { margin: 0 1 1 1; }
+    ConsentScreen #found { height: auto; max-height: 50%; border: round $primary;
+                           padding: 0 1; }
+    ConsentScreen #trail { height: 1fr; width: 100%; border: round $secondary; padding: 0 1; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+s", "suppressed", "Suppressed list"),
     ]
 
-    def __init__(self, socket: Path) -> None:
-        super().__init__()
-        self.socket = socket
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="email address, then enter (ctrl+s: held-back opt-outs)",
-                    id="email")
-        yield Static("", id="state")
+                    id="email", compact=True)
+        with VerticalScroll(id="found"):
+            yield Static("", id="state")
         with VerticalScroll(id="trail"):
             yield Static("", id="history")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "consent"
-        self.query_one("#state", Static).border_title = "state"
+        self.query_one("#found").border_title = "state"
         self.query_one("#trail").border_title = "history"
         self.query_one(Input).focus()
 
@@ -56,40 +72,46 @@ class ConsentScreen(Screen[None]):
     def action_suppressed(self) -> None:
         self.show_suppressed()
 
-    def _show(self, state: str, entries: list[dict[str, object]], title: str) -> None:
+    def _show(self, state: str | Text, entries: tuple[records.AuditEntry, ...],
+              title: str) -> None:
         self.query_one("#state", Static).update(state)
         self.query_one("#trail").border_title = title
         text = Text()
         for entry in entries:
-            line = audit([entry])  # type: ignore[list-item]
-            text.append(line + "\n", OUTCOME_STYLES.get(str(entry.get("outcome")), ""))
+            text.append(audit_line(entry) + "\n", OUTCOME_STYLES.get(entry.outcome, ""))
         self.query_one("#history", Static).update(text if entries else "nothing yet")
 
     @work(exclusive=True, group="lookup")
     async def look_up(self, email: str) -> None:
         if "@" not in email:
-            self._show("type an email address", [], "history")
+            self._show("type an email address", (), "history")
             return
-        self.query_one("#state", Static).update(f"looking {email} up …")
+        self.query_one("#state", Static).update(Text(f"looking {email} up …"))
+        path = f"/v1/consent/{quote(email, safe='@')}"
+        app = hub(self)
         try:
-            async with ControlClient(self.socket, timeout=30) as client:
-                history = (await client.get(f"/v1/consent/{email}/history"))["history"]
-                try:
-                    state = consent(await client.get(f"/v1/consent/{email}"))
-                except ApiFailure as exc:
-                    state = exc.message
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self._show(f"[red]{exc}[/]", [], "history")
+            history = await app.request("GET", f"{path}/history",
+                                        parse=records.history_from_json)
+            state: Text
+            try:
+                state = state_text(await app.request("GET", path,
+                                                     parse=records.consent_from_json))
+            except RequestFailed as exc:
+                if exc.status is None:
+                    raise
+                state = Text(exc.message)  # the daemon's answer: e.g. no such customer
+        except RequestFailed as exc:
+            self._show(Text(exc.message, style="red"), (), "history")
             return
         self._show(state, history, f"history of {email}")
 
     @work(exclusive=True, group="lookup")
     async def show_suppressed(self) -> None:
         try:
-            async with ControlClient(self.socket, timeout=30) as client:
-                held = (await client.get("/v1/consent/suppressed"))["suppressed"]
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self._show(f"[red]{exc}[/]", [], "suppressed")
+            held = await hub(self).request("GET", "/v1/consent/suppressed",
+                                           parse=records.suppressed_from_json)
+        except RequestFailed as exc:
+            self._show(Text(exc.message, style="red"), (), "suppressed")
             return
         self._show(f"{len(held)} opt-outs held back by the opt-out guard, for review", held,
                    "suppressed opt-outs")

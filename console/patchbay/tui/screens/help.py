@@ -5,11 +5,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-SHOWN = {"question_mark": "?", "escape": "esc", "space": "space"}
+SHOWN = {"question_mark": "?", "escape": "esc", "space": "space", "left": "←",
+         "right": "→", "up": "↑", "down": "↓"}
+
+
+def shown_key(key: str) -> str:
+    """A binding's key(s) as typed: "right,down" -> "→/↓", "ctrl+s" -> "ctrl+s"."""
+    return "/".join(SHOWN.get(part, part) for part in key.split(","))
 
 
 def _keys(bindings: list[BindingType], skip: frozenset[str] | set[str] = frozenset()
@@ -20,15 +26,16 @@ def _keys(bindings: list[BindingType], skip: frozenset[str] | set[str] = frozens
     for binding in bindings:
         if (isinstance(binding, Binding) and binding.description and binding.key not in skip
                 and binding.key not in ("tab", "shift+tab", "ctrl+c,super+c")):
-            found.append((SHOWN.get(binding.key, binding.key), binding.description))
+            found.append((shown_key(binding.key), binding.description))
     return found
 
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 60; height: auto; max-height: 22; border: thick $primary;
-                            padding: 0 2; background: $surface; }
+    HelpScreen > VerticalScroll { width: 60; max-width: 100%; height: auto;
+                                  max-height: 100%; border: thick $primary; padding: 0 2;
+                                  background: $surface; }
     """
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
@@ -40,16 +47,18 @@ class HelpScreen(ModalScreen[None]):
         text = Text()
         here = _keys(list(self.under.BINDINGS))
         taken = {b.key for b in self.under.BINDINGS if isinstance(b, Binding)}
-        for title, keys in (("this screen", here),
-                            ("anywhere", _keys(self.app_bindings, taken))):
+        anywhere = _keys(self.app_bindings, taken)
+        if self.app.ENABLE_COMMAND_PALETTE:
+            anywhere.append(("ctrl+p", "Command palette"))
+        for title, keys in (("this screen", here), ("anywhere", anywhere)):
             if keys:
                 text.append(f"{title}\n", style="bold")
                 for key, description in keys:
-                    text.append(f"  {key:<10}", style="bold cyan")
+                    text.append(f"  {key:<10} ", style="bold cyan")
                     text.append(f"{description}\n")
         text.append("esc, ? or q closes this", style="dim")
-        with Vertical():
+        with VerticalScroll():
             yield Static(text)
 
     def on_mount(self) -> None:
-        self.query_one(Vertical).border_title = "keys"
+        self.query_one(VerticalScroll).border_title = "keys"

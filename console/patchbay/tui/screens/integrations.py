@@ -1,33 +1,33 @@
 """Integrations: a card per integration and per provider not connected yet.
 
 c connects the focused provider card, d disconnects the focused integration (after a
-confirmation), k checks its credentials now. The list refreshes itself every 2 s.
+confirmation), k checks its credentials now. The app refreshes the cards every 2 s.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
-from ...client import ApiFailure, ControlClient, DaemonUnreachable
+from .. import records
+from ..messages import Feed, IntegrationsUpdated, RequestFailed
 from ..widgets.integration_card import IntegrationCard
 from .confirm import ConfirmScreen
 from .connect import ConnectScreen
+from .live import LiveScreen, footer
 
 REFRESH_SECONDS = 2.0
+FEED = Feed("/v1/integrations", IntegrationsUpdated.from_json, every=REFRESH_SECONDS)
 
 
-class IntegrationsScreen(Screen[None]):
+class IntegrationsScreen(LiveScreen):
     DEFAULT_CSS = """
-    IntegrationsScreen Grid { grid-size: 3; grid-gutter: 0 1; height: auto; padding: 0 1; }
-    IntegrationsScreen #message { height: auto; padding: 0 1; color: $text-muted; }
+    IntegrationsScreen Grid { grid-size: 3; grid-gutter: 0 1; grid-rows: 6; height: auto;
+                              padding: 0 1; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -38,112 +38,107 @@ class IntegrationsScreen(Screen[None]):
         Binding("left,up", "app.focus_previous", "Previous", show=False),
     ]
 
-    def __init__(self, socket: Path) -> None:
-        super().__init__()
-        self.socket = socket
-        self.providers: dict[str, dict[str, Any]] = {}
-        self.stores: list[str] = []
-
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("loading …", id="message")
+        yield Static("waiting for the daemon …", id="message")
         yield Grid(id="cards")
-        yield Footer()
+        yield Static("", id="feedback")
+        yield footer()
+
+    def feed(self) -> Feed:
+        return FEED
 
     def on_mount(self) -> None:
         self.sub_title = "integrations"
-        self.refresh_cards()
-        self.set_interval(REFRESH_SECONDS, self.refresh_cards)
 
-    def say(self, text: str) -> None:
-        self.query_one("#message", Static).update(text)
-
-    @work(exclusive=True, group="refresh")
-    async def refresh_cards(self) -> None:
-        try:
-            async with ControlClient(self.socket, timeout=5) as client:
-                if not self.providers:
-                    listing = await client.get("/v1/providers")
-                    self.providers = {p["name"]: p for p in listing["providers"]}
-                    status = await client.get("/v1/status")
-                    self.stores = [s["name"] for s in status["stores"]]
-                data = await client.get("/v1/integrations")
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self.say(f"[red]{exc}[/]")
-            return
-        self.say("c connect · d disconnect · k check key · esc back")
-        await self._show(data["cards"])
-
-    async def _show(self, cards: list[dict[str, Any]]) -> None:
+    async def on_integrations_updated(self, message: IntegrationsUpdated) -> None:
+        self.say("c connect · d disconnect · k check key · arrows choose · esc back")
         grid = self.query_one("#cards", Grid)
         existing = {card.key: card for card in grid.query(IntegrationCard)}
-        wanted = [IntegrationCard(c) for c in cards]
-        if [w.key for w in wanted] == list(existing):
-            for widget, card in zip(existing.values(), cards, strict=True):
+        if [c.key for c in message.cards] == list(existing):
+            for widget, card in zip(existing.values(), message.cards, strict=True):
                 widget.show(card)
             return
+        keys = list(existing)
         focused = self.focused.key if isinstance(self.focused, IntegrationCard) else None
+        wanted = [IntegrationCard(c) for c in message.cards]
         await grid.remove_children()
         await grid.mount_all(wanted)
-        target = next((w for w in wanted if w.key == focused), wanted[0] if wanted else None)
-        if target is not None:
-            target.focus()
+        if not wanted:
+            return
+        # the focused card again; if it is gone (disconnected), the one now in its place
+        place = keys.index(focused) if focused in keys else 0
+        next((w for w in wanted if w.key == focused), wanted[min(place, len(wanted) - 1)]
+             ).focus()
 
-    def _focused_card(self) -> dict[str, Any] | None:
+    def _focused_card(self) -> records.IntegrationCard | None:
         return self.focused.card if isinstance(self.focused, IntegrationCard) else None
 
     def action_connect(self) -> None:
         card = self._focused_card()
-        if card is None or card["card"] != "available":
-            self.say("focus a provider marked available to connect it")
+        if card is None or not card.available:
+            self.tell(Text("focus a provider marked available to connect it",
+                           style="yellow"))
             return
+        spec = self.hub.providers.get(card.provider)
+        if spec is None:
+            self.tell(Text(f"the daemon did not describe provider {card.provider}; "
+                           "patchbay integrations connect can still", style="bold red"))
+            return
+        stores = [s.name for s in self.hub.status.stores] if self.hub.status else []
 
-        def done(created: dict[str, Any] | None) -> None:
+        def done(created: records.IntegrationCard | None) -> None:
             if created:
-                self.say(f"connected integration {created['id']} ({created['provider']})")
-                self.refresh_cards()
+                self.tell(Text(f"connected integration {created.id} ({created.provider})",
+                               style="green"))
+                self.hub.refresh_feed()
 
-        self.app.push_screen(ConnectScreen(self.socket, self.providers[card["provider"]],
-                                           self.stores), done)
+        self.app.push_screen(ConnectScreen(spec, stores), done)
 
     def action_disconnect(self) -> None:
         card = self._focused_card()
-        if card is None or card["card"] != "integration":
-            self.say("focus an integration to disconnect it")
+        if card is None or card.id is None:
+            self.tell(Text("focus an integration to disconnect it", style="yellow"))
             return
+        integration_id = card.id
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._delete(card["id"])
+                self._delete(integration_id)
 
         self.app.push_screen(ConfirmScreen(
-            f"Disconnect #{card['id']} {card['provider']} ({card['store']})?\n"
+            f"Disconnect #{card.id} {card.provider} ({card.store})?\n"
             "Its traffic stops at once and its credentials are wiped."), answered)
 
     def action_check(self) -> None:
         card = self._focused_card()
-        if card is not None and card["card"] == "integration":
-            self._check(card["id"])
+        if card is None or card.id is None:
+            self.tell(Text("focus an integration to check its key", style="yellow"))
+            return
+        self._check(card.id)
 
     @work(group="actions")
     async def _delete(self, integration_id: int) -> None:
         try:
-            async with ControlClient(self.socket, timeout=30) as client:
-                await client.delete(f"/v1/integrations/{integration_id}")
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self.say(f"[red]{exc}[/]")
+            await self.hub.request("DELETE", f"/v1/integrations/{integration_id}")
+        except RequestFailed as exc:
+            self.tell(Text(f"could not disconnect integration {integration_id}: "
+                           f"{exc.message}", style="bold red"))
             return
-        self.say(f"disconnected integration {integration_id}; credentials wiped")
-        self.refresh_cards()
+        self.tell(Text(f"disconnected integration {integration_id}; credentials wiped",
+                       style="green"))
+        self.hub.refresh_feed()
 
     @work(group="actions")
     async def _check(self, integration_id: int) -> None:
-        self.say(f"checking integration {integration_id} …")
+        self.tell(Text(f"checking integration {integration_id} …"))
         try:
-            async with ControlClient(self.socket, timeout=30) as client:
-                data = await client.post(f"/v1/integrations/{integration_id}/check")
-        except (ApiFailure, DaemonUnreachable) as exc:
-            self.say(f"[red]{exc}[/]")
+            checked = await self.hub.request("POST", f"/v1/integrations/{integration_id}/check",
+                                             parse=records.integration_from_json)
+        except RequestFailed as exc:
+            self.tell(Text(f"could not check integration {integration_id}: {exc.message}",
+                           style="bold red"))
             return
-        self.say(f"integration {integration_id}: {data['state']} {data.get('reason') or ''}")
-        self.refresh_cards()
+        self.tell(Text(f"integration {integration_id}: {checked.state} {checked.reason or ''}"
+                       .rstrip(), style="bold red" if checked.state == "error" else "green"))
+        self.hub.refresh_feed()

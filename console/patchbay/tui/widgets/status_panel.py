@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.widgets import Static
 
 from ...render import duration
+from .. import records
 
 
 class StatusPanel(Static):
@@ -16,26 +15,27 @@ class StatusPanel(Static):
     StatusPanel.-disconnected { border: round $error; }
     """
 
-    def show_status(self, status: dict[str, Any]) -> None:
+    def show_status(self, status: records.StatusSummary) -> None:
         self.remove_class("-disconnected")
         self.border_title = "patchbayd — connected"
-        stores = ", ".join(f"{s['name']} ({s['kind']})" for s in status.get("stores", []))
+        stores = ", ".join(f"{s.name} ({s.kind})" for s in status.stores)
         text = Text()
-        text.append(f"{status['state']}", style="bold green")
-        text.append(f"  v{status['version']}  up {duration(status['uptime_seconds'])}"
-                    f"  pid {status['pid']}\n")
-        text.append(f"listen {status['listen']}   schema {status['schema_version']}\n")
+        text.append(status.state, style="bold green" if status.state == "running"
+                    else "bold yellow")
+        text.append(f"  v{status.version}  up {duration(status.uptime_seconds)}"
+                    f"  pid {status.pid if status.pid is not None else '?'}\n")
+        text.append(f"listen {status.listen}   schema {status.schema_version or '?'}")
+        if status.connections_open is not None and status.connections_max is not None:
+            text.append(f"   public connections {status.connections_open}/"
+                        f"{status.connections_max}")
+        text.append("\n")
         text.append(f"stores: {stores or 'none'}\n")
-        counts = status.get("counts", {})
-        text.append(f"inbox {counts.get('inbox_pending', 0)} pending")
-        quarantined = counts.get("inbox_quarantined", 0)
-        if quarantined:
-            text.append(f"  {quarantined} quarantined (n to see)", style="bold red")
-        if counts.get("outbox_open"):
-            text.append(f"   outbox {counts['outbox_open']} open", style="yellow")
-        connections = status.get("connections")
-        if connections:
-            text.append(f"   public connections {connections['open']}/{connections['max']}")
+        text.append(f"inbox {status.inbox_pending} pending")
+        if status.inbox_quarantined:
+            text.append(f"  {status.inbox_quarantined} quarantined (n to see)",
+                        style="bold red")
+        if status.outbox_open:
+            text.append(f"   outbox {status.outbox_open} open", style="yellow")
         self.update(text)
 
     def show_disconnected(self, socket: str, reason: str) -> None:

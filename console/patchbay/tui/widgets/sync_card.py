@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
 from ...render import counts_line
+from .. import records
 
 
 class SyncCard(Vertical, can_focus=True):
@@ -20,33 +21,37 @@ class SyncCard(Vertical, can_focus=True):
     SyncCard Static { height: auto; }
     """
 
-    def __init__(self, sync: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, sync: records.SyncRow, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sync = sync
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=None, show_eta=False)
-        yield Static("", classes="report")
+        yield Static("", classes="report", markup=False)
 
     def on_mount(self) -> None:
         self.show(self.sync)
 
-    def show(self, sync: dict[str, Any]) -> None:
+    def show(self, sync: records.SyncRow) -> None:
         self.sync = sync
-        self.border_title = (f"sync {sync['id']} · integration {sync['integration']} · "
-                             f"{sync['segment']}{' → ' + sync['list'] if sync.get('list') else ''}"
-                             f" · {sync['mode']}")
-        self.set_class(sync["state"] == "error", "-error")
-        run = sync.get("last_run") or {}
-        counts = run.get("counts") or {}
+        destination = f" → {sync.list_name}" if sync.list_name else ""
+        self.border_title = (f"sync {sync.id} · integration {sync.integration} · "
+                             f"{sync.segment}{destination} · {sync.mode}")
+        self.set_class(sync.state == "error", "-error")
+        run = sync.last_run
+        counts = run.counts if run else records.EMPTY
         bar = self.query_one(ProgressBar)
-        running = bool(sync.get("running")) and run.get("state") == "running"
+        running = sync.running and run is not None and run.state == "running"
         bar.display = running
         if running:
-            bar.update(total=max(1, counts.get("total") or 1), progress=counts.get("scanned", 0))
-        state = sync["state"] + (f" — {sync['reason']}" if sync.get("reason") else "")
-        report = f"{state}\n"
-        if run:
-            report += (f"{'running' if running else 'last run'} #{run['id']} {run['state']}: "
-                       f"{counts_line(counts)}")
+            total = counts.get("total")
+            scanned = counts.get("scanned")
+            bar.update(total=max(1, total if isinstance(total, int) else 1),
+                       progress=scanned if isinstance(scanned, int) else 0)
+        report = sync.state + (f" — {sync.reason}" if sync.reason else "") + "\n"
+        if run is not None:
+            report += (f"{'running' if running else 'last run'} #{run.id} {run.state}: "
+                       f"{counts_line(dict(counts))}")
+            if run.error:
+                report += f"\nerror: {run.error}"
         self.query_one(".report", Static).update(report)
