@@ -53,8 +53,12 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
 @pytest.fixture
 def hub(workdir, sandbox: Sandbox) -> Iterator[Daemon]:
     """A started daemon whose store "shop" is the sandbox's Shopify shop."""
-    d = Daemon(workdir, config_text=sandbox_config(
-        sandbox.url, daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"'))
+    d = Daemon(
+        workdir,
+        config_text=sandbox_config(
+            sandbox.url, daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"'
+        ),
+    )
     d.start()
     yield d
     d.kill()

@@ -121,9 +121,22 @@ class Daemon:
         env = self.env()
         env["NOTIFY_SOCKET"] = str(self.notify.path)
         self.proc = subprocess.Popen(
-            [*self.wrapper, PATCHBAYD, "run", "--config", str(self.config_path), "--state-dir",
-             str(self.state_dir), "--socket", str(self.socket), *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("ab"))
+            [
+                *self.wrapper,
+                PATCHBAYD,
+                "run",
+                "--config",
+                str(self.config_path),
+                "--state-dir",
+                str(self.state_dir),
+                "--socket",
+                str(self.socket),
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr_path.open("ab"),
+        )
         if wait:
             try:
                 self.notify.wait_for("READY=1")
@@ -157,14 +170,26 @@ class Daemon:
         response.raise_for_status()
         return response.json()
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 30,
-            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([PATCHBAY, *args], env={**self.env(), **(env_extra or {})},
-                                capture_output=True, text=True, timeout=timeout,
-                                stdin=subprocess.DEVNULL)
+    def cli(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 30,
+        env_extra: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [PATCHBAY, *args],
+            env={**self.env(), **(env_extra or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"patchbay {' '.join(args)} -> {result.returncode}\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"patchbay {' '.join(args)} -> {result.returncode}\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def signal(self, signum: int) -> None:
@@ -195,14 +220,19 @@ class Sandbox:
         # stderr to a file and stdout drained: a pipe nobody reads fills up after 64 KiB
         # of server log, and the sandbox then blocks in its write, answering nothing.
         self.log = tempfile.NamedTemporaryFile(prefix="pb-sandbox-", suffix=".log")
-        self.proc = subprocess.Popen([sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             self.proc.kill()
-            raise AssertionError(f"sandbox did not start: {line!r} "
-                                 f"{Path(self.log.name).read_text()[-2000:]}")
+            raise AssertionError(
+                f"sandbox did not start: {line!r} {Path(self.log.name).read_text()[-2000:]}"
+            )
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         self.url = line.strip().rsplit(" ", 1)[-1]
 
@@ -233,21 +263,28 @@ class Sandbox:
         self.log.close()
 
 
-def sandbox_config(sandbox_url: str, shop: str = "patchbay-demo", extra: str = "",
-                   daemon: str = "") -> str:
+def sandbox_config(
+    sandbox_url: str, shop: str = "patchbay-demo", extra: str = "", daemon: str = ""
+) -> str:
     """BASE_CONFIG plus a Shopify store on the sandbox's shop (and extra [daemon] keys)."""
     base = BASE_CONFIG.replace('log_level = "debug"\n', f'log_level = "debug"\n{daemon}\n')
-    return base + f"""
+    return (
+        base
+        + f"""
 [stores.shop]
 kind = "shopify"
 shop = "{shop}"
 base_url = "{sandbox_url}/shopify/{shop}"
 access_token = "sandbox-shopify-token"
 webhook_secret = "sandbox-webhook-secret"
-""" + extra
+"""
+        + extra
+    )
 
 
-def run_daemon_cmd(*args: str, env: dict[str, str] | None = None,
-                   timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PATCHBAYD, *args], capture_output=True, text=True, timeout=timeout,
-                          env=env)
+def run_daemon_cmd(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PATCHBAYD, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )

@@ -50,10 +50,21 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 def common(fn: F) -> F:
     """--socket and --json on a command (they are on the group too)."""
-    fn = click.option("--socket", envvar="PATCHBAY_SOCKET", expose_value=False,
-                      callback=_set_socket, help="Control socket of patchbayd")(fn)
-    return click.option("--json", "as_json", is_flag=True, expose_value=False,
-                        callback=_set_json, help="Machine output: one JSON document")(fn)
+    fn = click.option(
+        "--socket",
+        envvar="PATCHBAY_SOCKET",
+        expose_value=False,
+        callback=_set_socket,
+        help="Control socket of patchbayd",
+    )(fn)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        help="Machine output: one JSON document",
+    )(fn)
 
 
 def call(ctx: Context, work: Callable[[ControlClient], Awaitable[T]]) -> T:
@@ -67,8 +78,11 @@ def call(ctx: Context, work: Callable[[ControlClient], Awaitable[T]]) -> T:
         return anyio.run(main)
     except DaemonUnreachable as exc:
         click.echo(f"patchbay: {exc}", err=True)
-        click.echo("hint: start it with `patchbayd run` (or `systemctl start patchbay`), "
-                   "or point --socket / PATCHBAY_SOCKET at it", err=True)
+        click.echo(
+            "hint: start it with `patchbayd run` (or `systemctl start patchbay`), "
+            "or point --socket / PATCHBAY_SOCKET at it",
+            err=True,
+        )
         sys.exit(EXIT_UNREACHABLE)
     except ApiFailure as exc:
         fail(ctx, exc.message, exc.code)
@@ -118,15 +132,25 @@ def status(ctx: Context) -> None:
 
 @main.command()
 @click.option("--follow", "-f", is_flag=True, help="Keep streaming new events")
-@click.option("--level", type=click.Choice(["debug", "info", "warning", "error"]),
-              help="Only this level and above")
+@click.option(
+    "--level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Only this level and above",
+)
 @click.option("--integration", help="Only events of this integration")
-@click.option("--lines", "-n", default=100, show_default=True,
-              type=click.IntRange(0, 1000), help="How many past events to show")
+@click.option(
+    "--lines",
+    "-n",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="How many past events to show",
+)
 @common
 @pass_ctx
-def logs(ctx: Context, follow: bool, level: str | None, integration: str | None,
-         lines: int) -> None:
+def logs(
+    ctx: Context, follow: bool, level: str | None, integration: str | None, lines: int
+) -> None:
     """The daemon's event log (--follow streams it live)."""
     params = {"level": level, "integration": integration, "backlog": lines}
     if not follow:
@@ -183,8 +207,9 @@ def integrations_list(ctx: Context) -> None:
 @pass_ctx
 def integrations_show(ctx: Context, integration_id: str) -> None:
     """One integration: state, settings, key fingerprint, recent audit entries."""
-    output(ctx, call(ctx, lambda c: c.get(f"/v1/integrations/{integration_id}")),
-           render.integration)
+    output(
+        ctx, call(ctx, lambda c: c.get(f"/v1/integrations/{integration_id}")), render.integration
+    )
 
 
 @integrations.command("check")
@@ -218,31 +243,46 @@ def _read_secret(key_file: str | None, key_env: str | None, label: str) -> str:
             raise click.UsageError(f"environment variable {key_env} is not set")
         return value
     if not sys.stdin.isatty():
-        raise click.UsageError(f"no {label}: give --api-key-file or --api-key-env "
-                               "(or run in a terminal to be prompted)")
+        raise click.UsageError(
+            f"no {label}: give --api-key-file or --api-key-env "
+            "(or run in a terminal to be prompted)"
+        )
     return str(click.prompt(label, hide_input=True)).strip()
 
 
 @integrations.command("connect")
 @click.argument("provider")
 @click.option("--store", required=True, help="Store name from the daemon's config")
-@click.option("--api-key-file", type=click.Path(dir_okay=False),
-              help="File holding the key/secret/token")
+@click.option(
+    "--api-key-file", type=click.Path(dir_okay=False), help="File holding the key/secret/token"
+)
 @click.option("--api-key-env", metavar="VAR", help="Environment variable holding it")
 @click.option("--base-url", help="API address (sandbox, proxy, or the webhook URL)")
 @click.option("--rate-limit", help="e.g. 400/min; default: the provider's documented limit")
 @click.option("--client-id", help="SALESmanago client id")
 @click.option("--owner", help="SALESmanago owner (account user's email)")
 @click.option("--server", help="SALESmanago server, e.g. app3")
-@click.option("--opt-out-guard", metavar="DURATION",
-              help="Hold back store-side opt-outs sooner than this after registration "
-                   "(default 15m)")
-@click.option("--fetch-on-register", type=click.Choice(["on", "off"]),
-              help="Look up new customers without consent at the provider (default on)")
+@click.option(
+    "--opt-out-guard",
+    metavar="DURATION",
+    help="Hold back store-side opt-outs sooner than this after registration (default 15m)",
+)
+@click.option(
+    "--fetch-on-register",
+    type=click.Choice(["on", "off"]),
+    help="Look up new customers without consent at the provider (default on)",
+)
 @common
 @pass_ctx
-def integrations_connect(ctx: Context, /, provider: str, store: str, api_key_file: str | None,
-                         api_key_env: str | None, **options: str | None) -> None:
+def integrations_connect(
+    ctx: Context,
+    /,
+    provider: str,
+    store: str,
+    api_key_file: str | None,
+    api_key_env: str | None,
+    **options: str | None,
+) -> None:
     """Verify credentials with PROVIDER and, if they work, connect it to a store.
 
     The key is read from --api-key-file, --api-key-env or a hidden prompt, never from
@@ -251,11 +291,21 @@ def integrations_connect(ctx: Context, /, provider: str, store: str, api_key_fil
     """
     spec = _provider_spec(ctx, provider)
     secret = _read_secret(api_key_file, api_key_env, str(spec.get("secret") or "API key"))
-    body = {"provider": provider, "store": store, "secret": secret,
-            "settings": {k: v for k, v in options.items() if v is not None}}
+    body = {
+        "provider": provider,
+        "store": store,
+        "secret": secret,
+        "settings": {k: v for k, v in options.items() if v is not None},
+    }
     data = call(ctx, lambda c: c.post("/v1/integrations", body))
-    output(ctx, data, lambda d: f"connected: integration {d['id']} ({d['provider']} → "
-                                f"{d['store']}, account {d['account']})")
+    output(
+        ctx,
+        data,
+        lambda d: (
+            f"connected: integration {d['id']} ({d['provider']} → "
+            f"{d['store']}, account {d['account']})"
+        ),
+    )
 
 
 def _provider_spec(ctx: Context, provider: str) -> dict[str, Any]:
@@ -263,8 +313,10 @@ def _provider_spec(ctx: Context, provider: str) -> dict[str, Any]:
     listing = call(ctx, lambda c: c.get("/v1/providers"))
     specs = {str(p["name"]): p for p in listing["providers"]}
     if provider not in specs:
-        raise click.BadParameter(f"unknown provider {provider!r}; one of "
-                                 f"{', '.join(specs) or '(none)'}", param_hint="PROVIDER")
+        raise click.BadParameter(
+            f"unknown provider {provider!r}; one of {', '.join(specs) or '(none)'}",
+            param_hint="PROVIDER",
+        )
     return dict(specs[provider])
 
 
@@ -275,11 +327,18 @@ def _provider_spec(ctx: Context, provider: str) -> dict[str, Any]:
 @pass_ctx
 def integrations_disconnect(ctx: Context, integration_id: str, yes: bool) -> None:
     """Stop all traffic of an integration at once and wipe its credentials."""
-    confirm(yes, f"Disconnect integration {integration_id}? Its traffic stops and its "
-                 "credentials are wiped")
+    confirm(
+        yes,
+        f"Disconnect integration {integration_id}? Its traffic stops and its credentials are wiped",
+    )
     data = call(ctx, lambda c: c.delete(f"/v1/integrations/{integration_id}"))
-    output(ctx, data, lambda d: f"disconnected: integration {d['disconnected']} "
-                                f"({d['provider']}); credentials wiped")
+    output(
+        ctx,
+        data,
+        lambda d: (
+            f"disconnected: integration {d['disconnected']} ({d['provider']}); credentials wiped"
+        ),
+    )
 
 
 @main.command()
@@ -287,8 +346,9 @@ def integrations_disconnect(ctx: Context, integration_id: str, yes: bool) -> Non
 @click.option("--port", default=8790, show_default=True, type=click.IntRange(0, 65535))
 def sandbox(host: str, port: int) -> None:
     """Simulated Shopify shop and provider accounts on one loopback port."""
-    sys.exit(run_child([sys.executable, "-m", "patchbayd.sandbox", "--host", host,
-                        "--port", str(port)]))
+    sys.exit(
+        run_child([sys.executable, "-m", "patchbayd.sandbox", "--host", host, "--port", str(port)])
+    )
 
 
 def run_child(argv: list[str]) -> int:
@@ -302,8 +362,9 @@ def run_child(argv: list[str]) -> int:
         if proc.poll() is None:
             proc.terminate()
 
-    previous = {signum: signal.signal(signum, forward)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         deadline = None
         while True:
@@ -328,14 +389,20 @@ def sync() -> None:
 
 @sync.command("create")
 @click.argument("integration", type=int)
-@click.option("--segment", required=True,
-              type=click.Choice(["all", "subscribers", "new", "returning",
-                                 "abandoned_checkout"]))
+@click.option(
+    "--segment",
+    required=True,
+    type=click.Choice(["all", "subscribers", "new", "returning", "abandoned_checkout"]),
+)
 @click.option("--list", "destination", help="Destination list/audience (id or name)")
-@click.option("--mode", type=click.Choice(["active", "once"]), default="active",
-              show_default=True)
-@click.option("--map", "mapping", multiple=True, metavar="STORE_FIELD=DEST_FIELD",
-              help="Map a store field to a destination field (repeatable)")
+@click.option("--mode", type=click.Choice(["active", "once"]), default="active", show_default=True)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="STORE_FIELD=DEST_FIELD",
+    help="Map a store field to a destination field (repeatable)",
+)
 @click.option("--tags", help="Tags added to every contact: comma-separated, no spaces")
 @click.option("--export-opted-out", is_flag=True, help="Also send contacts without consent")
 @click.option("--acquired-since", metavar="DATE", help="Only customers registered on/after")
@@ -343,18 +410,44 @@ def sync() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send and store nothing")
 @common
 @pass_ctx
-def sync_create(ctx: Context, /, integration: int, segment: str, destination: str | None,
-                mode: str, mapping: tuple[str, ...], tags: str | None, export_opted_out: bool,
-                acquired_since: str | None, acquired_until: str | None, dry_run: bool) -> None:
+def sync_create(
+    ctx: Context,
+    /,
+    integration: int,
+    segment: str,
+    destination: str | None,
+    mode: str,
+    mapping: tuple[str, ...],
+    tags: str | None,
+    export_opted_out: bool,
+    acquired_since: str | None,
+    acquired_until: str | None,
+    dry_run: bool,
+) -> None:
     """Create a sync from INTEGRATION's store to its provider (and start it)."""
-    body = {"integration": integration, "segment": segment, "list": destination,
-            "mode": mode, "map": list(mapping), "tags": tags,
-            "export_opted_out": export_opted_out, "acquired_since": acquired_since,
-            "acquired_until": acquired_until, "dry_run": dry_run}
+    body = {
+        "integration": integration,
+        "segment": segment,
+        "list": destination,
+        "mode": mode,
+        "map": list(mapping),
+        "tags": tags,
+        "export_opted_out": export_opted_out,
+        "acquired_since": acquired_since,
+        "acquired_until": acquired_until,
+        "dry_run": dry_run,
+    }
     data = call(ctx, lambda c: c.post("/v1/syncs", body))
-    output(ctx, data, render.dry_run if dry_run else
-           lambda d: f"sync {d['id']} created ({d['mode']}, segment {d['segment']}); "
-                     f"follow it with: patchbay sync progress {d['id']} --follow")
+    output(
+        ctx,
+        data,
+        render.dry_run
+        if dry_run
+        else lambda d: (
+            f"sync {d['id']} created ({d['mode']}, segment {d['segment']}); "
+            f"follow it with: patchbay sync progress {d['id']} --follow"
+        ),
+    )
 
 
 @sync.command("list")
@@ -420,8 +513,11 @@ def sync_delete(ctx: Context, sync_id: str, yes: bool) -> None:
 def sync_progress(ctx: Context, sync_id: str, follow: bool) -> None:
     """Where a sync's run is: scanned, filtered by reason, sent, failed, rate."""
     if not follow:
-        output(ctx, call(ctx, lambda c: c.get(f"/v1/syncs/{sync_id}/progress")),
-               render.progress_snapshot)
+        output(
+            ctx,
+            call(ctx, lambda c: c.get(f"/v1/syncs/{sync_id}/progress")),
+            render.progress_snapshot,
+        )
         return
     live = sys.stdout.isatty() and not ctx.json
 
@@ -458,14 +554,20 @@ def orders() -> None:
 
 @orders.command("export")
 @click.argument("integration", type=int)
-@click.option("--mode", type=click.Choice(["active", "once"]), default="active",
-              show_default=True, help="active: new paid orders follow by themselves")
+@click.option(
+    "--mode",
+    type=click.Choice(["active", "once"]),
+    default="active",
+    show_default=True,
+    help="active: new paid orders follow by themselves",
+)
 @common
 @pass_ctx
 def orders_export(ctx: Context, integration: int, mode: str) -> None:
     """Send INTEGRATION's store orders not yet at the destination (each exactly once)."""
-    data = call(ctx, lambda c: c.post(f"/v1/integrations/{integration}/orders/export",
-                                      {"mode": mode}))
+    data = call(
+        ctx, lambda c: c.post(f"/v1/integrations/{integration}/orders/export", {"mode": mode})
+    )
     output(ctx, data, render.order_export)
     if data.get("stopped") or data.get("failed"):
         sys.exit(EXIT_FAILED)
@@ -491,8 +593,11 @@ def consent_show(ctx: Context, email: str) -> None:
 @pass_ctx
 def consent_history(ctx: Context, email: str) -> None:
     """Every consent decision about EMAIL: applied, suppressed, stale, duplicate."""
-    output(ctx, call(ctx, lambda c: c.get(f"/v1/consent/{email}/history")),
-           lambda d: render.audit(d["history"]) or f"no consent decisions about {email}")
+    output(
+        ctx,
+        call(ctx, lambda c: c.get(f"/v1/consent/{email}/history")),
+        lambda d: render.audit(d["history"]) or f"no consent decisions about {email}",
+    )
 
 
 @consent.command("suppressed")
@@ -500,8 +605,11 @@ def consent_history(ctx: Context, email: str) -> None:
 @pass_ctx
 def consent_suppressed(ctx: Context) -> None:
     """Store-side opt-outs held back by the opt-out guard, for review."""
-    output(ctx, call(ctx, lambda c: c.get("/v1/consent/suppressed")),
-           lambda d: render.audit(d["suppressed"]) or "nothing held back")
+    output(
+        ctx,
+        call(ctx, lambda c: c.get("/v1/consent/suppressed")),
+        lambda d: render.audit(d["suppressed"]) or "nothing held back",
+    )
 
 
 @main.group()
@@ -579,8 +687,9 @@ def routes_examples(ctx: Context, name: str | None) -> None:
         return
     found = {e["name"]: e for e in listed}
     if name not in found:
-        raise click.BadParameter(f"no example {name!r}; one of {', '.join(found) or '(none)'}",
-                                 param_hint="--show")
+        raise click.BadParameter(
+            f"no example {name!r}; one of {', '.join(found) or '(none)'}", param_hint="--show"
+        )
     if ctx.json:
         click.echo(json.dumps(found[name], indent=2))
     else:
@@ -589,8 +698,13 @@ def routes_examples(ctx: Context, name: str | None) -> None:
 
 @routes.command("export")
 @click.argument("route_id", metavar="ID", type=int)
-@click.option("-o", "--output", "path", type=click.Path(dir_okay=False),
-              help="Write to this file (default: stdout)")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    type=click.Path(dir_okay=False),
+    help="Write to this file (default: stdout)",
+)
 @common
 @pass_ctx
 def routes_export(ctx: Context, route_id: int, path: str | None) -> None:
@@ -654,9 +768,13 @@ def routes_delete(ctx: Context, route_id: int, yes: bool) -> None:
 
 @routes.command("test")
 @click.argument("route_id", metavar="ID", type=int)
-@click.option("--event", "event_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-              help="A JSON event: {type, customer, data} as pushed to /ingest/STORE/events")
+@click.option(
+    "--event",
+    "event_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="A JSON event: {type, customer, data} as pushed to /ingest/STORE/events",
+)
 @common
 @pass_ctx
 def routes_test(ctx: Context, route_id: int, event_file: str) -> None:
@@ -681,11 +799,11 @@ def deliveries() -> None:
 @click.option("-n", "--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @common
 @pass_ctx
-def deliveries_list(ctx: Context, status: str | None, route_id: int | None,
-                    integration_id: int | None, limit: int) -> None:
+def deliveries_list(
+    ctx: Context, status: str | None, route_id: int | None, integration_id: int | None, limit: int
+) -> None:
     """Newest first, with attempts and the last error."""
-    params = {"status": status, "route": route_id, "integration": integration_id,
-              "limit": limit}
+    params = {"status": status, "route": route_id, "integration": integration_id, "limit": limit}
     output(ctx, call(ctx, lambda c: c.get("/v1/deliveries", **params)), render.deliveries)
 
 
@@ -704,8 +822,9 @@ def deliveries_show(ctx: Context, delivery_id: int) -> None:
 @click.option("--route", "route_id", type=int, help="With --dead: only this route's")
 @common
 @pass_ctx
-def deliveries_replay(ctx: Context, delivery_id: int | None, dead: bool,
-                      route_id: int | None) -> None:
+def deliveries_replay(
+    ctx: Context, delivery_id: int | None, dead: bool, route_id: int | None
+) -> None:
     """Send delivery ID (or every dead one) again: the stored payload, a fresh retry
     budget, the same idempotency key."""
     if (delivery_id is None) == (not dead):
@@ -714,5 +833,11 @@ def deliveries_replay(ctx: Context, delivery_id: int | None, dead: bool,
         data = call(ctx, lambda c: c.post("/v1/deliveries/replay-dead", {"route": route_id}))
     else:
         data = call(ctx, lambda c: c.post(f"/v1/deliveries/{delivery_id}/replay"))
-    output(ctx, data, lambda d: f"replayed {d['replayed']} deliveries"
-           + (f": {', '.join(map(str, d['ids']))}" if d["ids"] else ""))
+    output(
+        ctx,
+        data,
+        lambda d: (
+            f"replayed {d['replayed']} deliveries"
+            + (f": {', '.join(map(str, d['ids']))}" if d["ids"] else "")
+        ),
+    )

@@ -43,8 +43,10 @@ class ControlClient:
     def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
         self._http = httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=str(path)), base_url="http://patchbay",
-            timeout=timeout)
+            transport=httpx.AsyncHTTPTransport(uds=str(path)),
+            base_url="http://patchbay",
+            timeout=timeout,
+        )
 
     async def __aenter__(self) -> ControlClient:
         return self
@@ -55,14 +57,22 @@ class ControlClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      body: Any = None) -> Any:
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
         try:
             response = await self._http.request(
-                method, path, params={k: v for k, v in (params or {}).items() if v is not None},
-                json=body)
-        except (httpx.ConnectError, httpx.RemoteProtocolError, FileNotFoundError,
-                ConnectionRefusedError) as exc:
+                method,
+                path,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                json=body,
+            )
+        except (
+            httpx.ConnectError,
+            httpx.RemoteProtocolError,
+            FileNotFoundError,
+            ConnectionRefusedError,
+        ) as exc:
             raise DaemonUnreachable(self.path, _reason(exc)) from None
         if response.status_code >= 400:
             raise _failure(response)
@@ -81,8 +91,9 @@ class ControlClient:
         """Server-Sent Events from `path`, each `data:` decoded as JSON; ends with the daemon."""
         query = {k: v for k, v in params.items() if v is not None}
         try:
-            async with aconnect_sse(self._http, "GET", path, params=query,
-                                    timeout=httpx.Timeout(30.0, read=None)) as source:
+            async with aconnect_sse(
+                self._http, "GET", path, params=query, timeout=httpx.Timeout(30.0, read=None)
+            ) as source:
                 if source.response.status_code >= 400:
                     await source.response.aread()
                     raise _failure(source.response)

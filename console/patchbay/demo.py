@@ -51,19 +51,40 @@ webhook_secret = "sandbox-webhook-secret"
 def demo_integrations(sandbox: str) -> list[dict[str, Any]]:
     """One connect request per provider, each aimed at its sandbox account."""
     return [
-        {"provider": "omnisend", "secret": "sandbox-omnisend-key",
-         "settings": {"base_url": f"{sandbox}/omnisend"}},
-        {"provider": "klaviyo", "secret": "sandbox-klaviyo-key",
-         "settings": {"base_url": f"{sandbox}/klaviyo"}},
-        {"provider": "salesmanago", "secret": "sandbox-secret",
-         "settings": {"base_url": f"{sandbox}/salesmanago", "client_id": "demo-client",
-                      "owner": "owner@example.com"}},
-        {"provider": "benchmark", "secret": "sandbox-benchmark-token",
-         "settings": {"base_url": f"{sandbox}/benchmark"}},
-        {"provider": "mailchimp", "secret": "sandbox-mailchimp-key-us1",
-         "settings": {"base_url": f"{sandbox}/mailchimp/3.0"}},
-        {"provider": "webhook", "secret": "sandbox-webhook-signing",
-         "settings": {"base_url": f"{sandbox}/webhook/demo"}},
+        {
+            "provider": "omnisend",
+            "secret": "sandbox-omnisend-key",
+            "settings": {"base_url": f"{sandbox}/omnisend"},
+        },
+        {
+            "provider": "klaviyo",
+            "secret": "sandbox-klaviyo-key",
+            "settings": {"base_url": f"{sandbox}/klaviyo"},
+        },
+        {
+            "provider": "salesmanago",
+            "secret": "sandbox-secret",
+            "settings": {
+                "base_url": f"{sandbox}/salesmanago",
+                "client_id": "demo-client",
+                "owner": "owner@example.com",
+            },
+        },
+        {
+            "provider": "benchmark",
+            "secret": "sandbox-benchmark-token",
+            "settings": {"base_url": f"{sandbox}/benchmark"},
+        },
+        {
+            "provider": "mailchimp",
+            "secret": "sandbox-mailchimp-key-us1",
+            "settings": {"base_url": f"{sandbox}/mailchimp/3.0"},
+        },
+        {
+            "provider": "webhook",
+            "secret": "sandbox-webhook-signing",
+            "settings": {"base_url": f"{sandbox}/webhook/demo"},
+        },
     ]
 
 
@@ -80,9 +101,11 @@ def _first_line(proc: subprocess.Popen[str], what: str, timeout: float = 20) -> 
     return line.strip()
 
 
-def _status(socket: Path, proc: subprocess.Popen[bytes] | None = None,
-            timeout: float = 20) -> dict[str, Any]:
+def _status(
+    socket: Path, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20
+) -> dict[str, Any]:
     """The daemon's status, waiting for it to answer (and failing if it died)."""
+
     async def ask() -> dict[str, Any]:
         async with ControlClient(socket, timeout=2) as client:
             result: dict[str, Any] = await client.get("/v1/status")
@@ -110,8 +133,12 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 
 @contextlib.contextmanager
 def running_sandbox() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "patchbayd.sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         yield _first_line(proc, "the sandbox").rsplit(" ", 1)[-1]
     finally:
@@ -124,10 +151,22 @@ def running_daemon(workdir: Path, sandbox: str, log: IO[bytes] | None) -> Iterat
     config.write_text(DEMO_CONFIG.format(shop=SHOP, sandbox=sandbox))
     socket = workdir / "patchbay.sock"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "patchbayd", "run", "--config", str(config),
-         "--state-dir", str(workdir / "state"), "--socket", str(socket)],
-        stdout=subprocess.DEVNULL, stderr=log,
-        env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"})
+        [
+            sys.executable,
+            "-m",
+            "patchbayd",
+            "run",
+            "--config",
+            str(config),
+            "--state-dir",
+            str(workdir / "state"),
+            "--socket",
+            str(socket),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"},
+    )
     try:
         _status(socket, proc)
         yield socket
@@ -142,8 +181,9 @@ def connect_all(socket: Path, sandbox: str) -> list[str]:
             for request in demo_integrations(sandbox):
                 try:
                     made = await client.post("/v1/integrations", {**request, "store": "sandbox"})
-                    lines.append(f"  #{made['id']} {made['provider']}: {made['state']} "
-                                 f"({made['account']})")
+                    lines.append(
+                        f"  #{made['id']} {made['provider']}: {made['state']} ({made['account']})"
+                    )
                 except ApiFailure as exc:
                     lines.append(f"  {request['provider']}: not connected: {exc.message}")
         return lines
@@ -153,23 +193,36 @@ def connect_all(socket: Path, sandbox: str) -> list[str]:
 
 def start_flows(socket: Path) -> list[str]:
     """An active sync of the shop's subscribers to Omnisend, orders followed to Klaviyo."""
+
     async def go() -> list[str]:
         async with ControlClient(socket, timeout=60) as client:
             listed = await client.get("/v1/integrations")
             ids = {i["provider"]: i["id"] for i in listed["integrations"]}
             lines = []
             if "omnisend" in ids:
-                made = await client.post("/v1/syncs", {
-                    "integration": ids["omnisend"], "segment": "subscribers",
-                    "mode": "active", "tags": "demo"})
+                made = await client.post(
+                    "/v1/syncs",
+                    {
+                        "integration": ids["omnisend"],
+                        "segment": "subscribers",
+                        "mode": "active",
+                        "tags": "demo",
+                    },
+                )
                 lines.append(f"  sync {made['id']}: subscribers -> omnisend (active)")
             if "klaviyo" in ids:
                 report = await client.post(
-                    f"/v1/integrations/{ids['klaviyo']}/orders/export", {"mode": "active"})
+                    f"/v1/integrations/{ids['klaviyo']}/orders/export", {"mode": "active"}
+                )
                 ineligible = report["ledger"].get("ineligible", 0)
-                lines.append(f"  orders -> klaviyo: {report['sent']} sent (active)"
-                             + (f", {ineligible} to addresses a sync would not send to"
-                                if ineligible else ""))
+                lines.append(
+                    f"  orders -> klaviyo: {report['sent']} sent (active)"
+                    + (
+                        f", {ineligible} to addresses a sync would not send to"
+                        if ineligible
+                        else ""
+                    )
+                )
             return lines
 
     return anyio.run(go)
@@ -182,47 +235,64 @@ def start_routes(socket: Path, sandbox: str) -> list[str]:
     """The loyalty app's side: Omnisend and Klaviyo on the push store, two of the example
     routes the daemon ships (GET /v1/routes/examples) imported, and a few loyalty events
     pushed that they deliver."""
+
     async def go() -> list[str]:
         lines = []
         async with ControlClient(socket, timeout=30) as client:
             for request in demo_integrations(sandbox)[:2]:
                 await client.post("/v1/integrations", {**request, "store": "demo"})
             route_ids = []
-            shipped = {e["name"]: e["toml"]
-                       for e in (await client.get("/v1/routes/examples"))["examples"]}
+            shipped = {
+                e["name"]: e["toml"] for e in (await client.get("/v1/routes/examples"))["examples"]
+            }
             for name in DEMO_ROUTES:
                 if name not in shipped:
                     raise click.ClickException(f"the daemon ships no example route {name!r}")
-                made = await client.post("/v1/routes/import", {"toml": shipped[name],
-                                                                "file": f"{name}.toml"})
+                made = await client.post(
+                    "/v1/routes/import", {"toml": shipped[name], "file": f"{name}.toml"}
+                )
                 route_ids += made["imported"]
                 lines.append(f"  route {made['imported'][0]}: {name} (example)")
             listen = (await client.get("/v1/status"))["listen"]
-        events = [{"id": f"demo-{i}", "type": kind, "occurred_at": "2026-11-22T10:00:00Z",
-                   "customer": {"id": f"m{i}", "email": f"member{i}@example.com"},
-                   "data": data} for i, (kind, data) in enumerate(
-            [("loyalty.points_awarded", {"points": 50, "balance": 50 + 10 * n})
-             for n in range(3)] + [("referral.completed", {"referred_email":
-                                                           "friend@example.com",
-                                                           "reward_points": 100})])]
+        events = [
+            {
+                "id": f"demo-{i}",
+                "type": kind,
+                "occurred_at": "2026-11-22T10:00:00Z",
+                "customer": {"id": f"m{i}", "email": f"member{i}@example.com"},
+                "data": data,
+            }
+            for i, (kind, data) in enumerate(
+                [
+                    ("loyalty.points_awarded", {"points": 50, "balance": 50 + 10 * n})
+                    for n in range(3)
+                ]
+                + [
+                    (
+                        "referral.completed",
+                        {"referred_email": "friend@example.com", "reward_points": 100},
+                    )
+                ]
+            )
+        ]
         async with httpx.AsyncClient(timeout=10) as http:
-            answer = await http.post(f"http://{listen}/ingest/demo/events",
-                                     json={"items": events},
-                                     headers={"Authorization": "Bearer demo-token"})
+            answer = await http.post(
+                f"http://{listen}/ingest/demo/events",
+                json={"items": events},
+                headers={"Authorization": "Bearer demo-token"},
+            )
             answer.raise_for_status()
         delivered = 0
         async with ControlClient(socket, timeout=10) as client:
             for _ in range(100):
                 delivered = 0
                 for route_id in route_ids:
-                    done = await client.get("/v1/deliveries", status="delivered",
-                                            route=route_id)
+                    done = await client.get("/v1/deliveries", status="delivered", route=route_id)
                     delivered += len(done["deliveries"])
                 if delivered >= len(events):
                     break
                 await anyio.sleep(0.1)
-        lines.append(f"  {len(events)} loyalty events pushed: {delivered} deliveries "
-                     "delivered")
+        lines.append(f"  {len(events)} loyalty events pushed: {delivered} deliveries delivered")
         return lines
 
     return anyio.run(go)
@@ -240,7 +310,8 @@ def _sync_report(socket: Path, timeout: float = 30) -> str:
         runs = [r for r in data["runs"] if r["state"] != "running"]
         if runs:
             return f"  sync 1 run {runs[0]['id']} {runs[0]['state']}: " + render.counts_line(
-                runs[0]["counts"])
+                runs[0]["counts"]
+            )
         time.sleep(0.2)
     return "  sync 1 still running"
 
@@ -251,8 +322,11 @@ def run(headless: bool) -> None:
     log = None if headless else (workdir / "patchbayd.log").open("wb")
     try:
         with running_sandbox() as sandbox:
-            seeded = httpx.post(f"{sandbox}/_sandbox/shopify/{SHOP}/seed",
-                                json={"customers": SEED_CUSTOMERS, "orders": 40}, timeout=30)
+            seeded = httpx.post(
+                f"{sandbox}/_sandbox/shopify/{SHOP}/seed",
+                json={"customers": SEED_CUSTOMERS, "orders": 40},
+                timeout=30,
+            )
             seeded.raise_for_status()
             with running_daemon(workdir, sandbox, log) as socket:
                 connected = connect_all(socket, sandbox)
@@ -263,8 +337,9 @@ def run(headless: bool) -> None:
 
                     PatchbayApp(socket).run()
                     return
-                click.echo(f"patchbay demo: sandbox on {sandbox} (shop {SHOP}, "
-                           f"{SEED_CUSTOMERS} customers)")
+                click.echo(
+                    f"patchbay demo: sandbox on {sandbox} (shop {SHOP}, {SEED_CUSTOMERS} customers)"
+                )
                 click.echo(f"patchbay demo: daemon ready on {socket}")
                 click.echo("patchbay demo: integrations connected through the control API:")
                 click.echo("\n".join(connected))
@@ -282,6 +357,5 @@ def run(headless: bool) -> None:
 def _wait_for_import(socket: Path, timeout: float = 20) -> None:
     """Until the sandbox shop's customers are in the store's table (or time is up)."""
     deadline = time.monotonic() + timeout
-    while (time.monotonic() < deadline
-           and _status(socket)["counts"]["customers"] < SEED_CUSTOMERS):
+    while time.monotonic() < deadline and _status(socket)["counts"]["customers"] < SEED_CUSTOMERS:
         time.sleep(0.2)

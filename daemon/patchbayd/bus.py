@@ -27,8 +27,13 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "ts": self.ts, "kind": self.kind, "level": self.level,
-            "component": self.component, "message": self.message, "fields": self.fields,
+            "id": self.id,
+            "ts": self.ts,
+            "kind": self.kind,
+            "level": self.level,
+            "component": self.component,
+            "message": self.message,
+            "fields": self.fields,
         }
 
 
@@ -71,8 +76,16 @@ class Bus:
         self._next_id = first_id + 1
         self.closed = False
 
-    def publish(self, *, ts: str, kind: str, level: str, component: str, message: str,
-                fields: dict[str, Any]) -> Event:
+    def publish(
+        self,
+        *,
+        ts: str,
+        kind: str,
+        level: str,
+        component: str,
+        message: str,
+        fields: dict[str, Any],
+    ) -> Event:
         event = Event(self._next_id, ts, kind, level, component, message, fields)
         self._next_id += 1
         self._ring.append(event)

@@ -54,8 +54,10 @@ def check_config(config_path: str | None) -> None:
     except ConfigError as exc:
         _fail(str(exc), 2)
         return
-    click.echo(f"{cfg.path}: ok ({len(cfg.stores)} stores; state_dir {cfg.state_dir}; "
-               f"socket {cfg.socket}; listen {cfg.listen})")
+    click.echo(
+        f"{cfg.path}: ok ({len(cfg.stores)} stores; state_dir {cfg.state_dir}; "
+        f"socket {cfg.socket}; listen {cfg.listen})"
+    )
 
 
 @main.command()
@@ -63,16 +65,24 @@ def check_config(config_path: str | None) -> None:
 @click.option("--state-dir", help="Overrides daemon.state_dir")
 @click.option("--socket", "socket_path", help="Overrides daemon.socket")
 @click.option("--listen", help="Overrides daemon.listen (HOST:PORT)")
-@click.option("--log-format", type=click.Choice(["text", "json"]),
-              help="Overrides daemon.log_format")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), help="Overrides daemon.log_format"
+)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
-def run(config_path: str | None, state_dir: str | None, socket_path: str | None,
-        listen: str | None, log_format: str | None, log_level: str | None) -> None:
+def run(
+    config_path: str | None,
+    state_dir: str | None,
+    socket_path: str | None,
+    listen: str | None,
+    log_format: str | None,
+    log_level: str | None,
+) -> None:
     """Run in the foreground (systemd Type=notify)."""
 
     def load() -> Config:
-        cfg = _load(config_path).with_overrides(state_dir=state_dir, socket=socket_path,
-                                                listen=listen)
+        cfg = _load(config_path).with_overrides(
+            state_dir=state_dir, socket=socket_path, listen=listen
+        )
         return cfg
 
     try:

@@ -209,8 +209,9 @@ class _Table:
         if form == "_credential":
             creds = os.environ.get("CREDENTIALS_DIRECTORY")
             if not creds:
-                raise self.error(name + form,
-                                 "CREDENTIALS_DIRECTORY is not set (not under systemd?)")
+                raise self.error(
+                    name + form, "CREDENTIALS_DIRECTORY is not set (not under systemd?)"
+                )
             source = str(Path(creds) / source)
         try:
             value = Path(source).expanduser().read_text().strip()

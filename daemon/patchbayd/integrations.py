@@ -59,24 +59,36 @@ class Live:
 
 
 class IntegrationManager:
-    def __init__(self, db: Database, clock: Clock, log: Logger,
-                 stores: Callable[[], Mapping[str, Store]], *, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        log: Logger,
+        stores: Callable[[], Mapping[str, Store]],
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.db, self.clock, self.log, self.stores = db, clock, log, stores
         self.timeout = timeout
         self.transport = transport
         self._live: dict[int, Live] = {}
 
     def _build(self, provider: str, settings: Mapping[str, str], secret: Secret) -> Provider:
-        return build(SPECS[provider], settings, secret.reveal(), self.clock,
-                     timeout=self.timeout, transport=self.transport)
+        return build(
+            SPECS[provider],
+            settings,
+            secret.reveal(),
+            self.clock,
+            timeout=self.timeout,
+            transport=self.transport,
+        )
 
     async def start(self) -> None:
         for integration in await rows.live(self.db):
             if integration.secret is None:
                 continue
-            provider = self._build(integration.provider, integration.settings,
-                                   integration.secret)
+            provider = self._build(integration.provider, integration.settings, integration.secret)
             self._live[integration.id] = Live(integration, provider)
 
     async def close(self) -> None:
@@ -101,13 +113,16 @@ class IntegrationManager:
             raise UnknownIntegration(f"no integration {integration_id}")
         return live
 
-    async def connect(self, provider: str, store: str, settings: Mapping[str, Any],
-                      secret: Secret) -> Integration:
+    async def connect(
+        self, provider: str, store: str, settings: Mapping[str, Any], secret: Secret
+    ) -> Integration:
         spec = SPECS[provider]
         try:
             if store not in self.stores():
-                raise InvalidSettings(f"no store {store!r} in the config "
-                                      f"(stores: {', '.join(self.stores()) or 'none'})")
+                raise InvalidSettings(
+                    f"no store {store!r} in the config "
+                    f"(stores: {', '.join(self.stores()) or 'none'})"
+                )
             clean = normalize(spec, settings)
             client = self._build(provider, clean, secret)
         except InvalidSettings as exc:
@@ -116,19 +131,31 @@ class IntegrationManager:
             account = await client.verify()
         except ProviderError as exc:
             await client.aclose()
-            self.log.warning("connect refused by the provider", provider=provider, store=store,
-                             reason=exc.reason)
+            self.log.warning(
+                "connect refused by the provider", provider=provider, store=store, reason=exc.reason
+            )
             raise ConnectRefused(exc) from None
         except BaseException:
             await client.aclose()
             raise
         integration = await rows.create(
-            self.db, provider=provider, store=store, account=account.name, settings=clean,
-            secret=secret, callback_token=secrets.token_urlsafe(24),
-            now=isoformat(self.clock.now()))
+            self.db,
+            provider=provider,
+            store=store,
+            account=account.name,
+            settings=clean,
+            secret=secret,
+            callback_token=secrets.token_urlsafe(24),
+            now=isoformat(self.clock.now()),
+        )
         self._live[integration.id] = Live(integration, client)
-        self.log.info("integration connected", integration=integration.id, provider=provider,
-                      store=store, account=account.name)
+        self.log.info(
+            "integration connected",
+            integration=integration.id,
+            provider=provider,
+            store=store,
+            account=account.name,
+        )
         return integration
 
     async def disconnect(self, integration_id: int) -> Integration:
@@ -136,8 +163,11 @@ class IntegrationManager:
         await self._stop(integration_id)
         await rows.disconnect(self.db, integration_id, isoformat(self.clock.now()))
         await self.db.checkpoint()  # the WAL still holds the page with the credential
-        self.log.info("integration disconnected; credentials wiped",
-                      integration=integration_id, provider=integration.provider)
+        self.log.info(
+            "integration disconnected; credentials wiped",
+            integration=integration_id,
+            provider=integration.provider,
+        )
         return integration
 
     async def _stop(self, integration_id: int) -> None:
@@ -149,8 +179,9 @@ class IntegrationManager:
                 await task
         await live.provider.aclose()
 
-    async def call(self, integration_id: int, activity: str,
-                   work: Callable[[Provider], Awaitable[T]]) -> T:
+    async def call(
+        self, integration_id: int, activity: str, work: Callable[[Provider], Awaitable[T]]
+    ) -> T:
         """Run one unit of provider work owned by the integration (cancelled on disconnect).
 
         Success records the activity (and clears an `error` state); AuthFailed sets
@@ -180,11 +211,13 @@ class IntegrationManager:
         try:
             await self.call(integration_id, "credentials verified", lambda p: p.verify())
         except AuthFailed as exc:
-            self.log.error("integration credentials rejected", integration=integration_id,
-                           reason=exc.reason)
+            self.log.error(
+                "integration credentials rejected", integration=integration_id, reason=exc.reason
+            )
         except ProviderError as exc:
-            self.log.warning("integration check failed", integration=integration_id,
-                             reason=exc.reason)
+            self.log.warning(
+                "integration check failed", integration=integration_id, reason=exc.reason
+            )
         return self.get(integration_id).integration
 
     async def check_loop(self, interval: Callable[[], float]) -> None:
@@ -205,8 +238,11 @@ class IntegrationManager:
         await rows.set_state(self.db, integration_id, state, reason, isoformat(self.clock.now()))
         live.integration = replace(live.integration, state=state, reason=reason)
         (self.log.warning if state == "error" else self.log.info)(
-            "integration state changed", integration=integration_id, state=state,
-            reason=reason or "")
+            "integration state changed",
+            integration=integration_id,
+            state=state,
+            reason=reason or "",
+        )
 
     async def _touched(self, integration_id: int, activity: str) -> None:
         live = self._live.get(integration_id)
@@ -221,5 +257,4 @@ class IntegrationManager:
         if mono - live.touched_at >= TOUCH_EVERY:
             live.touched_at = mono
             await rows.touch(self.db, integration_id, activity, now)
-        live.integration = replace(live.integration, last_activity_at=now,
-                                   last_activity=activity)
+        live.integration = replace(live.integration, last_activity_at=now, last_activity=activity)

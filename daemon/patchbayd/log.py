@@ -23,8 +23,7 @@ from .clock import Clock, SystemClock, isoformat
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 MAX_VALUE = 240  # characters of one logged value
 # C0/C1 controls, DEL, line/paragraph separators, bidi overrides, lone surrogates.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                     "\ud800-\udfff]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -71,8 +70,14 @@ def _text_value(value: Any) -> str:
 class LogSink:
     """Where every logger writes: the stderr stream and the bus."""
 
-    def __init__(self, *, level: str = "info", fmt: str = "text", stream: TextIO | None = None,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        level: str = "info",
+        fmt: str = "text",
+        stream: TextIO | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.level = level
         self.fmt = fmt
         self.stream = stream or sys.stderr
@@ -80,8 +85,9 @@ class LogSink:
         self.bus: Bus | None = None
         self.counts: dict[str, int] = dict.fromkeys(LEVELS, 0)
 
-    def emit(self, level: str, component: str, message: str, fields: dict[str, Any],
-             kind: str = "log") -> None:
+    def emit(
+        self, level: str, component: str, message: str, fields: dict[str, Any], kind: str = "log"
+    ) -> None:
         if LEVELS[level] < LEVELS[self.level]:
             return
         ts = isoformat(self.clock.now())
@@ -89,8 +95,10 @@ class LogSink:
         message = clean(message)
         fields = {clean(str(k)): _safe(v) for k, v in fields.items()}
         if self.fmt == "json":
-            line = json.dumps({"ts": ts, "level": level, "component": component,
-                               "message": message, **fields}, default=str)
+            line = json.dumps(
+                {"ts": ts, "level": level, "component": component, "message": message, **fields},
+                default=str,
+            )
         else:
             extra = "".join(f" {k}={_text_value(v)}" for k, v in fields.items())
             line = f"{ts} {level.upper():7} {component}: {message}{extra}"
@@ -100,8 +108,9 @@ class LogSink:
         except (OSError, ValueError):
             pass  # stderr gone (journald restarted); the event still reaches the bus
         if self.bus is not None:
-            self.bus.publish(ts=ts, kind=kind, level=level, component=component,
-                             message=message, fields=fields)
+            self.bus.publish(
+                ts=ts, kind=kind, level=level, component=component, message=message, fields=fields
+            )
 
 
 def _safe(value: Any) -> Any:
@@ -139,8 +148,13 @@ class _StdlibBridge(logging.Handler):
         self.sampler = Sampler(sink.clock)
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = "error" if record.levelno >= 40 else "warning" if record.levelno >= 30 else (
-            "info" if record.levelno >= 20 else "debug")
+        level = (
+            "error"
+            if record.levelno >= 40
+            else "warning"
+            if record.levelno >= 30
+            else ("info" if record.levelno >= 20 else "debug")
+        )
         allowed, suppressed = self.sampler.allow((record.name, str(record.msg)))
         if not allowed:
             return

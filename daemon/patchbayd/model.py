@@ -30,11 +30,19 @@ class Integration:
 
     def public(self) -> dict[str, Any]:
         """What the API may show: never the secret, at most its fingerprint."""
-        return {"id": self.id, "provider": self.provider, "store": self.store,
-                "state": self.state, "reason": self.reason, "account": self.account,
-                "settings": dict(self.settings), "fingerprint": self.fingerprint,
-                "created_at": self.created_at, "last_activity_at": self.last_activity_at,
-                "last_activity": self.last_activity}
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "store": self.store,
+            "state": self.state,
+            "reason": self.reason,
+            "account": self.account,
+            "settings": dict(self.settings),
+            "fingerprint": self.fingerprint,
+            "created_at": self.created_at,
+            "last_activity_at": self.last_activity_at,
+            "last_activity": self.last_activity,
+        }
 
 
 @dataclass(frozen=True)
@@ -115,9 +123,17 @@ class Sync:
     created_at: str
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "integration": self.integration_id, "segment": self.segment,
-                "list": self.destination, "mode": self.mode, "rules": self.rules,
-                "state": self.state, "reason": self.reason, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "integration": self.integration_id,
+            "segment": self.segment,
+            "list": self.destination,
+            "mode": self.mode,
+            "rules": self.rules,
+            "state": self.state,
+            "reason": self.reason,
+            "created_at": self.created_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,13 @@ class SyncRun:
     finished_at: str | None
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "sync": self.sync_id, "state": self.state, "full": self.full,
-                "counts": self.counts, "error": self.error, "started_at": self.started_at,
-                "finished_at": self.finished_at}
+        return {
+            "id": self.id,
+            "sync": self.sync_id,
+            "state": self.state,
+            "full": self.full,
+            "counts": self.counts,
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }

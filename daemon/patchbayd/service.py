@@ -62,9 +62,15 @@ class _Server(uvicorn.Server):
 
 
 class Service:
-    def __init__(self, config: Config, *, sink: LogSink, notifier: Notifier | None = None,
-                 clock: Clock | None = None,
-                 reload_config: Callable[[], Config] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        sink: LogSink,
+        notifier: Notifier | None = None,
+        clock: Clock | None = None,
+        reload_config: Callable[[], Config] | None = None,
+    ) -> None:
         self.config = config
         self.sink = sink
         self.notifier = notifier or Notifier()
@@ -87,8 +93,11 @@ class Service:
         self._outbox: Outbox | None = None
         self.outbox_depth: tuple[int, float] = (0, 0.0)  # for /metrics, refreshed there
         self.connections = ConnectionGuard(
-            min(config.max_connections, descriptor_room()), config.header_timeout,
-            config.body_timeout, on_event=self._connection_event)
+            min(config.max_connections, descriptor_room()),
+            config.header_timeout,
+            config.body_timeout,
+            on_event=self._connection_event,
+        )
         self._connection_log = Sampler(self.clock)
         self.metrics.watch_connections(self.connections.public)
         self._syncs: SyncEngine | None = None
@@ -156,8 +165,11 @@ class Service:
         window, never one per connection, however many there are."""
         allowed, suppressed = self._connection_log.allow(kind)
         if allowed:
-            message = ("public connection refused: at the connection cap" if kind == "refused"
-                       else "public connection closed: headers or body too slow")
+            message = (
+                "public connection refused: at the connection cap"
+                if kind == "refused"
+                else "public connection closed: headers or body too slow"
+            )
             self.log.warning(message, suppressed=suppressed, **counts)
 
     def uptime(self) -> float:
@@ -188,15 +200,21 @@ class Service:
             "listen": self.listen_address,
             "public_url": self.public_url,
             "connections": self.connections.public(),
-            "stores": [{**self._store_status(s), **tables.get(s.name, {})}
-                       for s in self.config.stores.values()],
-            "counts": {"log_events": dict(self.sink.counts), "stores": len(self.config.stores),
-                       "integrations": len(self.integrations.list()),
-                       "customers": sum(t.get("customers", 0) for t in tables.values()),
-                       "inbox_pending": pending,
-                       "inbox_oldest_pending_at": oldest,
-                       "inbox_quarantined": self.inbox_processor.quarantined,
-                       "outbox_open": outbox_open, "outbox_oldest_at": outbox_oldest},
+            "stores": [
+                {**self._store_status(s), **tables.get(s.name, {})}
+                for s in self.config.stores.values()
+            ],
+            "counts": {
+                "log_events": dict(self.sink.counts),
+                "stores": len(self.config.stores),
+                "integrations": len(self.integrations.list()),
+                "customers": sum(t.get("customers", 0) for t in tables.values()),
+                "inbox_pending": pending,
+                "inbox_oldest_pending_at": oldest,
+                "inbox_quarantined": self.inbox_processor.quarantined,
+                "outbox_open": outbox_open,
+                "outbox_oldest_at": outbox_oldest,
+            },
         }
 
     def _store_status(self, store: config_mod.Store) -> dict[str, Any]:
@@ -237,49 +255,95 @@ class Service:
         port = listeners.bound_port(public_sock)
         self.listen_address = str(config_mod.Listen(cfg.listen.host, port))
         self._integrations = IntegrationManager(
-            self.db, self.clock, Logger(self.sink, "integrations"), lambda: self.config.stores,
-            timeout=self.config.provider_timeout)
+            self.db,
+            self.clock,
+            Logger(self.sink, "integrations"),
+            lambda: self.config.stores,
+            timeout=self.config.provider_timeout,
+        )
         await self._integrations.start()
-        self._syncs = syncs = SyncEngine(self.db, self.clock, Logger(self.sink, "sync"),
-                                         self.bus, self.integrations)
-        self._outbox = Outbox(self.db, self.clock, Logger(self.sink, "outbox"),
-                              self.integrations, self.metrics,
-                              Backoff(self.config.retry_base, self.config.retry_cap))
+        self._syncs = syncs = SyncEngine(
+            self.db, self.clock, Logger(self.sink, "sync"), self.bus, self.integrations
+        )
+        self._outbox = Outbox(
+            self.db,
+            self.clock,
+            Logger(self.sink, "outbox"),
+            self.integrations,
+            self.metrics,
+            Backoff(self.config.retry_base, self.config.retry_cap),
+        )
         self.metrics.watch_outbox(lambda: self.outbox_depth)
-        self._orders = orders = OrderExporter(self.db, self.clock, Logger(self.sink, "orders"),
-                                              self.integrations, self.outbox)
+        self._orders = orders = OrderExporter(
+            self.db, self.clock, Logger(self.sink, "orders"), self.integrations, self.outbox
+        )
 
         def changed(stores: set[str]) -> None:
             syncs.stores_changed(stores)
             orders.stores_changed(stores)
 
-        self._routes = RouteBook(self.db, Logger(self.sink, "routes"), lambda: [
-            Installed(i.id, i.provider, i.store) for i in self.integrations.list()])
+        self._routes = RouteBook(
+            self.db,
+            Logger(self.sink, "routes"),
+            lambda: [Installed(i.id, i.provider, i.store) for i in self.integrations.list()],
+        )
         await self.routes.reload()
         self._processor = processor = InboxProcessor(
-            self.db, self.clock, Logger(self.sink, "inbox"), changed,
-            lambda: self.consent.wake.set(), lambda: {i.store for i in self.integrations.list()},
-            routes=self.routes, on_deliveries=self.outbox.wake)
+            self.db,
+            self.clock,
+            Logger(self.sink, "inbox"),
+            changed,
+            lambda: self.consent.wake.set(),
+            lambda: {i.store for i in self.integrations.list()},
+            routes=self.routes,
+            on_deliveries=self.outbox.wake,
+        )
         await processor.start()
         self.metrics.watch_quarantine(lambda: processor.quarantined)
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         store_clients = StoreClients(self.clock, timeout=self.config.provider_timeout)
         self._consent = consent = ConsentEngine(
-            self.db, self.clock, Logger(self.sink, "consent"), self.integrations,
-            StoreWriter(store_clients, lambda: self.config.stores, self.inbox), self.outbox,
-            timeout=self.config.provider_timeout)
-        self._stores = stores = StoreWatcher(self.db, self.clock, Logger(self.sink, "stores"),
-                                             self.inbox, store_clients, lambda: self.public_url)
+            self.db,
+            self.clock,
+            Logger(self.sink, "consent"),
+            self.integrations,
+            StoreWriter(store_clients, lambda: self.config.stores, self.inbox),
+            self.outbox,
+            timeout=self.config.provider_timeout,
+        )
+        self._stores = stores = StoreWatcher(
+            self.db,
+            self.clock,
+            Logger(self.sink, "stores"),
+            self.inbox,
+            store_clients,
+            lambda: self.public_url,
+        )
         stores.sync_config(self.config.stores)
         parts = Components(
-            clock=self.clock, sink=self.sink, log=self.log, bus=self.bus, metrics=self.metrics,
-            db=self.db, integrations=self.integrations, syncs=syncs, outbox=self.outbox,
-            orders=orders, routes=self.routes, inbox_processor=processor, inbox=self.inbox,
-            consent=consent, current_config=lambda: self.config, status=self.status,
+            clock=self.clock,
+            sink=self.sink,
+            log=self.log,
+            bus=self.bus,
+            metrics=self.metrics,
+            db=self.db,
+            integrations=self.integrations,
+            syncs=syncs,
+            outbox=self.outbox,
+            orders=orders,
+            routes=self.routes,
+            inbox_processor=processor,
+            inbox=self.inbox,
+            consent=consent,
+            current_config=lambda: self.config,
+            status=self.status,
             refresh_outbox_depth=self.refresh_outbox_depth,
-            current_public_url=lambda: self.public_url)
-        servers = [self._server(control.build(parts)),
-                   self._server(public.build(parts), http=self.connections.protocol())]
+            current_public_url=lambda: self.public_url,
+        )
+        servers = [
+            self._server(control.build(parts)),
+            self._server(public.build(parts), http=self.connections.protocol()),
+        ]
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self._signal_loop)  # installed before anyone can see READY=1
@@ -288,9 +352,14 @@ class Service:
                 tg.start_soon(_serve_until_done, servers[1], public_sock, served[1])
                 await self._wait_started(servers)
                 self.state = "running"
-                self.log.info("patchbayd ready", version=__version__, socket=str(cfg.socket),
-                              listen=self.listen_address, state_dir=str(cfg.state_dir),
-                              max_connections=self.connections.max_connections)
+                self.log.info(
+                    "patchbayd ready",
+                    version=__version__,
+                    socket=str(cfg.socket),
+                    listen=self.listen_address,
+                    state_dir=str(cfg.state_dir),
+                    max_connections=self.connections.max_connections,
+                )
                 self.notifier.ready(self.status_line())
                 tg.start_soon(self._flush_loop)
                 tg.start_soon(self._watchdog_loop)
@@ -304,7 +373,8 @@ class Service:
                     "consent engine": consent.run,
                     "outbox": self.outbox.run,
                     "credential checks": lambda: self.integrations.check_loop(
-                        lambda: self.config.check_interval),
+                        lambda: self.config.check_interval
+                    ),
                 }
                 for name, loop in loops.items():
                     tg.start_soon(self._supervised, name, loop)
@@ -337,15 +407,27 @@ class Service:
                 await loop()
                 return
             except Exception as exc:
-                self.log.error("background task failed; restarting it", task=name,
-                               error=repr(exc), retry_in=delay)
+                self.log.error(
+                    "background task failed; restarting it",
+                    task=name,
+                    error=repr(exc),
+                    retry_in=delay,
+                )
                 await anyio.sleep(delay)
                 delay = min(60.0, delay * 2)
 
     def _server(self, app: Any, http: Any = "auto") -> _Server:
-        return _Server(uvicorn.Config(
-            app, lifespan="off", log_config=None, access_log=False, http=http,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS, server_header=False))
+        return _Server(
+            uvicorn.Config(
+                app,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                http=http,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+                server_header=False,
+            )
+        )
 
     async def _wait_started(self, servers: list[_Server]) -> None:
         # uvicorn exposes `started` only as a flag, so there is no event to wait on.
@@ -365,8 +447,9 @@ class Service:
                 await self._flush()
                 if self.clock.monotonic() - last_prune > PRUNE_SECONDS:
                     await event_log.prune(self.db)
-                    await outbox_rows.prune(self.db, isoformat(
-                        self.clock.now() - timedelta(days=DELIVERED_KEPT_DAYS)))
+                    await outbox_rows.prune(
+                        self.db, isoformat(self.clock.now() - timedelta(days=DELIVERED_KEPT_DAYS))
+                    )
                     last_prune = self.clock.monotonic()
             except Exception as exc:  # keep running: the log table is not worth dying for
                 self.sink.stream.write(f"event log write failed: {exc}\n")
@@ -397,8 +480,12 @@ class Service:
         try:
             new = self.reload_config()
         except ConfigError as exc:
-            self.log.error("config reload refused; keeping the running config",
-                           file=exc.file, key=exc.key, reason=exc.reason)
+            self.log.error(
+                "config reload refused; keeping the running config",
+                file=exc.file,
+                key=exc.key,
+                reason=exc.reason,
+            )
             self.notifier.ready(self.status_line())
             return
         restart_only = {"state_dir", "socket", "listen"}

@@ -24,7 +24,8 @@ class StateDirLock:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise StateDirError(
-                f"another patchbayd (pid {holder}) is running on {self.path.parent}") from None
+                f"another patchbayd (pid {holder}) is running on {self.path.parent}"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

@@ -51,9 +51,11 @@ class Tally:
     notes: set[str] = field(default_factory=set)
 
     def line(self) -> str:
-        return (f"adversarial: cases tried {self.cases}, 5xx seen {self.server_errors} "
-                f"(goal 0), state changes from refused input {self.state_changes} (goal 0), "
-                f"pipeline stalls {self.stalls} (goal 0)")
+        return (
+            f"adversarial: cases tried {self.cases}, 5xx seen {self.server_errors} "
+            f"(goal 0), state changes from refused input {self.state_changes} (goal 0), "
+            f"pipeline stalls {self.stalls} (goal 0)"
+        )
 
     def clean(self) -> bool:
         return not (self.server_errors or self.state_changes or self.stalls)
@@ -109,15 +111,21 @@ class Target:
 
     def __init__(self, daemon: Daemon, callback_token: str, tally: Tally = TALLY) -> None:
         self.daemon, self.callback_token, self.tally = daemon, callback_token, tally
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{daemon.port()}",
-                                   timeout=ANSWER_TIMEOUT)
+        self.client = httpx.Client(
+            base_url=f"http://127.0.0.1:{daemon.port()}", timeout=ANSWER_TIMEOUT
+        )
         self.db_path = daemon.state_dir / "patchbay.db"
         self.recent: deque[str] = deque(maxlen=CHECK_EVERY)
         self.since_check = 0
         self.stalled = False
-        self.secrets = {"ingest token": TOKEN, "webhook secret": WEBHOOK_SECRET,
-                        "Shopify access token": SHOPIFY_TOKEN, "provider key": PROVIDER_KEY,
-                        "callback token": callback_token, "payload marker": MARK}
+        self.secrets = {
+            "ingest token": TOKEN,
+            "webhook secret": WEBHOOK_SECRET,
+            "Shopify access token": SHOPIFY_TOKEN,
+            "provider key": PROVIDER_KEY,
+            "callback token": callback_token,
+            "payload marker": MARK,
+        }
 
     def close(self) -> None:
         self.client.close()
@@ -137,8 +145,7 @@ class Target:
         return int(self._query("SELECT count(*) FROM inbox WHERE processed_at IS NULL")[0][0])
 
     def inbox_row(self, dedupe: str) -> tuple[int, str | None, str | None] | None:
-        rows = self._query("SELECT id, processed_at, error FROM inbox WHERE dedupe = ?",
-                           (dedupe,))
+        rows = self._query("SELECT id, processed_at, error FROM inbox WHERE dedupe = ?", (dedupe,))
         return (int(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
 
     # -- requests ------------------------------------------------------------------------
@@ -146,10 +153,14 @@ class Target:
     def send(self, case: Case, headers: Mapping[str, str] | None = None) -> httpx.Response:
         content: bytes | Iterator[bytes] = case.content
         if case.chunked:
-            content = (case.content[i:i + 65536] for i in range(0, len(case.content), 65536))
-        return self.client.request(case.method, case.path.replace(CALLBACK, self.callback_token),
-                                   content=content, params=case.params,
-                                   headers={**case.headers, **(headers or {})})
+            content = (case.content[i : i + 65536] for i in range(0, len(case.content), 65536))
+        return self.client.request(
+            case.method,
+            case.path.replace(CALLBACK, self.callback_token),
+            content=content,
+            params=case.params,
+            headers={**case.headers, **(headers or {})},
+        )
 
     def alive(self) -> str:
         code = self.daemon.proc.poll() if self.daemon.proc else None
@@ -190,18 +201,22 @@ class Target:
         if after != before:
             self.tally.state_changes += 1
             changed = {t: (before[t], after[t]) for t in TABLES if before[t] != after[t]}
-            raise AssertionError(f"{case!r}: refused ({response.status_code}) yet changed "
-                                 f"{changed}")
+            raise AssertionError(
+                f"{case!r}: refused ({response.status_code}) yet changed {changed}"
+            )
         message = error_message(response)
         if case.status is not None:
             assert response.status_code == case.status, (
-                f"{case!r}: expected {case.status}, got {response.status_code}: {message!r}")
+                f"{case!r}: expected {case.status}, got {response.status_code}: {message!r}"
+            )
         if case.names is not None:
             assert case.names in message, (
-                f"{case!r}: the message does not name {case.names!r}: {message[:300]!r}")
+                f"{case!r}: the message does not name {case.names!r}: {message[:300]!r}"
+            )
 
-    def _accepted(self, case: Case, response: httpx.Response, before: dict[str, int],
-                  webhook_id: str | None) -> None:
+    def _accepted(
+        self, case: Case, response: httpx.Response, before: dict[str, int], webhook_id: str | None
+    ) -> None:
         answer = f"{response.status_code} {response.text[:200]}"
         if case.expect == "refuse":
             self.tally.state_changes += 1  # hostile input taken in: a row was written
@@ -213,21 +228,28 @@ class Target:
         assert webhook_id is not None, "refuse_or_quarantine is for webhooks"
         dedupe = f"webhook:{webhook_id}"
         try:
-            wait(lambda: (row := self.inbox_row(dedupe)) is not None and row[1] is not None,
-                 SETTLE_TIMEOUT)
+            wait(
+                lambda: (row := self.inbox_row(dedupe)) is not None and row[1] is not None,
+                SETTLE_TIMEOUT,
+            )
         except AssertionError:
             self.tally.stalls += 1
-            raise AssertionError(f"{case!r}: accepted ({answer}) but its inbox row was not "
-                                 f"processed in {SETTLE_TIMEOUT} s") from None
+            raise AssertionError(
+                f"{case!r}: accepted ({answer}) but its inbox row was not "
+                f"processed in {SETTLE_TIMEOUT} s"
+            ) from None
         row = self.inbox_row(dedupe)
         assert row is not None
         after = self.counts()
-        changed = {t: (before[t], after[t]) for t in TABLES
-                   if t != "inbox" and before[t] != after[t]}
+        changed = {
+            t: (before[t], after[t]) for t in TABLES if t != "inbox" and before[t] != after[t]
+        }
         if row[2] is None or changed:
             self.tally.state_changes += 1
-            raise AssertionError(f"{case!r}: accepted ({answer}) and applied, not quarantined "
-                                 f"(error={row[2]!r}, changed {changed})")
+            raise AssertionError(
+                f"{case!r}: accepted ({answer}) and applied, not quarantined "
+                f"(error={row[2]!r}, changed {changed})"
+            )
         self._listed_as_quarantined(case, row[0])
 
     def _listed_as_quarantined(self, case: Case, inbox_id: int) -> None:
@@ -242,7 +264,8 @@ class Target:
             raise AssertionError(f"{case!r}: GET /v1/inbox/quarantined: {exc}") from None
         found = [item for item in listed["items"] if item.get("id") == inbox_id]
         assert found and found[0].get("error"), (
-            f"{case!r}: inbox row {inbox_id} not listed as quarantined: {listed!r}"[:400])
+            f"{case!r}: inbox row {inbox_id} not listed as quarantined: {listed!r}"[:400]
+        )
 
     def _drain(self, when: str) -> None:
         """Wait until every committed inbox row is processed; a stall if it never is."""
@@ -264,20 +287,28 @@ class Target:
         self.since_check = 0
         key = uuid.uuid4().hex[:12]
         email = f"good-{key}@example.com"
-        item = {"id": f"good-{key}", "email": email, "first_name": "Good",
-                "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z"}
+        item = {
+            "id": f"good-{key}",
+            "email": email,
+            "first_name": "Good",
+            "created_at": "2026-11-22T10:00:00Z",
+            "updated_at": "2026-11-22T10:00:00Z",
+        }
         timeout = STALLED_TIMEOUT if self.stalled else SETTLE_TIMEOUT
         try:
-            response = self.client.post("/ingest/demo/customers", content=json.dumps(item),
-                                        headers=INGEST_HEADERS)
+            response = self.client.post(
+                "/ingest/demo/customers", content=json.dumps(item), headers=INGEST_HEADERS
+            )
             assert response.status_code == 202, f"{response.status_code} {response.text[:200]}"
             wait(lambda: self.has_customer("demo", email), timeout)
         except (AssertionError, httpx.HTTPError) as exc:
             self.stalled = True
             self.tally.stalls += 1
-            raise AssertionError(f"pipeline stalled: a good customer was not processed "
-                                 f"({str(exc) or type(exc).__name__}; {self.alive()}); "
-                                 f"the cases before: {list(self.recent)}") from None
+            raise AssertionError(
+                f"pipeline stalled: a good customer was not processed "
+                f"({str(exc) or type(exc).__name__}; {self.alive()}); "
+                f"the cases before: {list(self.recent)}"
+            ) from None
         self.stalled = False
 
     def leaks(self) -> list[str]:
@@ -290,16 +321,29 @@ def hostile_config() -> str:
     """Push store `demo`, and Shopify store `shop` whose Admin API is unreachable:
     webhooks need only its secret, and no background import can move the row counts
     the probes compare."""
-    return sandbox_config(UNREACHABLE,
-                          daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"')
+    return sandbox_config(
+        UNREACHABLE, daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"'
+    )
 
 
 def connect_for_callbacks(daemon: Daemon, sandbox: Sandbox) -> str:
     """Connect Omnisend (the sandbox's) to `demo`; return the token of its callback URLs."""
-    made = json.loads(daemon.cli(
-        "integrations", "connect", "omnisend", "--store", "demo", "--api-key-env",
-        "PB_ADVERSARIAL_KEY", "--base-url", f"{sandbox.url}/omnisend",
-        "--fetch-on-register", "off", "--json",
-        env_extra={"PB_ADVERSARIAL_KEY": PROVIDER_KEY}).stdout)
+    made = json.loads(
+        daemon.cli(
+            "integrations",
+            "connect",
+            "omnisend",
+            "--store",
+            "demo",
+            "--api-key-env",
+            "PB_ADVERSARIAL_KEY",
+            "--base-url",
+            f"{sandbox.url}/omnisend",
+            "--fetch-on-register",
+            "off",
+            "--json",
+            env_extra={"PB_ADVERSARIAL_KEY": PROVIDER_KEY},
+        ).stdout
+    )
     shown = json.loads(daemon.cli("integrations", "show", str(made["id"]), "--json").stdout)
     return str(shown["callbacks"]["opt_in"].split("/callbacks/", 1)[1].split("/", 1)[0])

@@ -25,8 +25,9 @@ LIMITS = 'header_timeout = "1s"\nbody_timeout = "2s"\nmax_connections = {cap}\n'
 
 
 def guarded_config(cap: int) -> str:
-    return BASE_CONFIG.replace('log_level = "debug"\n',
-                               'log_level = "debug"\n' + LIMITS.format(cap=cap))
+    return BASE_CONFIG.replace(
+        'log_level = "debug"\n', 'log_level = "debug"\n' + LIMITS.format(cap=cap)
+    )
 
 
 @pytest.fixture
@@ -60,9 +61,12 @@ def closed_by_server(conn: socket.socket, within: float) -> bool:
 
 
 def ingest_one(daemon: Daemon, email: str) -> int:
-    answer = httpx.post(daemon.url("/ingest/demo/customers"),
-                        json={"id": email, "email": email},
-                        headers={"Authorization": "Bearer demo-token"}, timeout=10)
+    answer = httpx.post(
+        daemon.url("/ingest/demo/customers"),
+        json={"id": email, "email": email},
+        headers={"Authorization": "Bearer demo-token"},
+        timeout=10,
+    )
     return answer.status_code
 
 
@@ -70,13 +74,20 @@ def test_idle_slow_header_and_slow_body_connections_are_closed(guarded: Daemon) 
     daemon = guarded
     daemon.port()  # asked before the flood: the CLI needs no public connection
     idle = [open_connection(daemon) for _ in range(10)]
-    slow_header = [open_connection(daemon, b"POST /ingest/demo/customers HTTP/1.1\r\nHost: x")
-                   for _ in range(10)]
-    slow_body = [open_connection(daemon, b"POST /ingest/demo/customers HTTP/1.1\r\n"
-                                 b"Host: x\r\nAuthorization: Bearer demo-token\r\n"
-                                 b"Content-Type: application/json\r\n"
-                                 b"Content-Length: 1000\r\n\r\n{\"id\": ")
-                 for _ in range(10)]
+    slow_header = [
+        open_connection(daemon, b"POST /ingest/demo/customers HTTP/1.1\r\nHost: x")
+        for _ in range(10)
+    ]
+    slow_body = [
+        open_connection(
+            daemon,
+            b"POST /ingest/demo/customers HTTP/1.1\r\n"
+            b"Host: x\r\nAuthorization: Bearer demo-token\r\n"
+            b"Content-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"id": ',
+        )
+        for _ in range(10)
+    ]
     assert daemon.api("/v1/status")["state"] == "running"  # the control socket answers
     assert ingest_one(daemon, "during@example.com") == 202  # and so do good clients
     for conn in idle + slow_header + slow_body:
@@ -110,8 +121,9 @@ def test_connections_over_the_cap_are_refused_at_once(guarded: Daemon) -> None:
 @pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs prlimit (util-linux)")
 def test_running_out_of_descriptors_never_locks_out_the_control_socket(workdir: Path) -> None:
     """256 descriptors in all and 400 clients: before the cap, both listeners went dark."""
-    daemon = Daemon(workdir, config_text=guarded_config(1000),
-                    wrapper=("prlimit", "--nofile=256:256"))
+    daemon = Daemon(
+        workdir, config_text=guarded_config(1000), wrapper=("prlimit", "--nofile=256:256")
+    )
     daemon.start()
     try:
         daemon.port()
@@ -136,14 +148,18 @@ def test_running_out_of_descriptors_never_locks_out_the_control_socket(workdir: 
 
 
 def test_an_order_feed_killed_during_its_first_export_resumes_and_keeps_following(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     syncs.ingest(hub, "customers", [syncs.customer(i) for i in range(5)])
     syncs.ingest(hub, "orders", [syncs.order(i) for i in range(120)])
     omnisend = syncs.connect(hub, sandbox, "omnisend", "sandbox-key", "--rate-limit", "none")
     sandbox.faults("omnisend", latency_ms=40)
-    exporter = subprocess.Popen([PATCHBAY, "orders", "export", str(omnisend), "--mode",
-                                 "active"], env=hub.env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    exporter = subprocess.Popen(
+        [PATCHBAY, "orders", "export", str(omnisend), "--mode", "active"],
+        env=hub.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait(lambda: syncs.events_sent(sandbox) >= 5)
     hub.kill()  # during the first export: before the fix, the feed was never recorded
     exporter.wait(10)
@@ -152,8 +168,11 @@ def test_an_order_feed_killed_during_its_first_export_resumes_and_keeps_followin
     hub.start()  # nobody asks again and nothing new arrives: the daemon resumes by itself
 
     def placed() -> list[str]:
-        return sorted(e["properties"]["order_id"] for e in sandbox.state("omnisend")["events"]
-                      if e["eventName"] == "Placed Order")
+        return sorted(
+            e["properties"]["order_id"]
+            for e in sandbox.state("omnisend")["events"]
+            if e["eventName"] == "Placed Order"
+        )
 
     wait(lambda: len(placed()) >= 120, timeout=30)
     assert placed() == [f"o{i:04d}" for i in range(120)]  # each exactly once

@@ -53,20 +53,27 @@ from tests.support import Daemon, Sandbox, short_tmpdir, wait
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-HOSTILE = settings(max_examples=50, deadline=None, derandomize=True, database=None,
-                   phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                          HealthCheck.too_slow])
+HOSTILE = settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 NAN = Raw("NaN", "NaN")
 SURROGATE_EMAIL = Raw('"\\ud800@x.com"', "lone surrogate: \\ud800@x.com")
 
 
 def examples(*cases: Case) -> Callable[[F], F]:
     """Each hand-written case as an explicit hypothesis example, run before generation."""
+
     def apply(test: F) -> F:
         for case in reversed(cases):
             test = example(case=case)(test)
         return test
+
     return apply
 
 
@@ -142,8 +149,7 @@ def test_ingest_refuses_a_hostile_body(target: Target, case: Case) -> None:
 
 @settings(HOSTILE, max_examples=40)
 @given(case=push_access_cases())
-def test_ingest_refuses_wrong_tokens_stores_kinds_and_methods(target: Target,
-                                                               case: Case) -> None:
+def test_ingest_refuses_wrong_tokens_stores_kinds_and_methods(target: Target, case: Case) -> None:
     target.probe(case)
 
 
@@ -161,10 +167,12 @@ def test_ingest_survives_odd_but_typed_values(target: Target, case: Case) -> Non
 @examples(
     shopify_field_case("customers", "customers/create", ("email",), ["x@example.com"]),
     shopify_field_case("customers", "customers/update", ("first_name",), {"a": 1}),
-    shopify_field_case("customers", "customers/create", ("created_at",),
-                       "0001-01-01T00:00:00+01:00"),
-    shopify_field_case("customers", "customers/update",
-                       ("email_marketing_consent", "state"), "maybe"),
+    shopify_field_case(
+        "customers", "customers/create", ("created_at",), "0001-01-01T00:00:00+01:00"
+    ),
+    shopify_field_case(
+        "customers", "customers/update", ("email_marketing_consent", "state"), "maybe"
+    ),
     shopify_field_case("customers", "customers/create", ("tags",), {"vip": True}),
     shopify_field_case("customers", "customers/create", ("id",), MISSING),
     shopify_field_case("orders", "orders/paid", ("line_items", 0, "price"), NAN),
@@ -172,21 +180,22 @@ def test_ingest_survives_odd_but_typed_values(target: Target, case: Case) -> Non
     shopify_field_case("orders", "orders/paid", ("updated_at",), "9999-12-31T23:59:59-01:00"),
 )
 def test_signed_webhooks_with_hostile_fields_are_refused_or_quarantined(
-        target: Target, case: Case) -> None:
+    target: Target, case: Case
+) -> None:
     target.probe(case)
 
 
 @settings(HOSTILE, max_examples=40)
 @given(case=shopify_document_cases())
 def test_signed_webhooks_with_hostile_bodies_are_refused_or_quarantined(
-        target: Target, case: Case) -> None:
+    target: Target, case: Case
+) -> None:
     target.probe(case)
 
 
 @settings(HOSTILE, max_examples=40)
 @given(case=shopify_access_cases())
-def test_webhooks_refuse_bad_signatures_stores_and_methods(target: Target,
-                                                           case: Case) -> None:
+def test_webhooks_refuse_bad_signatures_stores_and_methods(target: Target, case: Case) -> None:
     target.probe(case)
 
 
@@ -202,16 +211,16 @@ def test_webhooks_survive_odd_but_typed_resources(target: Target, case: Case) ->
 @settings(HOSTILE, max_examples=60)
 @given(case=callback_email_cases())
 @examples(
-    callback_get({"email": "PAYLOADMARK\x00@example.com"}, "GET email with NUL",
-                 names="email"),
+    callback_get({"email": "PAYLOADMARK\x00@example.com"}, "GET email with NUL", names="email"),
     callback_get({"email": "@example.com"}, "GET empty local part", names="email"),
-    callback_get({"email": "PAYLOADMARK x@example.com"}, "GET email with a space",
-                 names="email"),
-    callback_get({"email": "PAYLOADMARK" + "a" * 5_000 + "@example.com"},
-                 "GET a 5000-char email", names="email"),
+    callback_get({"email": "PAYLOADMARK x@example.com"}, "GET email with a space", names="email"),
+    callback_get(
+        {"email": "PAYLOADMARK" + "a" * 5_000 + "@example.com"},
+        "GET a 5000-char email",
+        names="email",
+    ),
     callback_post(render({"email": ["x@example.com"]}), "POST email list", names="email"),
-    callback_post(render({"email": {"a": "x@example.com"}}), "POST email object",
-                  names="email"),
+    callback_post(render({"email": {"a": "x@example.com"}}), "POST email object", names="email"),
     callback_post(render({"email": SURROGATE_EMAIL}), "POST surrogate email", names="email"),
     callback_post(render({"email": NAN}), "POST email NaN", names="email"),
 )
@@ -222,10 +231,13 @@ def test_callbacks_refuse_what_is_no_email(target: Target, case: Case) -> None:
 @settings(HOSTILE, max_examples=40)
 @given(case=callback_body_cases())
 @examples(
-    callback_post(render({"email": "ok@example.com", "at": "0001-01-01T00:00:00+01:00"}),
-                  "POST at out of range"),
-    callback_post(render({"email": "ok@example.com", "at": ["2026-11-22T10:00:00Z"]}),
-                  "POST at a list"),
+    callback_post(
+        render({"email": "ok@example.com", "at": "0001-01-01T00:00:00+01:00"}),
+        "POST at out of range",
+    ),
+    callback_post(
+        render({"email": "ok@example.com", "at": ["2026-11-22T10:00:00Z"]}), "POST at a list"
+    ),
 )
 def test_callbacks_refuse_hostile_bodies_and_times(target: Target, case: Case) -> None:
     target.probe(case)
@@ -233,8 +245,7 @@ def test_callbacks_refuse_hostile_bodies_and_times(target: Target, case: Case) -
 
 @settings(HOSTILE, max_examples=30)
 @given(case=callback_access_cases())
-def test_callbacks_refuse_unknown_tokens_directions_and_methods(target: Target,
-                                                                case: Case) -> None:
+def test_callbacks_refuse_unknown_tokens_directions_and_methods(target: Target, case: Case) -> None:
     target.probe(case)
 
 
@@ -246,8 +257,10 @@ def test_good_input_still_flows_at_every_endpoint(target: Target) -> None:
     key = uuid.uuid4().hex[:12]
     email = f"shop-{key}@example.com"
     resource = {**shopify_customer(int(key[:6], 16)), "email": email}
-    answer = target.send(webhook_case(render(resource), "customers/create", "good"),
-                         {"X-Shopify-Webhook-Id": f"good-{key}"})
+    answer = target.send(
+        webhook_case(render(resource), "customers/create", "good"),
+        {"X-Shopify-Webhook-Id": f"good-{key}"},
+    )
     assert answer.status_code == 200, answer.text
     wait(lambda: target.has_customer("shop", email), 10)
     before = target.counts()["consent_events"]

@@ -27,5 +27,6 @@ if __name__ == "__main__":
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # NODELAY
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
-                                  lifespan="off")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")).run(
+        sockets=[sock]
+    )

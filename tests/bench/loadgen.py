@@ -16,17 +16,32 @@ import time
 from urllib.parse import urlsplit
 
 
-async def worker(host: str, port: int, path: str, token: str, deadline: float, n: int,
-                 latencies: list[float], statuses: dict[int, int]) -> None:
+async def worker(
+    host: str,
+    port: int,
+    path: str,
+    token: str,
+    deadline: float,
+    n: int,
+    latencies: list[float],
+    statuses: dict[int, int],
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     i = 0
     try:
         while time.monotonic() < deadline:
             i += 1
-            body = json.dumps({"id": f"w{n}-{i}", "email": f"w{n}-{i}@example.com",
-                               "email_consent": {"state": "subscribed"}}).encode()
-            head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                    f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n")
+            body = json.dumps(
+                {
+                    "id": f"w{n}-{i}",
+                    "email": f"w{n}-{i}@example.com",
+                    "email_consent": {"state": "subscribed"},
+                }
+            ).encode()
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
             started = time.perf_counter()
             writer.write(head.encode() + body)
             status_line = await reader.readline()
@@ -48,9 +63,21 @@ async def main(url: str, seconds: float, connections: int, token: str) -> dict[s
     statuses: dict[int, int] = {}
     deadline = time.monotonic() + seconds
     started = time.monotonic()
-    await asyncio.gather(*(worker(parts.hostname or "127.0.0.1", parts.port or 80, parts.path,
-                                  token, deadline, n, latencies, statuses)
-                           for n in range(connections)))
+    await asyncio.gather(
+        *(
+            worker(
+                parts.hostname or "127.0.0.1",
+                parts.port or 80,
+                parts.path,
+                token,
+                deadline,
+                n,
+                latencies,
+                statuses,
+            )
+            for n in range(connections)
+        )
+    )
     elapsed = time.monotonic() - started
     latencies.sort()
     ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
@@ -58,8 +85,13 @@ async def main(url: str, seconds: float, connections: int, token: str) -> dict[s
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000
 
-    return {"ok": ok, "other": sum(statuses.values()) - ok, "per_second": ok / elapsed,
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+    return {
+        "ok": ok,
+        "other": sum(statuses.values()) - ok,
+        "per_second": ok / elapsed,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+    }
 
 
 if __name__ == "__main__":

@@ -35,11 +35,17 @@ pytestmark = pytest.mark.bench
 
 
 def customer(i: int, first_name: str = "M") -> StoreCustomer:
-    return StoreCustomer(store="demo", id=f"c{i:07d}", email=f"member{i}@example.com",
-                         first_name=first_name, created_at="2026-06-01T00:00:00.000Z",
-                         updated_at="2026-06-01T00:00:00.000Z", email_consent="subscribed",
-                         email_consent_at="2026-06-01T00:00:00.000Z",
-                         member={"points": i, "tier": "gold"})
+    return StoreCustomer(
+        store="demo",
+        id=f"c{i:07d}",
+        email=f"member{i}@example.com",
+        first_name=first_name,
+        created_at="2026-06-01T00:00:00.000Z",
+        updated_at="2026-06-01T00:00:00.000Z",
+        email_consent="subscribed",
+        email_consent_at="2026-06-01T00:00:00.000Z",
+        member={"points": i, "tier": "gold"},
+    )
 
 
 def build_state(state_dir, sandbox_url: str) -> None:
@@ -56,27 +62,46 @@ def build_state(state_dir, sandbox_url: str) -> None:
             "INSERT INTO integrations (id, provider, store, state, account, settings, secret,"
             " fingerprint, callback_token, created_at) VALUES (1, 'omnisend', 'demo', 'active',"
             " 'bench', ?, 'sandbox-bench', 'x', 'tok', ?)",
-            (json.dumps({"base_url": f"{sandbox_url}/omnisend"}), NOW))
-        db.execute("INSERT INTO syncs (id, integration_id, segment, destination, mode, rules,"
-                   " state, seq_done, created_at) VALUES (1, 1, 'all', NULL, 'active', '{}',"
-                   " 'active', ?, ?)", (STORED, NOW))
+            (json.dumps({"base_url": f"{sandbox_url}/omnisend"}), NOW),
+        )
+        db.execute(
+            "INSERT INTO syncs (id, integration_id, segment, destination, mode, rules,"
+            " state, seq_done, created_at) VALUES (1, 1, 'all', NULL, 'active', '{}',"
+            " 'active', ?, ?)",
+            (STORED, NOW),
+        )
         for start in range(0, STORED, 50_000):
             batch = [customer(i) for i in range(start, min(STORED, start + 50_000))]
             db.executemany(
                 "INSERT INTO customers (store, id, email, first_name, created_at, updated_at,"
                 " email_consent, email_consent_at, member, received_at, seq)"
                 " VALUES ('demo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.id, c.email, c.first_name, c.created_at, c.updated_at, c.email_consent,
-                  c.email_consent_at, json.dumps(c.member), NOW, int(c.id[1:]) + 1)
-                 for c in batch])
+                [
+                    (
+                        c.id,
+                        c.email,
+                        c.first_name,
+                        c.created_at,
+                        c.updated_at,
+                        c.email_consent,
+                        c.email_consent_at,
+                        json.dumps(c.member),
+                        NOW,
+                        int(c.id[1:]) + 1,
+                    )
+                    for c in batch
+                ],
+            )
             db.executemany(
                 "INSERT INTO sync_contacts (sync_id, customer_id, hash, status, attempts,"
                 " updated_at) VALUES (1, ?, ?, 'sent', 1, ?)",
-                [(c.id, payload_hash(to_contact(c, rules), None), NOW) for c in batch])
+                [(c.id, payload_hash(to_contact(c, rules), None), NOW) for c in batch],
+            )
         # 1 % changed since the last run: a new first name and a newer seq.
-        db.executemany("UPDATE customers SET first_name = 'Changed', seq = ?"
-                       " WHERE store = 'demo' AND id = ?",
-                       [(STORED + 1 + k, f"c{k * 100:07d}") for k in range(CHANGED)])
+        db.executemany(
+            "UPDATE customers SET first_name = 'Changed', seq = ? WHERE store = 'demo' AND id = ?",
+            [(STORED + 1 + k, f"c{k * 100:07d}") for k in range(CHANGED)],
+        )
 
 
 def run_seconds(daemon: Daemon, count: int) -> dict:
@@ -86,8 +111,9 @@ def run_seconds(daemon: Daemon, count: int) -> dict:
         done = [r for r in runs if r["state"] != "running"]
         if len(done) >= count:
             run = done[0]
-            took = (datetime.fromisoformat(run["finished_at"].replace("Z", "+00:00"))
-                    - datetime.fromisoformat(run["started_at"].replace("Z", "+00:00")))
+            took = datetime.fromisoformat(
+                run["finished_at"].replace("Z", "+00:00")
+            ) - datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
             return {"seconds": took.total_seconds(), **run["counts"]}
         time.sleep(0.2)
     raise AssertionError("run did not finish")
@@ -111,10 +137,14 @@ def test_incremental_pass_over_a_million_stored_contacts(workdir, sandbox: Sandb
     finally:
         daemon.kill()
     print(f"\n{STORED} stored contacts, {CHANGED} changed (setup {setup:.0f} s)")
-    print(f"  incremental (seq) pass: {incremental['seconds']:6.1f} s, peak RSS {rss:.0f} MB, "
-          f"scanned {incremental['scanned']}, sent {incremental['sent']}")
-    print(f"  full re-scan by hash:   {rescan['seconds']:6.1f} s, peak RSS {rescan_rss:.0f} MB,"
-          f" scanned {rescan['scanned']}, sent {rescan['sent']}, "
-          f"unchanged {rescan['unchanged']}")
+    print(
+        f"  incremental (seq) pass: {incremental['seconds']:6.1f} s, peak RSS {rss:.0f} MB, "
+        f"scanned {incremental['scanned']}, sent {incremental['sent']}"
+    )
+    print(
+        f"  full re-scan by hash:   {rescan['seconds']:6.1f} s, peak RSS {rescan_rss:.0f} MB,"
+        f" scanned {rescan['scanned']}, sent {rescan['sent']}, "
+        f"unchanged {rescan['unchanged']}"
+    )
     assert incremental["sent"] == CHANGED and incremental["scanned"] == CHANGED
     assert rescan["sent"] == 0 and rescan["unchanged"] == STORED

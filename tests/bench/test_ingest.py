@@ -24,9 +24,21 @@ pytestmark = pytest.mark.bench
 
 def load(url: str) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.bench.loadgen", url, "--seconds", str(SECONDS),
-         "--connections", str(CONNECTIONS)], capture_output=True, text=True, check=True,
-        timeout=SECONDS + 60)
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.loadgen",
+            url,
+            "--seconds",
+            str(SECONDS),
+            "--connections",
+            str(CONNECTIONS),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=SECONDS + 60,
+    )
     return dict(json.loads(result.stdout))
 
 
@@ -47,8 +59,9 @@ def test_durable_ingest_against_a_bare_endpoint(workdir) -> None:
         stored = daemon.counts()
     finally:
         daemon.kill()
-    bare = subprocess.Popen([sys.executable, "-m", "tests.bench.bare_server"],
-                            stdout=subprocess.PIPE, text=True)
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.bare_server"], stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(bare.stdout.readline())  # type: ignore[union-attr]
         baseline = load(f"http://127.0.0.1:{port}/ingest/demo/customers")
@@ -56,8 +69,12 @@ def test_durable_ingest_against_a_bare_endpoint(workdir) -> None:
         bare.kill()
     print(f"\n{CONNECTIONS} connections, {SECONDS:g} s each, loopback")
     for name, r in (("patchbayd (durable)", ours), ("bare Starlette", baseline)):
-        print(f"  {name:20} {r['per_second']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  "
-              f"p99 {r['p99_ms']:6.1f} ms  non-2xx {r['other']:.0f}")
-    print(f"  patchbayd peak RSS {rss:.0f} MB; {stored['customers']} customers stored, "
-          f"{stored['inbox_pending']} still in the inbox")
+        print(
+            f"  {name:20} {r['per_second']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  "
+            f"p99 {r['p99_ms']:6.1f} ms  non-2xx {r['other']:.0f}"
+        )
+    print(
+        f"  patchbayd peak RSS {rss:.0f} MB; {stored['customers']} customers stored, "
+        f"{stored['inbox_pending']} still in the inbox"
+    )
     assert ours["other"] == 0

@@ -19,8 +19,13 @@ Answer = Any
 
 
 class FakeDaemon:
-    def __init__(self, answers: dict[str, Answer], events: list[dict[str, Any]] | None = None,
-                 *, down: str | None = None) -> None:
+    def __init__(
+        self,
+        answers: dict[str, Answer],
+        events: list[dict[str, Any]] | None = None,
+        *,
+        down: str | None = None,
+    ) -> None:
         self.answers = answers  # "GET /v1/routes" -> answer
         self.events = events or []
         self.down = down  # set: unreachable, for this reason
@@ -93,184 +98,489 @@ class FakeClient:
 # -- what a small installation looks like ------------------------------------------------
 
 STATUS = {
-    "version": "0.1.0", "state": "running", "pid": 4242, "uptime_seconds": 5432,
-    "listen": "127.0.0.1:8080", "schema_version": 9, "socket": str(SOCKET),
+    "version": "0.1.0",
+    "state": "running",
+    "pid": 4242,
+    "uptime_seconds": 5432,
+    "listen": "127.0.0.1:8080",
+    "schema_version": 9,
+    "socket": str(SOCKET),
     "connections": {"open": 2, "max": 1000, "refused": 0, "timed_out": 0},
-    "stores": [{"name": "shop", "kind": "shopify", "state": "ok", "reason": None},
-               {"name": "loyalty", "kind": "push", "state": "ok"}],
-    "counts": {"integrations": 4, "customers": 1200, "inbox_pending": 3,
-               "inbox_quarantined": 2, "outbox_open": 5},
+    "stores": [
+        {"name": "shop", "kind": "shopify", "state": "ok", "reason": None},
+        {"name": "loyalty", "kind": "push", "state": "ok"},
+    ],
+    "counts": {
+        "integrations": 4,
+        "customers": 1200,
+        "inbox_pending": 3,
+        "inbox_quarantined": 2,
+        "outbox_open": 5,
+    },
 }
 
 OPTIONS = [
-    {"name": "base_url", "help": "API address (the sandbox's, or a proxy's)",
-     "required": False, "default": None},
-    {"name": "rate_limit", "help": "requests per window, e.g. 400/min; 'none' disables",
-     "required": False, "default": None},
-    {"name": "opt_out_guard", "help": "store-side opt-outs sooner than this after "
-     "registration are held back", "required": False, "default": "15m"},
-    {"name": "fetch_on_register", "help": "on: look new customers without consent up at "
-     "the provider", "required": False, "default": "on"},
+    {
+        "name": "base_url",
+        "help": "API address (the sandbox's, or a proxy's)",
+        "required": False,
+        "default": None,
+    },
+    {
+        "name": "rate_limit",
+        "help": "requests per window, e.g. 400/min; 'none' disables",
+        "required": False,
+        "default": None,
+    },
+    {
+        "name": "opt_out_guard",
+        "help": "store-side opt-outs sooner than this after registration are held back",
+        "required": False,
+        "default": "15m",
+    },
+    {
+        "name": "fetch_on_register",
+        "help": "on: look new customers without consent up at the provider",
+        "required": False,
+        "default": "on",
+    },
 ]
 
-PROVIDERS = {"providers": [
-    {"name": "omnisend", "title": "Omnisend", "secret": "API key", "has_lists": False,
-     "default_rate_limit": "400/min", "options": OPTIONS},
-    {"name": "klaviyo", "title": "Klaviyo", "secret": "private API key", "has_lists": True,
-     "default_rate_limit": "350/s", "options": OPTIONS},
-    {"name": "salesmanago", "title": "SALESmanago", "secret": "API secret",
-     "has_lists": False, "default_rate_limit": "none", "options": [
-         {"name": "client_id", "help": "the client id", "required": True, "default": None},
-         {"name": "owner", "help": "the owner's email", "required": True, "default": None},
-         *OPTIONS]},
-    {"name": "mailchimp", "title": "Mailchimp", "secret": "API key", "has_lists": True,
-     "default_rate_limit": "10/s", "options": OPTIONS},
-    {"name": "webhook", "title": "Webhook", "secret": "signing secret", "has_lists": False,
-     "default_rate_limit": "none", "options": OPTIONS},
-]}
+PROVIDERS = {
+    "providers": [
+        {
+            "name": "omnisend",
+            "title": "Omnisend",
+            "secret": "API key",
+            "has_lists": False,
+            "default_rate_limit": "400/min",
+            "options": OPTIONS,
+        },
+        {
+            "name": "klaviyo",
+            "title": "Klaviyo",
+            "secret": "private API key",
+            "has_lists": True,
+            "default_rate_limit": "350/s",
+            "options": OPTIONS,
+        },
+        {
+            "name": "salesmanago",
+            "title": "SALESmanago",
+            "secret": "API secret",
+            "has_lists": False,
+            "default_rate_limit": "none",
+            "options": [
+                {"name": "client_id", "help": "the client id", "required": True, "default": None},
+                {"name": "owner", "help": "the owner's email", "required": True, "default": None},
+                *OPTIONS,
+            ],
+        },
+        {
+            "name": "mailchimp",
+            "title": "Mailchimp",
+            "secret": "API key",
+            "has_lists": True,
+            "default_rate_limit": "10/s",
+            "options": OPTIONS,
+        },
+        {
+            "name": "webhook",
+            "title": "Webhook",
+            "secret": "signing secret",
+            "has_lists": False,
+            "default_rate_limit": "none",
+            "options": OPTIONS,
+        },
+    ]
+}
 
 
 def integration(id: int, provider: str, store: str, state: str, **more: Any) -> dict[str, Any]:
-    return {"card": "integration", "id": id, "provider": provider, "store": store,
-            "state": state, "reason": None, "account": None, "settings": {},
-            "fingerprint": "ab12", "created_at": "2026-11-22T09:00:00Z",
-            "last_activity_at": None, "last_activity": None, **more}
+    return {
+        "card": "integration",
+        "id": id,
+        "provider": provider,
+        "store": store,
+        "state": state,
+        "reason": None,
+        "account": None,
+        "settings": {},
+        "fingerprint": "ab12",
+        "created_at": "2026-11-22T09:00:00Z",
+        "last_activity_at": None,
+        "last_activity": None,
+        **more,
+    }
 
 
-INTEGRATIONS = {"cards": [
-    integration(1, "omnisend", "shop", "active", account="Omnisend account 61f0",
-                last_activity="sync 1: 1180 contacts",
-                last_activity_at="2026-11-22T10:04:59.123Z"),
-    integration(2, "klaviyo", "shop", "connected", account="Sandbox Store",
-                last_activity="delivery 38 (orders)",
-                last_activity_at="2026-11-22T10:03:00Z"),
-    integration(3, "salesmanago", "loyalty", "error", account="demo-client",
-                reason="API key revoked: 401 Unauthorized"),
-    integration(4, "omnisend", "loyalty", "syncing", account="Omnisend account 61f0",
-                last_activity="sync 2 running", last_activity_at="2026-11-22T10:05:00Z"),
-    {"card": "available", "provider": "mailchimp", "state": "available",
-     "title": "Mailchimp"},
-    {"card": "available", "provider": "webhook", "state": "available", "title": "Webhook"},
-]}
+INTEGRATIONS = {
+    "cards": [
+        integration(
+            1,
+            "omnisend",
+            "shop",
+            "active",
+            account="Omnisend account 61f0",
+            last_activity="sync 1: 1180 contacts",
+            last_activity_at="2026-11-22T10:04:59.123Z",
+        ),
+        integration(
+            2,
+            "klaviyo",
+            "shop",
+            "connected",
+            account="Sandbox Store",
+            last_activity="delivery 38 (orders)",
+            last_activity_at="2026-11-22T10:03:00Z",
+        ),
+        integration(
+            3,
+            "salesmanago",
+            "loyalty",
+            "error",
+            account="demo-client",
+            reason="API key revoked: 401 Unauthorized",
+        ),
+        integration(
+            4,
+            "omnisend",
+            "loyalty",
+            "syncing",
+            account="Omnisend account 61f0",
+            last_activity="sync 2 running",
+            last_activity_at="2026-11-22T10:05:00Z",
+        ),
+        {"card": "available", "provider": "mailchimp", "state": "available", "title": "Mailchimp"},
+        {"card": "available", "provider": "webhook", "state": "available", "title": "Webhook"},
+    ]
+}
 
 FILTERED = {"role_address": 12, "invalid_email": 3, "opted_out": 0}
-SYNCS = {"syncs": [
-    {"id": 1, "integration": 1, "segment": "subscribers", "list": None, "mode": "active",
-     "rules": {}, "state": "active", "reason": None, "created_at": "2026-11-22T09:00:00Z",
-     "running": False, "last_run": {
-         "id": 7, "sync": 1, "state": "done", "full": False, "error": None,
-         "started_at": "2026-11-22T10:00:00Z", "finished_at": "2026-11-22T10:00:09Z",
-         "counts": {"total": 1200, "scanned": 1200, "sent": 1180, "failed": 0,
-                    "unchanged": 5, "filtered": FILTERED}}},
-    {"id": 2, "integration": 4, "segment": "all", "list": "VIP", "mode": "once",
-     "rules": {}, "state": "running", "reason": None, "created_at": "2026-11-22T10:04:00Z",
-     "running": True, "last_run": {
-         "id": 8, "sync": 2, "state": "running", "full": True, "error": None,
-         "started_at": "2026-11-22T10:04:30Z", "finished_at": None,
-         "counts": {"total": 400, "scanned": 150, "sent": 140, "failed": 2,
-                    "unchanged": 0, "filtered": {"role_address": 8}}}},
-    {"id": 3, "integration": 3, "segment": "members", "list": None, "mode": "active",
-     "rules": {}, "state": "error", "reason": "integration 3 is in error",
-     "created_at": "2026-11-22T09:30:00Z", "running": False, "last_run": None},
-]}
+SYNCS = {
+    "syncs": [
+        {
+            "id": 1,
+            "integration": 1,
+            "segment": "subscribers",
+            "list": None,
+            "mode": "active",
+            "rules": {},
+            "state": "active",
+            "reason": None,
+            "created_at": "2026-11-22T09:00:00Z",
+            "running": False,
+            "last_run": {
+                "id": 7,
+                "sync": 1,
+                "state": "done",
+                "full": False,
+                "error": None,
+                "started_at": "2026-11-22T10:00:00Z",
+                "finished_at": "2026-11-22T10:00:09Z",
+                "counts": {
+                    "total": 1200,
+                    "scanned": 1200,
+                    "sent": 1180,
+                    "failed": 0,
+                    "unchanged": 5,
+                    "filtered": FILTERED,
+                },
+            },
+        },
+        {
+            "id": 2,
+            "integration": 4,
+            "segment": "all",
+            "list": "VIP",
+            "mode": "once",
+            "rules": {},
+            "state": "running",
+            "reason": None,
+            "created_at": "2026-11-22T10:04:00Z",
+            "running": True,
+            "last_run": {
+                "id": 8,
+                "sync": 2,
+                "state": "running",
+                "full": True,
+                "error": None,
+                "started_at": "2026-11-22T10:04:30Z",
+                "finished_at": None,
+                "counts": {
+                    "total": 400,
+                    "scanned": 150,
+                    "sent": 140,
+                    "failed": 2,
+                    "unchanged": 0,
+                    "filtered": {"role_address": 8},
+                },
+            },
+        },
+        {
+            "id": 3,
+            "integration": 3,
+            "segment": "members",
+            "list": None,
+            "mode": "active",
+            "rules": {},
+            "state": "error",
+            "reason": "integration 3 is in error",
+            "created_at": "2026-11-22T09:30:00Z",
+            "running": False,
+            "last_run": None,
+        },
+    ]
+}
 
-ROUTES = {"routes": [
-    {"id": 1, "name": "Wallet coins awarded", "provider": "omnisend",
-     "trigger": "loyalty.points_awarded", "stores": ["loyalty"], "enabled": True,
-     "actions": ["track_event"], "last_hour": {"delivered": 41, "retrying": 1},
-     "updated_at": "2026-11-22T09:00:00Z"},
-    {"id": 2, "name": "Referral completed", "provider": "klaviyo",
-     "trigger": "referral.completed", "stores": [], "enabled": False,
-     "actions": ["track_event"], "last_hour": {},
-     "updated_at": "2026-11-22T09:00:00Z"},
-    {"id": 3, "name": "Coupon created for a very loyal member of the club",
-     "provider": "omnisend", "trigger": "loyalty.coupon_created", "stores": ["loyalty"],
-     "enabled": True, "actions": ["track_event"], "last_hour": {"dead": 2, "delivered": 5},
-     "updated_at": "2026-11-22T09:00:00Z"},
-]}
+ROUTES = {
+    "routes": [
+        {
+            "id": 1,
+            "name": "Wallet coins awarded",
+            "provider": "omnisend",
+            "trigger": "loyalty.points_awarded",
+            "stores": ["loyalty"],
+            "enabled": True,
+            "actions": ["track_event"],
+            "last_hour": {"delivered": 41, "retrying": 1},
+            "updated_at": "2026-11-22T09:00:00Z",
+        },
+        {
+            "id": 2,
+            "name": "Referral completed",
+            "provider": "klaviyo",
+            "trigger": "referral.completed",
+            "stores": [],
+            "enabled": False,
+            "actions": ["track_event"],
+            "last_hour": {},
+            "updated_at": "2026-11-22T09:00:00Z",
+        },
+        {
+            "id": 3,
+            "name": "Coupon created for a very loyal member of the club",
+            "provider": "omnisend",
+            "trigger": "loyalty.coupon_created",
+            "stores": ["loyalty"],
+            "enabled": True,
+            "actions": ["track_event"],
+            "last_hour": {"dead": 2, "delivered": 5},
+            "updated_at": "2026-11-22T09:00:00Z",
+        },
+    ]
+}
 
 
-def delivery(id: int, status: str, route: int, route_name: str, event_type: str,
-             contact: str, attempts: int, last_error: str | None = None) -> dict[str, Any]:
-    return {"id": id, "route": route, "route_name": route_name, "integration": 4,
-            "store": "loyalty", "event_type": event_type, "event_id": f"e{id}",
-            "action": 0, "kind": "track_event", "contact": contact,
-            "key": f"r{route}:loyalty:e{id}:0",
-            "payload": {"email": contact, "name": event_type.replace(".", " "),
-                        "properties": {"points": 50}},
-            "timeout": 10.0, "status": status, "attempts": attempts,
-            "next_attempt_at": "2026-11-22T10:06:00Z", "last_error": last_error,
-            "last_attempt_ms": 120, "created_at": "2026-11-22T10:00:00Z",
-            "updated_at": "2026-11-22T10:01:00Z",
-            "delivered_at": "2026-11-22T10:01:00Z" if status == "delivered" else None}
+def delivery(
+    id: int,
+    status: str,
+    route: int,
+    route_name: str,
+    event_type: str,
+    contact: str,
+    attempts: int,
+    last_error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "route": route,
+        "route_name": route_name,
+        "integration": 4,
+        "store": "loyalty",
+        "event_type": event_type,
+        "event_id": f"e{id}",
+        "action": 0,
+        "kind": "track_event",
+        "contact": contact,
+        "key": f"r{route}:loyalty:e{id}:0",
+        "payload": {
+            "email": contact,
+            "name": event_type.replace(".", " "),
+            "properties": {"points": 50},
+        },
+        "timeout": 10.0,
+        "status": status,
+        "attempts": attempts,
+        "next_attempt_at": "2026-11-22T10:06:00Z",
+        "last_error": last_error,
+        "last_attempt_ms": 120,
+        "created_at": "2026-11-22T10:00:00Z",
+        "updated_at": "2026-11-22T10:01:00Z",
+        "delivered_at": "2026-11-22T10:01:00Z" if status == "delivered" else None,
+    }
 
 
-DELIVERIES = {"deliveries": [
-    delivery(44, "dead", 3, "Coupon created for a very loyal member of the club",
-             "loyalty.coupon_created", "annabelle.longname@example.com", 5,
-             "HTTP 400 from omnisend: invalid property 'code' (must be a string)"),
-    delivery(43, "retrying", 1, "Wallet coins awarded", "loyalty.points_awarded",
-             "bob@example.com", 2, "HTTP 503 from omnisend: try again later"),
-    delivery(42, "pending", 1, "Wallet coins awarded", "loyalty.points_awarded",
-             "carol@example.com", 0),
-    delivery(41, "delivered", 1, "Wallet coins awarded", "loyalty.points_awarded",
-             "dave@example.com", 1),
-]}
+DELIVERIES = {
+    "deliveries": [
+        delivery(
+            44,
+            "dead",
+            3,
+            "Coupon created for a very loyal member of the club",
+            "loyalty.coupon_created",
+            "annabelle.longname@example.com",
+            5,
+            "HTTP 400 from omnisend: invalid property 'code' (must be a string)",
+        ),
+        delivery(
+            43,
+            "retrying",
+            1,
+            "Wallet coins awarded",
+            "loyalty.points_awarded",
+            "bob@example.com",
+            2,
+            "HTTP 503 from omnisend: try again later",
+        ),
+        delivery(
+            42,
+            "pending",
+            1,
+            "Wallet coins awarded",
+            "loyalty.points_awarded",
+            "carol@example.com",
+            0,
+        ),
+        delivery(
+            41,
+            "delivered",
+            1,
+            "Wallet coins awarded",
+            "loyalty.points_awarded",
+            "dave@example.com",
+            1,
+        ),
+    ]
+}
 
 
 def deliveries(query: dict[str, Any]) -> dict[str, Any]:
     rows = DELIVERIES["deliveries"]
-    return {"deliveries": [copy.deepcopy(d) for d in rows
-                           if query.get("status") in (None, d["status"])
-                           and query.get("route") in (None, d["route"])]}
+    return {
+        "deliveries": [
+            copy.deepcopy(d)
+            for d in rows
+            if query.get("status") in (None, d["status"])
+            and query.get("route") in (None, d["route"])
+        ]
+    }
 
 
-QUARANTINE = {"count": 2, "items": [
-    {"id": 812, "store": "loyalty", "kind": "customers", "source": "ingest",
-     "error": "created_at: 0001-01-01T00:00:00+01:00 is out of range",
-     "received_at": "2026-11-22T10:00:00Z", "quarantined_at": "2026-11-22T10:00:01Z"},
-    {"id": 790, "store": "shop", "kind": "orders", "source": "webhook",
-     "error": "line_items[3].price: not a number: 'free'",
-     "received_at": "2026-11-22T09:58:00Z", "quarantined_at": "2026-11-22T09:58:02Z"},
-]}
+QUARANTINE = {
+    "count": 2,
+    "items": [
+        {
+            "id": 812,
+            "store": "loyalty",
+            "kind": "customers",
+            "source": "ingest",
+            "error": "created_at: 0001-01-01T00:00:00+01:00 is out of range",
+            "received_at": "2026-11-22T10:00:00Z",
+            "quarantined_at": "2026-11-22T10:00:01Z",
+        },
+        {
+            "id": 790,
+            "store": "shop",
+            "kind": "orders",
+            "source": "webhook",
+            "error": "line_items[3].price: not a number: 'free'",
+            "received_at": "2026-11-22T09:58:00Z",
+            "quarantined_at": "2026-11-22T09:58:02Z",
+        },
+    ],
+}
 
 
-def audit(id: int, outcome: str, old: str | None, new: str | None, rule: str,
-          reason: str) -> dict[str, Any]:
-    return {"id": id, "decided_at": f"2026-11-22T10:0{id}:00Z", "integration_id": 1,
-            "store": "shop", "email": "quick@example.com", "customer_id": "q1",
-            "source": "store", "rule": rule, "outcome": outcome, "old_state": old,
-            "new_state": new, "reason": reason, "event_at": f"2026-11-22T10:0{id}:00Z"}
+def audit(
+    id: int, outcome: str, old: str | None, new: str | None, rule: str, reason: str
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "decided_at": f"2026-11-22T10:0{id}:00Z",
+        "integration_id": 1,
+        "store": "shop",
+        "email": "quick@example.com",
+        "customer_id": "q1",
+        "source": "store",
+        "rule": rule,
+        "outcome": outcome,
+        "old_state": old,
+        "new_state": new,
+        "reason": reason,
+        "event_at": f"2026-11-22T10:0{id}:00Z",
+    }
 
 
-CONSENT = {"email": "quick@example.com",
-           "stores": [{"store": "shop", "customer": "q1", "state": "unsubscribed",
-                       "at": "2026-11-22T10:05:00Z",
-                       "registered_at": "2026-11-22T10:00:00Z"}],
-           "integrations": [{"integration": 1, "provider": "omnisend", "store": "shop",
-                             "last_known": "subscribed", "last_known_at": None,
-                             "at_provider": "subscribed"}]}
-HISTORY = {"email": "quick@example.com", "history": [
-    audit(1, "applied", None, "subscribed", "newer_wins", "opt-in from the store"),
-    audit(5, "suppressed", "subscribed", "unsubscribed", "opt_out_guard",
-          "an opt-out 5m after registering is held back for review"),
-]}
+CONSENT = {
+    "email": "quick@example.com",
+    "stores": [
+        {
+            "store": "shop",
+            "customer": "q1",
+            "state": "unsubscribed",
+            "at": "2026-11-22T10:05:00Z",
+            "registered_at": "2026-11-22T10:00:00Z",
+        }
+    ],
+    "integrations": [
+        {
+            "integration": 1,
+            "provider": "omnisend",
+            "store": "shop",
+            "last_known": "subscribed",
+            "last_known_at": None,
+            "at_provider": "subscribed",
+        }
+    ],
+}
+HISTORY = {
+    "email": "quick@example.com",
+    "history": [
+        audit(1, "applied", None, "subscribed", "newer_wins", "opt-in from the store"),
+        audit(
+            5,
+            "suppressed",
+            "subscribed",
+            "unsubscribed",
+            "opt_out_guard",
+            "an opt-out 5m after registering is held back for review",
+        ),
+    ],
+}
 SUPPRESSED = {"suppressed": [HISTORY["history"][1]]}
 
 LEVELS = ["info", "debug", "info", "warning", "info", "error", "info"]
 EVENTS = [
-    {"id": i + 1, "ts": f"2026-11-22T10:0{i}:00.000Z", "kind": "log", "level": level,
-     "component": component, "message": message, "fields": fields}
-    for i, (level, (component, message, fields)) in enumerate(zip(LEVELS, [
-        ("daemon", "patchbayd ready", {"listen": "127.0.0.1:8080"}),
-        ("stores", "store polled", {"store": "shop", "customers": 1200}),
-        ("sync", "sync run finished", {"sync": 1, "run": 7, "sent": 1180, "failed": 0}),
-        ("integrations", "integration state changed", {"integration": 3, "state": "error",
-                                                        "reason": "API key revoked"}),
-        ("outbox", "delivery sent", {"delivery": 41, "route": 1, "ms": 120}),
-        ("outbox", "delivery dead", {"delivery": 44, "route": 3, "status": 400}),
-        ("inbox", "row quarantined", {"inbox": 812, "store": "loyalty"}),
-    ], strict=True))]
+    {
+        "id": i + 1,
+        "ts": f"2026-11-22T10:0{i}:00.000Z",
+        "kind": "log",
+        "level": level,
+        "component": component,
+        "message": message,
+        "fields": fields,
+    }
+    for i, (level, (component, message, fields)) in enumerate(
+        zip(
+            LEVELS,
+            [
+                ("daemon", "patchbayd ready", {"listen": "127.0.0.1:8080"}),
+                ("stores", "store polled", {"store": "shop", "customers": 1200}),
+                ("sync", "sync run finished", {"sync": 1, "run": 7, "sent": 1180, "failed": 0}),
+                (
+                    "integrations",
+                    "integration state changed",
+                    {"integration": 3, "state": "error", "reason": "API key revoked"},
+                ),
+                ("outbox", "delivery sent", {"delivery": 41, "route": 1, "ms": 120}),
+                ("outbox", "delivery dead", {"delivery": 44, "route": 3, "status": 400}),
+                ("inbox", "row quarantined", {"inbox": 812, "store": "loyalty"}),
+            ],
+            strict=True,
+        )
+    )
+]
 
 
 def installation() -> dict[str, Answer]:

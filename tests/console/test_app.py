@@ -78,12 +78,13 @@ async def test_without_a_daemon_the_console_says_why_and_keeps_trying() -> None:
         assert not app.connected and app.sub_title == "disconnected"
         await pilot.press("r")  # a screen still opens, and says what it is waiting for
         assert "waiting for the daemon" in str(app.screen.query_one("#message", Static).render())
-        await until(pilot, lambda: "no socket there" in str(
-            app.screen.query_one("#feedback", Static).render()))
+        await until(
+            pilot,
+            lambda: "no socket there" in str(app.screen.query_one("#feedback", Static).render()),
+        )
 
 
-async def test_integrations_screen_connects_and_disconnects(hub: Daemon,
-                                                            sandbox: Sandbox) -> None:
+async def test_integrations_screen_connects_and_disconnects(hub: Daemon, sandbox: Sandbox) -> None:
     app = PatchbayApp(hub.socket, reconnect_delay=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.connected)
@@ -91,8 +92,7 @@ async def test_integrations_screen_connects_and_disconnects(hub: Daemon,
         screen = app.screen
         assert isinstance(screen, IntegrationsScreen)
         await until(pilot, lambda: len(screen.query(IntegrationCard)) == 6)
-        omnisend = next(c for c in screen.query(IntegrationCard)
-                        if c.card.provider == "omnisend")
+        omnisend = next(c for c in screen.query(IntegrationCard) if c.card.provider == "omnisend")
         omnisend.focus()
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConnectScreen))
@@ -108,30 +108,51 @@ async def test_integrations_screen_connects_and_disconnects(hub: Daemon,
         secret.value = "sandbox-console-key"
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen)
-        await until(pilot, lambda: any(c.card.state == "connected"
-                                       for c in screen.query(IntegrationCard)))
+        await until(
+            pilot, lambda: any(c.card.state == "connected" for c in screen.query(IntegrationCard))
+        )
         card = next(c for c in screen.query(IntegrationCard) if not c.card.available)
         card.focus()
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: app.screen is screen and all(
-            c.card.state == "available" for c in screen.query(IntegrationCard)))
+        await until(
+            pilot,
+            lambda: (
+                app.screen is screen
+                and all(c.card.state == "available" for c in screen.query(IntegrationCard))
+            ),
+        )
         assert json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"] == []
         await pilot.press("escape")
         await pilot.press("q")
 
 
 async def test_syncs_screen_shows_a_bar_while_running_and_the_report_after(
-        hub: Daemon, sandbox: Sandbox) -> None:
-    people = [{"id": f"c{i}", "email": f"p{i}@example.com",
-               "email_consent": {"state": "subscribed"}} for i in range(30)]
-    httpx.post(hub.url("/ingest/demo/customers"), json={"items": people},
-               headers={"Authorization": "Bearer demo-token"}).raise_for_status()
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    people = [
+        {"id": f"c{i}", "email": f"p{i}@example.com", "email_consent": {"state": "subscribed"}}
+        for i in range(30)
+    ]
+    httpx.post(
+        hub.url("/ingest/demo/customers"),
+        json={"items": people},
+        headers={"Authorization": "Bearer demo-token"},
+    ).raise_for_status()
     key = hub.directory / "k"
     key.write_text("sandbox-k")
-    hub.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
-            str(key), "--base-url", f"{sandbox.url}/omnisend")
+    hub.cli(
+        "integrations",
+        "connect",
+        "omnisend",
+        "--store",
+        "demo",
+        "--api-key-file",
+        str(key),
+        "--base-url",
+        f"{sandbox.url}/omnisend",
+    )
     sandbox.faults("omnisend", latency_ms=400)
     app = PatchbayApp(hub.socket, reconnect_delay=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -143,8 +164,11 @@ async def test_syncs_screen_shows_a_bar_while_running_and_the_report_after(
         await until(pilot, lambda: len(screen.query(SyncCard)) == 1)
         card = screen.query_one(SyncCard)
         await until(pilot, lambda: card.query_one(ProgressBar).display)
-        await until(pilot, lambda: "last run #1 done" in str(
-            card.query_one(".report", Static).render()), timeout=30)
+        await until(
+            pilot,
+            lambda: "last run #1 done" in str(card.query_one(".report", Static).render()),
+            timeout=30,
+        )
         assert not card.query_one(ProgressBar).display
         assert "sent 30" in str(card.query_one(".report", Static).render())
         await pilot.press("escape")
@@ -152,18 +176,36 @@ async def test_syncs_screen_shows_a_bar_while_running_and_the_report_after(
 
 
 async def test_consent_screen_looks_a_contact_up_and_lists_held_back_opt_outs(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     key = hub.directory / "k"
     key.write_text("sandbox-k")
-    hub.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
-            str(key), "--base-url", f"{sandbox.url}/omnisend")
+    hub.cli(
+        "integrations",
+        "connect",
+        "omnisend",
+        "--store",
+        "demo",
+        "--api-key-file",
+        str(key),
+        "--base-url",
+        f"{sandbox.url}/omnisend",
+    )
     for at in ("2026-11-22T10:00:00Z", "2026-11-22T10:05:00Z"):  # opt-in, then too-early out
-        httpx.post(hub.url("/ingest/demo/customers"), headers={
-            "Authorization": "Bearer demo-token"}, json={
-            "id": "q1", "email": "quick@example.com", "created_at": "2026-11-22T10:00:00Z",
-            "updated_at": at, "email_consent": {
-                "state": "subscribed" if at.endswith("00:00Z") else "unsubscribed",
-                "updated_at": at}}).raise_for_status()
+        httpx.post(
+            hub.url("/ingest/demo/customers"),
+            headers={"Authorization": "Bearer demo-token"},
+            json={
+                "id": "q1",
+                "email": "quick@example.com",
+                "created_at": "2026-11-22T10:00:00Z",
+                "updated_at": at,
+                "email_consent": {
+                    "state": "subscribed" if at.endswith("00:00Z") else "unsubscribed",
+                    "updated_at": at,
+                },
+            },
+        ).raise_for_status()
     app = PatchbayApp(hub.socket, reconnect_delay=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.connected)
@@ -185,10 +227,15 @@ async def test_consent_screen_looks_a_contact_up_and_lists_held_back_opt_outs(
 async def test_inbox_screen_lists_quarantined_rows_and_replays_one(daemon: Daemon) -> None:
     daemon.stop()
     db = sqlite3.connect(daemon.state_dir / "patchbay.db")
-    db.execute("INSERT INTO inbox (store, kind, source, dedupe, payload, received_at)"
-               " VALUES ('demo', 'customers', 'ingest', 'x1', ?, '2026-11-22T10:00:00Z')",
-               (json.dumps({"id": "p1", "email": "p1@example.com",
-                            "created_at": "0001-01-01T00:00:00+01:00"}),))
+    db.execute(
+        "INSERT INTO inbox (store, kind, source, dedupe, payload, received_at)"
+        " VALUES ('demo', 'customers', 'ingest', 'x1', ?, '2026-11-22T10:00:00Z')",
+        (
+            json.dumps(
+                {"id": "p1", "email": "p1@example.com", "created_at": "0001-01-01T00:00:00+01:00"}
+            ),
+        ),
+    )
     db.commit()
     db.close()
     daemon.start()
@@ -205,26 +252,43 @@ async def test_inbox_screen_lists_quarantined_rows_and_replays_one(daemon: Daemo
         feedback = screen.query_one("#feedback", Static)
         await until(pilot, lambda: "queued for processing again" in str(feedback.render()))
         # It fails again (the data is still bad), so it comes back with its error.
-        await until(pilot, lambda: table.row_count == 1 and "1 quarantined"
-                    in panel_text(app))
+        await until(pilot, lambda: table.row_count == 1 and "1 quarantined" in panel_text(app))
         await pilot.press("escape")
         await pilot.press("q")
 
 
 async def test_routes_and_deliveries_screens_switch_a_route_and_replay_a_dead_delivery(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     key = hub.directory / "k"
     key.write_text("sandbox-k")
-    hub.cli("integrations", "connect", "omnisend", "--store", "demo", "--api-key-file",
-            str(key), "--base-url", f"{sandbox.url}/omnisend", "--rate-limit", "none")
+    hub.cli(
+        "integrations",
+        "connect",
+        "omnisend",
+        "--store",
+        "demo",
+        "--api-key-file",
+        str(key),
+        "--base-url",
+        f"{sandbox.url}/omnisend",
+        "--rate-limit",
+        "none",
+    )
     example = resources.files("patchbayd.route_examples") / "coupon_created.toml"
     hub.cli("routes", "import", str(example))
     sandbox.faults("omnisend", error_rate=1.0, error_status=400)
-    httpx.post(hub.url("/ingest/demo/events"), headers={"Authorization": "Bearer demo-token"},
-               json={"id": "e1", "type": "loyalty.coupon_created",
-                     "occurred_at": "2026-11-22T10:00:00Z",
-                     "customer": {"id": "c1", "email": "ann@example.com"},
-                     "data": {"code": "WELCOME10"}}).raise_for_status()
+    httpx.post(
+        hub.url("/ingest/demo/events"),
+        headers={"Authorization": "Bearer demo-token"},
+        json={
+            "id": "e1",
+            "type": "loyalty.coupon_created",
+            "occurred_at": "2026-11-22T10:00:00Z",
+            "customer": {"id": "c1", "email": "ann@example.com"},
+            "data": {"code": "WELCOME10"},
+        },
+    ).raise_for_status()
     app = PatchbayApp(hub.socket, reconnect_delay=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.connected)
@@ -232,8 +296,7 @@ async def test_routes_and_deliveries_screens_switch_a_route_and_replay_a_dead_de
         routes = app.screen
         assert isinstance(routes, RoutesScreen)
         table = routes.query_one(DataTable)
-        await until(pilot, lambda: table.row_count == 1 and "dead 1" in str(
-            table.get_row_at(0)[3]))
+        await until(pilot, lambda: table.row_count == 1 and "dead 1" in str(table.get_row_at(0)[3]))
         await pilot.press("space")
         await until(pilot, lambda: str(table.get_row_at(0)[2]) == "off")
         assert hub.api("/v1/routes")["routes"][0]["enabled"] is False

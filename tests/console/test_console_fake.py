@@ -51,8 +51,9 @@ def feedback(app: PatchbayApp) -> str:
     return shown(app.screen.query_one("#feedback", Static))
 
 
-def started(daemon: FakeDaemon | None = None, reconnect_delay: float = 60
-            ) -> tuple[PatchbayApp, FakeDaemon]:
+def started(
+    daemon: FakeDaemon | None = None, reconnect_delay: float = 60
+) -> tuple[PatchbayApp, FakeDaemon]:
     daemon = daemon or FakeDaemon(installation(), EVENTS)
     return PatchbayApp(SOCKET, reconnect_delay=reconnect_delay, open_client=daemon.open), daemon
 
@@ -69,23 +70,23 @@ def test_only_the_app_opens_a_client() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (
-                    (node.level > 0 and (node.module or "").split(".")[-1] == "client")
-                    or node.module == "patchbay.client"):
+                (node.level > 0 and (node.module or "").split(".")[-1] == "client")
+                or node.module == "patchbay.client"
+            ):
                 offenders.append(f"{path.relative_to(TUI)}:{node.lineno}")
             if isinstance(node, ast.Import) and any(
-                    a.name == "patchbay.client" for a in node.names):
+                a.name == "patchbay.client" for a in node.names
+            ):
                 offenders.append(f"{path.relative_to(TUI)}:{node.lineno}")
     assert not offenders, offenders
 
 
-async def test_the_worker_reads_status_providers_and_log_then_feeds_only_the_front_screen(
-        ) -> None:
+async def test_the_worker_reads_status_providers_and_log_then_feeds_only_the_front_screen() -> None:
     app, daemon = started()
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: len(app.query_one(LogPane).events) == len(EVENTS))
         assert "2 quarantined (n to see)" in shown(app.query_one(StatusPanel))
-        assert set(app.providers) == {"omnisend", "klaviyo", "salesmanago", "mailchimp",
-                                      "webhook"}
+        assert set(app.providers) == {"omnisend", "klaviyo", "salesmanago", "mailchimp", "webhook"}
         assert app.sub_title == "running · 127.0.0.1:8080"
         await pilot.pause(0.3)
         assert {path for _, path, _ in daemon.calls("GET")} == {"/v1/status", "/v1/providers"}
@@ -101,15 +102,22 @@ async def test_the_worker_reads_status_providers_and_log_then_feeds_only_the_fro
         await pilot.pause(2.3)  # longer than the routes' refresh
         assert len([r for r in daemon.requests if r[1] == "/v1/routes"]) == routes_read
         await pilot.press("escape")  # back in front: read again at once
-        await until(pilot, lambda: len(
-            [r for r in daemon.requests if r[1] == "/v1/routes"]) > routes_read, timeout=0.5)
+        await until(
+            pilot,
+            lambda: len([r for r in daemon.requests if r[1] == "/v1/routes"]) > routes_read,
+            timeout=0.5,
+        )
 
 
 async def test_integrations_check_disconnect_and_connect_go_through_the_app() -> None:
     answers = installation()
     answers["POST /v1/integrations/3/check"] = {
-        "id": 3, "provider": "salesmanago", "store": "loyalty", "state": "error",
-        "reason": "API key revoked"}
+        "id": 3,
+        "provider": "salesmanago",
+        "store": "loyalty",
+        "state": "error",
+        "reason": "API key revoked",
+    }
     listed = copy.deepcopy(INTEGRATIONS)
     answers["GET /v1/integrations"] = lambda query: copy.deepcopy(listed)
 
@@ -134,8 +142,11 @@ async def test_integrations_check_disconnect_and_connect_go_through_the_app() ->
         await until(pilot, lambda: len(screen.query(IntegrationCard)) == 6)
 
         def card(provider: str, store: str | None = None) -> IntegrationCard:
-            return next(c for c in screen.query(IntegrationCard) if c.card.provider == provider
-                        and (store is None or c.card.store == store))
+            return next(
+                c
+                for c in screen.query(IntegrationCard)
+                if c.card.provider == provider and (store is None or c.card.store == store)
+            )
 
         card("salesmanago").focus()
         await pilot.press("k")
@@ -173,14 +184,22 @@ async def test_integrations_check_disconnect_and_connect_go_through_the_app() ->
         await until(pilot, lambda: app.screen is screen)
         assert "connected integration 9 (webhook)" in feedback(app)
         sent = [body for _, path, body in daemon.calls("POST") if path == "/v1/integrations"]
-        assert sent[-1] == {"provider": "webhook", "store": "shop", "secret": "good-key",
-                            "settings": {"opt_out_guard": "15m", "fetch_on_register": "on"}}
+        assert sent[-1] == {
+            "provider": "webhook",
+            "store": "shop",
+            "secret": "good-key",
+            "settings": {"opt_out_guard": "15m", "fetch_on_register": "on"},
+        }
 
 
 async def test_syncs_routes_deliveries_and_inbox_actions_go_through_the_app() -> None:
     answers = installation()
-    for path in ("POST /v1/syncs/1/run", "POST /v1/routes/1/disable",
-                 "POST /v1/deliveries/44/replay", "POST /v1/inbox/812/replay"):
+    for path in (
+        "POST /v1/syncs/1/run",
+        "POST /v1/routes/1/disable",
+        "POST /v1/deliveries/44/replay",
+        "POST /v1/inbox/812/replay",
+    ):
         answers[path] = {"ok": True}
     app, daemon = started(FakeDaemon(answers, EVENTS))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -211,22 +230,27 @@ async def test_syncs_routes_deliveries_and_inbox_actions_go_through_the_app() ->
         await pilot.press("r")
         await until(pilot, lambda: "row 812 queued for processing again" in feedback(app))
     assert [path for _, path, _ in daemon.calls("POST")] == [
-        "/v1/syncs/1/run", "/v1/routes/1/disable", "/v1/deliveries/44/replay",
-        "/v1/inbox/812/replay"]
+        "/v1/syncs/1/run",
+        "/v1/routes/1/disable",
+        "/v1/deliveries/44/replay",
+        "/v1/inbox/812/replay",
+    ]
 
 
 async def test_a_refused_action_is_said_in_red_and_the_list_stays() -> None:
     answers = installation()
     answers["POST /v1/deliveries/44/replay"] = ApiFailure(
-        409, "conflict", "delivery 44 was refused when it was planned; it is never sent")
+        409, "conflict", "delivery 44 was refused when it was planned; it is never sent"
+    )
     app, _ = started(FakeDaemon(answers, EVENTS))
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot, app)
         await pilot.press("d")
         await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 4)
         await pilot.press("r", "y")
-        await until(pilot, lambda: "replay of delivery 44 failed: delivery 44 was refused"
-                    in feedback(app))
+        await until(
+            pilot, lambda: "replay of delivery 44 failed: delivery 44 was refused" in feedback(app)
+        )
         assert app.screen.query_one(DataTable).row_count == 4
 
 
@@ -239,8 +263,7 @@ async def test_the_filter_changes_what_the_feed_reads() -> None:
         await until(pilot, lambda: table.row_count == 4)
         await pilot.press("f")
         await until(pilot, lambda: table.row_count == 1)
-        assert daemon.requests[-1] == ("GET", "/v1/deliveries",
-                                       {"status": "pending", "limit": 200})
+        assert daemon.requests[-1] == ("GET", "/v1/deliveries", {"status": "pending", "limit": 200})
         assert "showing pending" in shown(app.screen.query_one("#message", Static))
         await pilot.press("f", "f", "f")  # retrying, delivered, dead
         await until(pilot, lambda: table.row_count == 1 and str(table.get_row_at(0)[1]) == "dead")
@@ -256,8 +279,14 @@ async def test_a_failed_read_keeps_the_rows_and_says_why_until_the_next_good_one
         await until(pilot, lambda: table.row_count == 3)
         good = answers["GET /v1/routes"]
         answers["GET /v1/routes"] = {"routes": [{"name": "no id"}]}
-        await until(pilot, lambda: "the daemon's answer to /v1/routes could not be read: "
-                    "route: 'id' must be a whole number" in feedback(app), timeout=5)
+        await until(
+            pilot,
+            lambda: (
+                "the daemon's answer to /v1/routes could not be read: "
+                "route: 'id' must be a whole number" in feedback(app)
+            ),
+            timeout=5,
+        )
         assert table.row_count == 3
         answers["GET /v1/routes"] = ApiFailure(500, "internal", "database is locked")
         await until(pilot, lambda: "database is locked" in feedback(app), timeout=5)
@@ -274,15 +303,15 @@ async def test_the_daemon_going_away_and_coming_back() -> None:
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 2)
         daemon.go_away()
-        await until(pilot, lambda: not app.connected and "disconnected: connection closed"
-                    in feedback(app))
+        await until(
+            pilot, lambda: not app.connected and "disconnected: connection closed" in feedback(app)
+        )
         assert table.row_count == 2  # shown as last read
         assert "disconnected" in shown(app.query_one(StatusPanel))
         with pytest.raises(RequestFailed, match="not connected to patchbayd"):
             await app.request("POST", "/v1/inbox/812/replay")
         daemon.come_back()
-        await until(pilot, lambda: app.connected and "running" in shown(
-            app.query_one(StatusPanel)))
+        await until(pilot, lambda: app.connected and "running" in shown(app.query_one(StatusPanel)))
         await until(pilot, lambda: feedback(app) == "")  # the next good read clears it
         daemon.go_away()
         await until(pilot, lambda: not app.connected)
@@ -296,15 +325,20 @@ async def test_the_daemon_going_away_and_coming_back() -> None:
         assert [e.id for e in app.query_one(LogPane).events] == [e["id"] for e in EVENTS]
 
 
-async def test_states_levels_and_statuses_the_console_does_not_know_are_shown_plainly(
-        ) -> None:
+async def test_states_levels_and_statuses_the_console_does_not_know_are_shown_plainly() -> None:
     answers = installation()
-    answers["GET /v1/integrations"] = {"cards": [
-        {"card": "integration", "id": 1, "provider": "omnisend", "state": "hibernating"},
-        {"card": "available", "provider": "webhook"}]}
+    answers["GET /v1/integrations"] = {
+        "cards": [
+            {"card": "integration", "id": 1, "provider": "omnisend", "state": "hibernating"},
+            {"card": "available", "provider": "webhook"},
+        ]
+    }
     answers["GET /v1/deliveries"] = {"deliveries": [{"id": 1, "status": "parked"}]}
-    events = [{"id": 1, "level": "trace", "message": "from a newer daemon"},
-              {"id": "x"}, {"id": 3, "level": "error", "message": "after the bad one"}]
+    events = [
+        {"id": 1, "level": "trace", "message": "from a newer daemon"},
+        {"id": "x"},
+        {"id": 3, "level": "error", "message": "after the bad one"},
+    ]
     app, _ = started(FakeDaemon(answers, events))
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.query_one(LogPane)

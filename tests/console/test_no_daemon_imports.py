@@ -21,8 +21,11 @@ def daemon_imports(path: Path) -> list[str]:
             names = [node.module]
         else:
             continue
-        found += [f"{path}:{node.lineno}: {name}" for name in names
-                  if name == "patchbayd" or name.startswith("patchbayd.")]
+        found += [
+            f"{path}:{node.lineno}: {name}"
+            for name in names
+            if name == "patchbayd" or name.startswith("patchbayd.")
+        ]
     return found
 
 
@@ -35,12 +38,17 @@ def test_the_console_package_imports_nothing_from_the_daemon() -> None:
 
 def test_the_check_finds_imports_anywhere_and_ignores_strings(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import os, patchbayd\n"
-                      "from patchbayd.config import default_socket\n"
-                      "def f():\n"
-                      "    import json, patchbayd.sandbox.server as server\n"
-                      "    from . import patchbayd_like\n"
-                      "    return ['-m', 'patchbayd.sandbox']\n"
-                      "import patchbayd_other\n")
+    sample.write_text(
+        "import os, patchbayd\n"
+        "from patchbayd.config import default_socket\n"
+        "def f():\n"
+        "    import json, patchbayd.sandbox.server as server\n"
+        "    from . import patchbayd_like\n"
+        "    return ['-m', 'patchbayd.sandbox']\n"
+        "import patchbayd_other\n"
+    )
     assert [line.rsplit(":", 2)[1:] for line in daemon_imports(sample)] == [
-        ["1", " patchbayd"], ["2", " patchbayd.config"], ["4", " patchbayd.sandbox.server"]]
+        ["1", " patchbayd"],
+        ["2", " patchbayd.config"],
+        ["4", " patchbayd.sandbox.server"],
+    ]

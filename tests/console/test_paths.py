@@ -22,8 +22,9 @@ ENVIRONMENTS = [
 
 @pytest.mark.parametrize("euid", [0, 1000])
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_console_default_socket_is_the_daemons(monkeypatch: pytest.MonkeyPatch,
-                                                   env: dict[str, str], euid: int) -> None:
+def test_the_console_default_socket_is_the_daemons(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], euid: int
+) -> None:
     for name in ("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR", "PATCHBAY_SOCKET"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

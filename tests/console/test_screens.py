@@ -49,8 +49,14 @@ def no_blinking(app: PatchbayApp) -> None:
 
 async def connected(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
     log = app.query_one(LogPane)
-    await until(pilot, lambda: app.connected and "running" in text_of(app.query_one(
-        StatusPanel)) and len(log.events) == len(EVENTS))
+    await until(
+        pilot,
+        lambda: (
+            app.connected
+            and "running" in text_of(app.query_one(StatusPanel))
+            and len(log.events) == len(EVENTS)
+        ),
+    )
 
 
 async def integrations(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
@@ -87,8 +93,9 @@ async def consent(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> N
 
 
 def table_rows(app: PatchbayApp, count: int) -> Callable[[], bool]:
-    return lambda: (bool(app.screen.query(DataTable))
-                    and app.screen.query_one(DataTable).row_count == count)
+    return lambda: (
+        bool(app.screen.query(DataTable)) and app.screen.query_one(DataTable).row_count == count
+    )
 
 
 async def routes(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
@@ -116,8 +123,9 @@ async def never_connected(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaem
     await until(pilot, lambda: "no socket there" in text_of(app.query_one(StatusPanel)))
 
 
-async def routes_after_the_daemon_left(pilot: Pilot[None], app: PatchbayApp,
-                                       daemon: FakeDaemon) -> None:
+async def routes_after_the_daemon_left(
+    pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon
+) -> None:
     await routes(pilot, app, daemon)
     daemon.go_away()
     await until(pilot, lambda: "disconnected" in text_of(app.screen.query_one("#feedback")))
@@ -140,10 +148,10 @@ SCENES: dict[str, Scene] = {
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("scene", list(SCENES))
-def test_screen_snapshot(snap_compare: Callable[..., bool], scene: str,
-                         size: tuple[int, int]) -> None:
-    daemon = FakeDaemon(installation(), EVENTS,
-                        down=NO_SOCKET if scene == "disconnected" else None)
+def test_screen_snapshot(
+    snap_compare: Callable[..., bool], scene: str, size: tuple[int, int]
+) -> None:
+    daemon = FakeDaemon(installation(), EVENTS, down=NO_SOCKET if scene == "disconnected" else None)
     app = PatchbayApp(SOCKET, reconnect_delay=60, open_client=daemon.open)
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -157,9 +165,10 @@ def test_every_screen_has_a_snapshot() -> None:
     """A new screen gets a scene here (the console's screens, by module)."""
     from importlib import resources
 
-    modules = {p.name.removesuffix(".py") for p in
-               resources.files("patchbay.tui.screens").iterdir()  # type: ignore[attr-defined]
-               if p.name.endswith(".py") and p.name != "__init__.py"}
+    modules = {
+        p.name.removesuffix(".py")
+        for p in resources.files("patchbay.tui.screens").iterdir()  # type: ignore[attr-defined]
+        if p.name.endswith(".py") and p.name != "__init__.py"
+    }
     # shared bases and the yes/no question (in the pilot tests), not screens of their own
     assert modules - {"live", "table_screen", "confirm"} <= set(SCENES), modules
-

@@ -10,8 +10,9 @@ pytestmark = pytest.mark.anyio
 
 def publish(bus: Bus, n: int, level: str = "info", **fields: object) -> None:
     for i in range(n):
-        bus.publish(ts="t", kind="log", level=level, component="c", message=f"m{i}",
-                    fields=dict(fields))
+        bus.publish(
+            ts="t", kind="log", level=level, component="c", message=f"m{i}", fields=dict(fields)
+        )
 
 
 async def test_subscriber_gets_live_events_and_ends_on_close() -> None:
@@ -50,22 +51,29 @@ async def test_subscribe_after_close_ends_at_once() -> None:
     assert [e async for e in bus.subscribe()] == []
 
 
-@pytest.mark.parametrize(("level", "filter_level", "integration", "filter_integration", "after",
-                          "shown"), [
-    ("info", None, None, None, 0, True),
-    ("debug", "info", None, None, 0, False),
-    ("error", "warning", None, None, 0, True),
-    ("info", None, "7", "7", 0, True),
-    ("info", None, "7", "8", 0, False),
-    ("info", None, None, "8", 0, False),
-    ("info", None, None, None, 1, False),  # already seen (reconnect with after=)
-])
-async def test_event_filters(level: str, filter_level: str | None, integration: str | None,
-                             filter_integration: str | None, after: int, shown: bool) -> None:
+@pytest.mark.parametrize(
+    ("level", "filter_level", "integration", "filter_integration", "after", "shown"),
+    [
+        ("info", None, None, None, 0, True),
+        ("debug", "info", None, None, 0, False),
+        ("error", "warning", None, None, 0, True),
+        ("info", None, "7", "7", 0, True),
+        ("info", None, "7", "8", 0, False),
+        ("info", None, None, "8", 0, False),
+        ("info", None, None, None, 1, False),  # already seen (reconnect with after=)
+    ],
+)
+async def test_event_filters(
+    level: str,
+    filter_level: str | None,
+    integration: str | None,
+    filter_integration: str | None,
+    after: int,
+    shown: bool,
+) -> None:
     bus = Bus()
     fields = {"integration": integration} if integration else {}
-    event = bus.publish(ts="t", kind="log", level=level, component="c", message="m",
-                        fields=fields)
+    event = bus.publish(ts="t", kind="log", level=level, component="c", message="m", fields=fields)
     assert event_matches(event, filter_level, filter_integration, after) is shown
 
 

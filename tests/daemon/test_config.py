@@ -21,24 +21,36 @@ def test_example_config_parses_with_the_documented_stores() -> None:
 
 BAD = [
     # (toml, key in the error, words of the reason)
-    ('[daemon]\nlisten = 8780\n', "daemon.listen", "expected a string"),
+    ("[daemon]\nlisten = 8780\n", "daemon.listen", "expected a string"),
     ('[daemon]\nlisten = "localhost"\n', "daemon.listen", "HOST:PORT"),
     ('[daemon]\nlisten = "127.0.0.1:99999"\n', "daemon.listen", "out of range"),
     ('[daemon]\nlog_level = "loud"\n', "daemon.log_level", "must be one of"),
     ('[daemon]\nlisen = "x:1"\n', "daemon.lisen", "unknown key"),
-    ('[deamon]\n', "deamon", "unknown key"),
-    ('daemon = 3\n', "daemon", "expected a table"),
+    ("[deamon]\n", "deamon", "unknown key"),
+    ("daemon = 3\n", "daemon", "expected a table"),
     ('[stores.a]\nkind = "push"\n', "stores.a.ingest_token", "required"),
     ('[stores.a]\nkind = "ftp"\ningest_token = "x"\n', "stores.a.kind", "must be one of"),
     ('[stores.a]\ningest_token = "x"\n', "stores.a.kind", "must be one of"),
-    ('[stores.a]\nkind = "push"\ningest_token = "x"\ncolour = 1\n', "stores.a.colour",
-     "unknown key"),
-    ('[stores.a]\nkind = "push"\ningest_token = "x"\ningest_token_env = "Y"\n',
-     "stores.a.ingest_token", "only one of"),
-    ('[stores.a]\nkind = "push"\ningest_token_env = "PB_TEST_SURELY_UNSET"\n',
-     "stores.a.ingest_token_env", "is not set"),
-    ('[stores.a]\nkind = "push"\ningest_token_file = "/nonexistent/token"\n',
-     "stores.a.ingest_token_file", "cannot read"),
+    (
+        '[stores.a]\nkind = "push"\ningest_token = "x"\ncolour = 1\n',
+        "stores.a.colour",
+        "unknown key",
+    ),
+    (
+        '[stores.a]\nkind = "push"\ningest_token = "x"\ningest_token_env = "Y"\n',
+        "stores.a.ingest_token",
+        "only one of",
+    ),
+    (
+        '[stores.a]\nkind = "push"\ningest_token_env = "PB_TEST_SURELY_UNSET"\n',
+        "stores.a.ingest_token_env",
+        "is not set",
+    ),
+    (
+        '[stores.a]\nkind = "push"\ningest_token_file = "/nonexistent/token"\n',
+        "stores.a.ingest_token_file",
+        "cannot read",
+    ),
     ('[stores.a]\nkind = "shopify"\naccess_token = "t"\n', "stores.a.webhook_secret", "required"),
     ('[stores."bad name"]\nkind = "push"\ningest_token = "x"\n', "stores.bad name.", "letters"),
     ('[daemon\nlisten = "x"\n', "line 1", ""),
@@ -61,7 +73,8 @@ def test_secret_from_file_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PB_SECRET", "from-env")
     cfg = config.parse(
         f'[stores.f]\nkind = "push"\ningest_token_file = "{tmp_path / "tok"}"\n'
-        '[stores.e]\nkind = "push"\ningest_token_env = "PB_SECRET"\n')
+        '[stores.e]\nkind = "push"\ningest_token_env = "PB_SECRET"\n'
+    )
     assert cfg.stores["f"].ingest_token.reveal() == "from-file"  # type: ignore[union-attr]
     assert cfg.stores["e"].ingest_token.reveal() == "from-env"  # type: ignore[union-attr]
 
@@ -69,8 +82,10 @@ def test_secret_from_file_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_secret_from_systemd_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "shop-token").write_text("cred")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
-    cfg = config.parse('[stores.s]\nkind = "shopify"\naccess_token_credential = "shop-token"\n'
-                       'webhook_secret = "w"\n')
+    cfg = config.parse(
+        '[stores.s]\nkind = "shopify"\naccess_token_credential = "shop-token"\n'
+        'webhook_secret = "w"\n'
+    )
     store = cfg.stores["s"]
     assert isinstance(store, ShopifyStore)
     assert store.access_token.reveal() == "cred"

@@ -40,8 +40,10 @@ async def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "p.db")
     with pytest.raises(RuntimeError):
         async with db.transaction() as conn:
-            await conn.execute("INSERT INTO event_log (ts, kind, level, component, message)"
-                               " VALUES ('t', 'log', 'info', 'c', 'm')")
+            await conn.execute(
+                "INSERT INTO event_log (ts, kind, level, component, message)"
+                " VALUES ('t', 'log', 'info', 'c', 'm')"
+            )
             raise RuntimeError("boom")
     assert (await db.fetchone("SELECT count(*) FROM event_log"))[0] == 0  # type: ignore[index]
     assert await db.healthy()

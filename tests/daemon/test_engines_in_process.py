@@ -45,10 +45,22 @@ class Rig:
     bus: Bus
 
     async def customers(self, count: int, state: str = "subscribed") -> None:
-        rows = [(StoreCustomer(store="demo", id=f"c{i}", email=f"m{i}@example.com",
-                               first_name="Member", created_at=AT, updated_at=AT,
-                               email_consent=state, email_consent_at=AT), i + 1)
-                for i in range(count)]
+        rows = [
+            (
+                StoreCustomer(
+                    store="demo",
+                    id=f"c{i}",
+                    email=f"m{i}@example.com",
+                    first_name="Member",
+                    created_at=AT,
+                    updated_at=AT,
+                    email_consent=state,
+                    email_consent_at=AT,
+                ),
+                i + 1,
+            )
+            for i in range(count)
+        ]
         async with self.db.transaction() as conn:
             await tables.upsert_customers(conn, rows, isoformat(self.clock.now()))
 
@@ -63,8 +75,12 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     db = await Database.open(tmp_path / "state.db")
     sink = LogSink(stream=io.StringIO(), clock=clock)
     integrations = IntegrationManager(
-        db, clock, Logger(sink, "integrations"),
-        lambda: {"demo": PushStore("demo", Secret("t"))}, transport=transport)
+        db,
+        clock,
+        Logger(sink, "integrations"),
+        lambda: {"demo": PushStore("demo", Secret("t"))},
+        transport=transport,
+    )
     await integrations.start()
     control = httpx.AsyncClient(transport=transport, base_url="http://sb")
     yield Rig(db, clock, sink, control, integrations, Bus())
@@ -75,35 +91,42 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 async def connect(rig: Rig, provider: str = "omnisend") -> int:
     made = await rig.integrations.connect(
-        provider, "demo", {"base_url": f"http://sb/{provider}", "rate_limit": "none"},
-        Secret("sandbox-k"))
+        provider,
+        "demo",
+        {"base_url": f"http://sb/{provider}", "rate_limit": "none"},
+        Secret("sandbox-k"),
+    )
     return made.id
 
 
 async def finished(bus: Bus, sync_id: int) -> dict[str, Any]:
     """The run's last progress event: the engine says it is done."""
     async for event in bus.subscribe():
-        if event.kind == "progress" and event.fields.get("sync") == sync_id \
-                and event.fields.get("done"):
+        if (
+            event.kind == "progress"
+            and event.fields.get("sync") == sync_id
+            and event.fields.get("done")
+        ):
             return dict(event.fields)
     raise AssertionError("the bus closed before the run finished")
 
 
 async def test_a_sync_sends_each_contact_once_and_an_unchanged_rerun_sends_nothing(
-        rig: Rig) -> None:
+    rig: Rig,
+) -> None:
     await rig.customers(30)
     integration = await connect(rig)
     engine = SyncEngine(rig.db, rig.clock, Logger(rig.sink, "sync"), rig.bus, rig.integrations)
     done = asyncio.ensure_future(finished(rig.bus, 1))
     await asyncio.sleep(0)  # subscribed before the run can end
-    sync = await engine.create(integration_id=integration, segment="all", destination=None,
-                               mode="once", rules={})
+    sync = await engine.create(
+        integration_id=integration, segment="all", destination=None, mode="once", rules={}
+    )
     first = await asyncio.wait_for(done, 30)
     assert (first["sent"], first["failed"], first["scanned"]) == (30, 0, 30)
     contacts = (await rig.state("omnisend"))["contacts"]
     assert len(contacts) == 30
-    assert {c["identifiers"][0]["channels"]["email"]["status"] for c in contacts} == {
-        "subscribed"}
+    assert {c["identifiers"][0]["channels"]["email"]["status"] for c in contacts} == {"subscribed"}
     again = asyncio.ensure_future(finished(rig.bus, sync.id))
     await asyncio.sleep(0)
     await engine.start(sync)
@@ -116,8 +139,18 @@ async def test_a_dry_run_reports_without_sending(rig: Rig) -> None:
     await rig.customers(5)
     integration = await connect(rig)
     engine = SyncEngine(rig.db, rig.clock, Logger(rig.sink, "sync"), rig.bus, rig.integrations)
-    draft = Sync(id=0, integration_id=integration, segment="all", destination=None,
-                 mode="once", rules={}, state="dry", reason=None, seq_done=0, created_at=AT)
+    draft = Sync(
+        id=0,
+        integration_id=integration,
+        segment="all",
+        destination=None,
+        mode="once",
+        rules={},
+        state="dry",
+        reason=None,
+        seq_done=0,
+        created_at=AT,
+    )
     report = await engine.dry_run(draft)
     assert report.counts.would_send == 5 and report.counts.sent == 0
     assert len(report.would_send) == 5
@@ -129,10 +162,21 @@ async def test_the_outbox_retries_a_500_and_delivers_once(rig: Rig) -> None:
     metrics = Metrics(lambda: 0.0, {})  # not served here; the outbox counts into it
     outbox = Outbox(rig.db, rig.clock, Logger(rig.sink, "outbox"), rig.integrations, metrics)
     await rig.control.post("/_sandbox/omnisend/faults", json={"error_rate": 1.0})
-    delivery = NewDelivery(SYSTEM_ROUTE, "consent", integration, "demo", "consent.changed",
-                           "e1", 0, "set_consent", "m1@example.com", "consent:e1",
-                           {"email": "m1@example.com", "state": "subscribed", "at": AT},
-                           5.0, None)
+    delivery = NewDelivery(
+        SYSTEM_ROUTE,
+        "consent",
+        integration,
+        "demo",
+        "consent.changed",
+        "e1",
+        0,
+        "set_consent",
+        "m1@example.com",
+        "consent:e1",
+        {"email": "m1@example.com", "state": "subscribed", "at": AT},
+        5.0,
+        None,
+    )
     await outbox_rows.add(rig.db, [delivery], isoformat(rig.clock.now()))
     runner = asyncio.ensure_future(outbox.run())
     outbox.wake({integration})

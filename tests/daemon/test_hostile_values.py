@@ -42,21 +42,30 @@ def test_documents_that_could_not_be_stored_are_refused(raw: str, words: str) ->
     assert words in str(caught.value)
 
 
-@pytest.mark.parametrize("raw", ['{"a": 1.5, "b": [1, -2, "x"], "c": null}',
-                                 '{"a": ' + "9" * 64 + "}", '"\\ud83d\\ude00"',
-                                 "[" * 32 + "]" * 32])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"a": 1.5, "b": [1, -2, "x"], "c": null}',
+        '{"a": ' + "9" * 64 + "}",
+        '"\\ud83d\\ude00"',
+        "[" * 32 + "]" * 32,
+    ],
+)
 def test_plain_json_passes(raw: str) -> None:
     loads(raw)
 
 
-@pytest.mark.parametrize(("value", "normal"), [
-    ("0001-01-01T00:00:00+01:00", None),  # no UTC form: refused, not an OverflowError
-    ("9999-12-31T23:59:59-01:00", None),
-    ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
-    ("2026-11-22T12:00:00+02:00", "2026-11-22T10:00:00.000Z"),
-    ("2026-11-22", "2026-11-22T00:00:00.000Z"),
-    ("yesterday", None),
-])
+@pytest.mark.parametrize(
+    ("value", "normal"),
+    [
+        ("0001-01-01T00:00:00+01:00", None),  # no UTC form: refused, not an OverflowError
+        ("9999-12-31T23:59:59-01:00", None),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+        ("2026-11-22T12:00:00+02:00", "2026-11-22T10:00:00.000Z"),
+        ("2026-11-22", "2026-11-22T00:00:00.000Z"),
+        ("yesterday", None),
+    ],
+)
 def test_times_at_the_edge_of_the_calendar(value: str, normal: str | None) -> None:
     assert normalize_time(value) == normal
 
@@ -81,12 +90,15 @@ def test_signed_shopify_customers_are_type_checked(body: dict[str, object], word
     assert words in str(caught.value)
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    ({"id": 1, "line_items": "tea"}, "line_items"),
-    ({"id": 1, "customer": [1]}, "customer: expected an object"),
-    ({"id": 1, "updated_at": "soon"}, "updated_at"),
-    ({"id": 1, "total_price": {"amount": 1}}, "total_price"),
-])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"id": 1, "line_items": "tea"}, "line_items"),
+        ({"id": 1, "customer": [1]}, "customer: expected an object"),
+        ({"id": 1, "updated_at": "soon"}, "updated_at"),
+        ({"id": 1, "total_price": {"amount": 1}}, "total_price"),
+    ],
+)
 def test_signed_shopify_orders_are_type_checked(body: dict[str, object], words: str) -> None:
     with pytest.raises(Malformed) as caught:
         validate_shopify("orders/paid", body)
@@ -94,26 +106,29 @@ def test_signed_shopify_orders_are_type_checked(body: dict[str, object], words: 
 
 
 def test_a_push_order_carries_its_update_time() -> None:
-    found = validate_push("demo", "orders", {"id": "o1", "status": "paid",
-                                             "updated_at": "2026-11-22T10:00:00+01:00"})
+    found = validate_push(
+        "demo", "orders", {"id": "o1", "status": "paid", "updated_at": "2026-11-22T10:00:00+01:00"}
+    )
     assert found[0]["updated_at"] == "2026-11-22T10:00:00+01:00"
     with pytest.raises(Malformed, match="updated_at"):
         validate_push("demo", "orders", {"id": "o1", "status": "paid", "updated_at": "x"})
 
 
-@pytest.mark.parametrize(("email", "problem"), [
-    ("ann@example.com", None),
-    ("info@example.com", "role_address"),
-    ("a" * 64 + "@example.com", None),
-    ("a" * 65 + "@example.com", "invalid_address"),
-    ("a@" + ".".join(c * 60 for c in "bcdef") + ".com",
-     "invalid_address"),  # over 254 in all
-    ("a\x00b@example.com", "invalid_address"),
-    ("@example.com", "invalid_address"),
-    ("a b@example.com", "invalid_address"),
-    ("x@localhost", "invalid_address"),
-    (None, "invalid_address"),
-])
+@pytest.mark.parametrize(
+    ("email", "problem"),
+    [
+        ("ann@example.com", None),
+        ("info@example.com", "role_address"),
+        ("a" * 64 + "@example.com", None),
+        ("a" * 65 + "@example.com", "invalid_address"),
+        ("a@" + ".".join(c * 60 for c in "bcdef") + ".com", "invalid_address"),  # over 254 in all
+        ("a\x00b@example.com", "invalid_address"),
+        ("@example.com", "invalid_address"),
+        ("a b@example.com", "invalid_address"),
+        ("x@localhost", "invalid_address"),
+        (None, "invalid_address"),
+    ],
+)
 def test_one_address_rule(email: str | None, problem: str | None) -> None:
     assert email_problem(email) == problem
 
@@ -124,15 +139,18 @@ def test_a_contact_with_a_non_finite_number_is_unsendable() -> None:
     assert reason is not None and "points" in reason
 
 
-@pytest.mark.parametrize(("text", "shown"), [
-    ("plain", "plain"),
-    ("a\r\nb", "a\\x0d\\x0ab"),
-    ("\x1b[2Jwiped", "\\x1b[2Jwiped"),
-    ("\x7f\x9b", "\\x7f\\x9b"),
-    ("rtl\u202eexe.txt", "rtl\\u202eexe.txt"),
-    ("lone \ud800", "lone \\ud800"),
-    ("zażółć", "zażółć"),
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain", "plain"),
+        ("a\r\nb", "a\\x0d\\x0ab"),
+        ("\x1b[2Jwiped", "\\x1b[2Jwiped"),
+        ("\x7f\x9b", "\\x7f\\x9b"),
+        ("rtl\u202eexe.txt", "rtl\\u202eexe.txt"),
+        ("lone \ud800", "lone \\ud800"),
+        ("zażółć", "zażółć"),
+    ],
+)
 def test_logged_values_have_control_characters_escaped(text: str, shown: str) -> None:
     assert clean(text) == shown
 
@@ -145,8 +163,13 @@ def test_logged_values_are_bounded() -> None:
 def test_the_sampler_lets_a_few_through_per_window_and_counts_the_rest() -> None:
     clock = FakeClock()
     sampler = Sampler(clock, per_window=2, window=10)
-    assert [sampler.allow("k") for _ in range(5)] == [(True, 0), (True, 0), (False, 0),
-                                                      (False, 0), (False, 0)]
+    assert [sampler.allow("k") for _ in range(5)] == [
+        (True, 0),
+        (True, 0),
+        (False, 0),
+        (False, 0),
+        (False, 0),
+    ]
     assert sampler.allow("other") == (True, 0)
     clock.advance(10)
     assert sampler.allow("k") == (True, 3)  # the next line says how many were dropped
@@ -164,8 +187,13 @@ async def test_one_bad_request_in_a_group_commit_fails_alone(tmp_path: Path) -> 
 
     async def send(i: int) -> None:
         email = "\ud800@x.com" if i == 25 else f"good{i}@example.com"
-        row = Incoming.of("demo" if i % 2 else "other", "customers", "ingest",
-                          {"id": str(i), "email": email}, f"k{i}")
+        row = Incoming.of(
+            "demo" if i % 2 else "other",
+            "customers",
+            "ingest",
+            {"id": str(i), "email": email},
+            f"k{i}",
+        )
         try:
             await writer.add([row])
             outcomes[i] = "ok"
@@ -185,38 +213,55 @@ async def test_one_bad_request_in_a_group_commit_fails_alone(tmp_path: Path) -> 
     await db.close()
 
 
-@pytest.mark.parametrize(("member", "words"), [
-    ({"points": "lots"}, "member.points: expected a number"),
-    ({"points": False}, "member.points: expected a number"),
-    ({"points": ["1"]}, "member.points"),
-    ({"tier": ["gold"]}, "member.tier: expected a string"),
-    ({"status": {"a": 1}}, "member.status"),
-    ({"paid_tier": ["plus"]}, "member.paid_tier"),
-    ({"tier_expires_at": "never"}, "member.tier_expires_at"),
-    ({"tier_expires_at": "0001-01-01T00:00:00+01:00"}, "member.tier_expires_at"),
-    ({"tier_expires_at": True}, "member.tier_expires_at"),
-])
+@pytest.mark.parametrize(
+    ("member", "words"),
+    [
+        ({"points": "lots"}, "member.points: expected a number"),
+        ({"points": False}, "member.points: expected a number"),
+        ({"points": ["1"]}, "member.points"),
+        ({"tier": ["gold"]}, "member.tier: expected a string"),
+        ({"status": {"a": 1}}, "member.status"),
+        ({"paid_tier": ["plus"]}, "member.paid_tier"),
+        ({"tier_expires_at": "never"}, "member.tier_expires_at"),
+        ({"tier_expires_at": "0001-01-01T00:00:00+01:00"}, "member.tier_expires_at"),
+        ({"tier_expires_at": True}, "member.tier_expires_at"),
+    ],
+)
 def test_loyalty_membership_fields_are_typed(member: dict[str, object], words: str) -> None:
     with pytest.raises(Malformed) as caught:
-        validate_push("demo", "customers", {"id": "c1", "email": "a@example.com",
-                                            "member": member})
+        validate_push("demo", "customers", {"id": "c1", "email": "a@example.com", "member": member})
     assert words in str(caught.value)
 
 
 def test_a_full_membership_passes() -> None:
-    validate_push("demo", "customers", {"id": "c1", "email": "a@example.com", "member": {
-        "points": 120.5, "status": "active", "tier": "gold", "paid_tier": False,
-        "tier_expires_at": "2027-06-30", "custom": {"any": ["thing"]}}})
+    validate_push(
+        "demo",
+        "customers",
+        {
+            "id": "c1",
+            "email": "a@example.com",
+            "member": {
+                "points": 120.5,
+                "status": "active",
+                "tier": "gold",
+                "paid_tier": False,
+                "tier_expires_at": "2027-06-30",
+                "custom": {"any": ["thing"]},
+            },
+        },
+    )
 
 
-@pytest.mark.parametrize(("email", "words"), [
-    ("ann@example.com", None),
-    ("Ann@Example.com", None),
-    ("INFO@example.com", "not eligible: role address"),
-    ("a..b@example.com", "not eligible: invalid address"),
-    (None, "not eligible: invalid address"),
-])
-def test_one_eligibility_rule_for_every_single_write(email: str | None,
-                                                     words: str | None) -> None:
+@pytest.mark.parametrize(
+    ("email", "words"),
+    [
+        ("ann@example.com", None),
+        ("Ann@Example.com", None),
+        ("INFO@example.com", "not eligible: role address"),
+        ("a..b@example.com", "not eligible: invalid address"),
+        (None, "not eligible: invalid address"),
+    ],
+)
+def test_one_eligibility_rule_for_every_single_write(email: str | None, words: str | None) -> None:
     reason = ineligible(email)
     assert (reason is None) if words is None else (reason is not None and words in reason)

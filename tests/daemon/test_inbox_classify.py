@@ -15,8 +15,12 @@ CUSTOMER = {"id": "c1", "email": "a@example.com"}
 ORDER = {"id": "o1", "status": "paid"}
 EVENT = {"id": "e1", "type": "loyalty.points_awarded", "occurred_at": "2026-11-22T10:00:00Z"}
 SHOPIFY_CUSTOMER = {"id": 7, "email": "s@example.com", "tags": "vip, tea"}
-CALLBACK = {"integration": 3, "email": "a@example.com", "state": "unsubscribed",
-            "at": "2026-11-22T10:00:00.000Z"}
+CALLBACK = {
+    "integration": 3,
+    "email": "a@example.com",
+    "state": "unsubscribed",
+    "at": "2026-11-22T10:00:00.000Z",
+}
 
 
 def row(index: int, kind: str, payload: object, source: str = "ingest") -> Pending:
@@ -29,17 +33,25 @@ CASES = [
     ("a pushed event", row(1, "events", EVENT), StoreEvent),
     ("a Shopify customer", row(1, "customers", SHOPIFY_CUSTOMER, "shopify"), StoreCustomer),
     ("a provider callback", row(1, "consent", CALLBACK, "callback"), ProviderCallback),
-    ("a payload that is not JSON", Pending(1, "s", "customers", "ingest", "{nope"),
-     "JSONDecodeError"),
-    ("a customer without an id", row(1, "customers", {"email": "a@example.com"}),
-     "Malformed: id: required"),
-    ("a callback missing its state", row(1, "consent", {**CALLBACK, "state": "maybe"},
-                                         "callback"), "Malformed: a provider callback needs"),
+    (
+        "a payload that is not JSON",
+        Pending(1, "s", "customers", "ingest", "{nope"),
+        "JSONDecodeError",
+    ),
+    (
+        "a customer without an id",
+        row(1, "customers", {"email": "a@example.com"}),
+        "Malformed: id: required",
+    ),
+    (
+        "a callback missing its state",
+        row(1, "consent", {**CALLBACK, "state": "maybe"}, "callback"),
+        "Malformed: a provider callback needs",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("pending", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("pending", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_classify_one_row(pending: Pending, expected: type | str) -> None:
     mapped, failed = classify([pending])
     if isinstance(expected, str):
@@ -50,8 +62,14 @@ def test_classify_one_row(pending: Pending, expected: type | str) -> None:
 
 
 def test_a_bad_row_does_not_stop_the_others_and_rows_keep_their_order() -> None:
-    mapped, failed = classify([row(1, "customers", CUSTOMER), row(2, "orders", {"id": "x"}),
-                               row(3, "orders", ORDER), row(4, "customers", CUSTOMER)])
+    mapped, failed = classify(
+        [
+            row(1, "customers", CUSTOMER),
+            row(2, "orders", {"id": "x"}),
+            row(3, "orders", ORDER),
+            row(4, "customers", CUSTOMER),
+        ]
+    )
     assert [m.inbox_id for m in mapped] == [1, 3, 4]
     assert [f[0] for f in failed] == [2]
     kinds = Sorted.of(mapped)

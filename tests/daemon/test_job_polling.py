@@ -22,15 +22,22 @@ from tests.daemon.test_providers import Rig, destination
 
 pytestmark = pytest.mark.anyio
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-JOBS = {"omnisend": "POST /v3/batches", "klaviyo": "POST /api/profile-bulk-import-jobs",
-        "benchmark": "POST /Contact/{list_id}/ContactDetails/CSV"}
+JOBS = {
+    "omnisend": "POST /v3/batches",
+    "klaviyo": "POST /api/profile-bulk-import-jobs",
+    "benchmark": "POST /Contact/{list_id}/ContactDetails/CSV",
+}
 
 
-@pytest.mark.parametrize(("first", "cap", "expected"), [
-    (0.25, 5.0, [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]),
-    (1.0, 1.0, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
-    (0.1, 0.3, [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3]),
-], ids=["default", "flat", "small-cap"])
+@pytest.mark.parametrize(
+    ("first", "cap", "expected"),
+    [
+        (0.25, 5.0, [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]),
+        (1.0, 1.0, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
+        (0.1, 0.3, [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3]),
+    ],
+    ids=["default", "flat", "small-cap"],
+)
 def test_pauses_grow_to_the_cap(first: float, cap: float, expected: list[float]) -> None:
     assert list(itertools.islice(jobs.waits(first, cap), 7)) == pytest.approx(expected)
 
@@ -50,8 +57,12 @@ async def rig(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
 
 
 def contacts(count: int) -> list[Contact]:
-    return [Contact(email=f"slow{i}@example.com", first_name="Slow",
-                    email_consent=Consent("subscribed", AT)) for i in range(count)]
+    return [
+        Contact(
+            email=f"slow{i}@example.com", first_name="Slow", email_consent=Consent("subscribed", AT)
+        )
+        for i in range(count)
+    ]
 
 
 @pytest.mark.parametrize("name", list(JOBS))
@@ -71,8 +82,7 @@ async def test_a_slow_job_is_waited_for_not_resubmitted(rig: Rig, name: str) -> 
 
 
 @pytest.mark.parametrize("name", list(JOBS))
-async def test_a_job_that_never_finishes_is_given_up_at_the_deadline(
-        rig: Rig, name: str) -> None:
+async def test_a_job_that_never_finishes_is_given_up_at_the_deadline(rig: Rig, name: str) -> None:
     client = rig.client(name)
     target = await destination(client)
     await rig.faults(name, job_latency_ms=10 * jobs.DEADLINE * 1000)

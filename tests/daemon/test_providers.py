@@ -25,8 +25,10 @@ T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SETUPS: dict[str, tuple[str, dict[str, str]]] = {
     "omnisend": ("sandbox-o", {"base_url": "http://sb/omnisend"}),
     "klaviyo": ("sandbox-k", {"base_url": "http://sb/klaviyo"}),
-    "salesmanago": ("sandbox-secret", {"base_url": "http://sb/salesmanago", "client_id": "c1",
-                                       "owner": "owner@example.com"}),
+    "salesmanago": (
+        "sandbox-secret",
+        {"base_url": "http://sb/salesmanago", "client_id": "c1", "owner": "owner@example.com"},
+    ),
     "benchmark": ("sandbox-b", {"base_url": "http://sb/benchmark"}),
     "mailchimp": ("sandbox-m-us1", {"base_url": "http://sb/mailchimp/3.0"}),
     "webhook": ("sandbox-w", {"base_url": "http://sb/webhook/test"}),
@@ -43,8 +45,9 @@ class Rig:
 
     def client(self, name: str, secret: str | None = None) -> Provider:
         default_secret, settings = SETUPS[name]
-        return build(SPECS[name], settings, secret or default_secret, self.clock,
-                     transport=self.transport)
+        return build(
+            SPECS[name], settings, secret or default_secret, self.clock, transport=self.transport
+        )
 
     async def faults(self, system: str, **knobs: Any) -> None:
         (await self.control.post(f"/_sandbox/{system}/faults", json=knobs)).raise_for_status()
@@ -83,9 +86,16 @@ async def test_verify_accepts_a_sandbox_key_and_rejects_another(rig: Rig, name: 
 async def test_batch_upsert_reports_each_row(rig: Rig, name: str) -> None:
     provider = rig.client(name)
     dest = await destination(provider)
-    contacts = [Contact(email=f"ann{i}@example.com", first_name="Ann", last_name=f"N{i}",
-                        email_consent=Consent("subscribed", T0), tags=("vip",))
-                for i in range(3)] + [Contact(email="not-an-address")]
+    contacts = [
+        Contact(
+            email=f"ann{i}@example.com",
+            first_name="Ann",
+            last_name=f"N{i}",
+            email_consent=Consent("subscribed", T0),
+            tags=("vip",),
+        )
+        for i in range(3)
+    ] + [Contact(email="not-an-address")]
     results = await provider.upsert_contacts(dest, contacts)
     assert [r.key for r in results] == [c.key for c in contacts]
     assert [r.ok for r in results[:3]] == [True, True, True]
@@ -94,8 +104,7 @@ async def test_batch_upsert_reports_each_row(rig: Rig, name: str) -> None:
         assert results[3].reason.startswith(SPECS[name].title)
 
 
-@pytest.mark.parametrize("name", ["omnisend", "klaviyo", "salesmanago", "benchmark",
-                                  "mailchimp"])
+@pytest.mark.parametrize("name", ["omnisend", "klaviyo", "salesmanago", "benchmark", "mailchimp"])
 async def test_consent_set_and_looked_up(rig: Rig, name: str) -> None:
     provider = rig.client(name)
     dest = await destination(provider)
@@ -111,15 +120,18 @@ async def test_consent_set_and_looked_up(rig: Rig, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["omnisend", "mailchimp", "salesmanago"])
 async def test_a_contact_sync_never_resubscribes_an_unsubscribed_contact(
-        rig: Rig, name: str) -> None:
+    rig: Rig, name: str
+) -> None:
     provider = rig.client(name)
     dest = await destination(provider)
     email = "left@example.com"
-    await provider.upsert_contacts(dest, [Contact(email=email, email_consent=Consent(
-        "unsubscribed", T0 + timedelta(hours=2)))])
+    await provider.upsert_contacts(
+        dest, [Contact(email=email, email_consent=Consent("unsubscribed", T0 + timedelta(hours=2)))]
+    )
     # A resync carrying an older or unknown state must not undo the opt-out.
-    await provider.upsert_contacts(dest, [Contact(email=email, email_consent=Consent(
-        "not_subscribed", T0))])
+    await provider.upsert_contacts(
+        dest, [Contact(email=email, email_consent=Consent("not_subscribed", T0))]
+    )
     await provider.upsert_contacts(dest, [Contact(email=email, first_name="Changed")])
     found = await provider.lookup_consent(email, dest)
     assert found is not None and found.state == "unsubscribed"
@@ -131,8 +143,9 @@ async def test_benchmark_exposes_capacity_and_refuses_beyond_it(rig: Rig) -> Non
     capacity = await provider.capacity()
     assert capacity is not None and (capacity.used, capacity.limit, capacity.free) == (0, 2, 2)
     dest = await destination(provider)
-    results = await provider.upsert_contacts(dest, [Contact(email=f"c{i}@example.com")
-                                                    for i in range(3)])
+    results = await provider.upsert_contacts(
+        dest, [Contact(email=f"c{i}@example.com") for i in range(3)]
+    )
     assert [r.ok for r in results] == [True, True, False]
 
 
@@ -144,14 +157,18 @@ async def test_salesmanago_signs_with_the_secret_and_fails_inside_http_200(rig: 
 
 
 @pytest.mark.parametrize("name", ["omnisend", "klaviyo", "benchmark", "mailchimp"])
-@pytest.mark.parametrize(("knobs", "kind", "words"), [
-    ({"error_rate": 1.0, "error_status": 500}, Transient, "HTTP 500"),
-    ({"error_rate": 1.0, "error_status": 400}, Rejected, "HTTP 400"),
-    ({"malformed": True}, Transient, "malformed"),
-    ({"down": True}, Transient, "503"),
-])
+@pytest.mark.parametrize(
+    ("knobs", "kind", "words"),
+    [
+        ({"error_rate": 1.0, "error_status": 500}, Transient, "HTTP 500"),
+        ({"error_rate": 1.0, "error_status": 400}, Rejected, "HTTP 400"),
+        ({"malformed": True}, Transient, "malformed"),
+        ({"down": True}, Transient, "503"),
+    ],
+)
 async def test_error_envelopes_map_to_the_taxonomy(
-        rig: Rig, name: str, knobs: dict[str, Any], kind: type[Exception], words: str) -> None:
+    rig: Rig, name: str, knobs: dict[str, Any], kind: type[Exception], words: str
+) -> None:
     await rig.faults(name, **knobs)
     with pytest.raises(kind, match=words):
         await rig.client(name).verify()
@@ -174,7 +191,8 @@ async def test_salesmanago_resync_does_not_resubscribe_someone_who_left_there(ri
     provider = rig.client("salesmanago")
     email = "gone@example.com"
     await provider.set_consent(None, email, Consent("unsubscribed", T0))
-    await provider.upsert_contacts(None, [Contact(email=email, first_name="G",
-                                                  email_consent=Consent("subscribed", T0))])
+    await provider.upsert_contacts(
+        None, [Contact(email=email, first_name="G", email_consent=Consent("subscribed", T0))]
+    )
     found = await provider.lookup_consent(email)
     assert found is not None and found.state == "unsubscribed"

@@ -13,14 +13,17 @@ from patchbayd.providers.ratelimit import Bucket, Limit, RateLimiter, hold_secon
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("400/min", Limit(400, 60.0)),
-    ("2/s", Limit(2, 1.0)),
-    ("3600/h", Limit(3600, 3600.0)),
-    ("10/5s", Limit(10, 5.0)),
-    (" 750 / minute ", Limit(750, 60.0)),
-    ("none", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("400/min", Limit(400, 60.0)),
+        ("2/s", Limit(2, 1.0)),
+        ("3600/h", Limit(3600, 3600.0)),
+        ("10/5s", Limit(10, 5.0)),
+        (" 750 / minute ", Limit(750, 60.0)),
+        ("none", None),
+    ],
+)
 def test_parse_limit(text: str, expected: Limit | None) -> None:
     assert parse_limit(text) == expected
 
@@ -68,22 +71,25 @@ def test_sustained_pace_matches_the_limit_over_a_minute() -> None:
 H = httpx.Headers
 
 
-@pytest.mark.parametrize(("status", "headers", "expected"), [
-    (200, H({}), None),
-    (429, H({"Retry-After": "7"}), 7.0),
-    (429, H({"Retry-After": "Sun, 22 Nov 2026 10:00:30 GMT"}), 30.0),
-    (429, H({"X-Rate-Limit-Reset": "12"}), 12.0),  # Omnisend: seconds to the reset
-    (429, H({}), 1.0),  # no hint at all: back off, 1 s first
-    (429, H({"Retry-After": "0"}), 0.5),  # never hammer straight back
-    (429, H({"Retry-After": "999999"}), 3600.0),  # nor believe a silly hint
-    (200, H({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "9"}), 9.0),
-    (200, H({"X-Rate-Limit-Remaining": "3", "X-Rate-Limit-Reset": "9"}), None),
-    (200, H({"RateLimit-Remaining": "0", "RateLimit-Reset": "4"}), 4.0),  # Klaviyo
-    (200, H({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"}), 2.0),  # Benchmark
-    (200, H({"X-Shopify-Shop-Api-Call-Limit": "39/40"}), 1.0),
-    (200, H({"X-Shopify-Shop-Api-Call-Limit": "12/40"}), None),
-    (200, H({"X-Rate-Limit-Remaining": "zero"}), None),  # garbage is ignored
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (200, H({}), None),
+        (429, H({"Retry-After": "7"}), 7.0),
+        (429, H({"Retry-After": "Sun, 22 Nov 2026 10:00:30 GMT"}), 30.0),
+        (429, H({"X-Rate-Limit-Reset": "12"}), 12.0),  # Omnisend: seconds to the reset
+        (429, H({}), 1.0),  # no hint at all: back off, 1 s first
+        (429, H({"Retry-After": "0"}), 0.5),  # never hammer straight back
+        (429, H({"Retry-After": "999999"}), 3600.0),  # nor believe a silly hint
+        (200, H({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "9"}), 9.0),
+        (200, H({"X-Rate-Limit-Remaining": "3", "X-Rate-Limit-Reset": "9"}), None),
+        (200, H({"RateLimit-Remaining": "0", "RateLimit-Reset": "4"}), 4.0),  # Klaviyo
+        (200, H({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"}), 2.0),  # Benchmark
+        (200, H({"X-Shopify-Shop-Api-Call-Limit": "39/40"}), 1.0),
+        (200, H({"X-Shopify-Shop-Api-Call-Limit": "12/40"}), None),
+        (200, H({"X-Rate-Limit-Remaining": "zero"}), None),  # garbage is ignored
+    ],
+)
 def test_hold_seconds(status: int, headers: httpx.Headers, expected: float | None) -> None:
     assert hold_seconds(status, headers, NOW) == expected
 

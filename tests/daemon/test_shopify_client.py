@@ -21,9 +21,14 @@ SHOP = "tea-and-cake-2"
 
 
 def store(token: str = "sandbox-token") -> ShopifyStore:
-    return ShopifyStore(name="s", shop=SHOP, base_url=f"http://sb/shopify/{SHOP}",
-                        access_token=Secret(token), webhook_secret=Secret("w"),
-                        api_version="2026-10")
+    return ShopifyStore(
+        name="s",
+        shop=SHOP,
+        base_url=f"http://sb/shopify/{SHOP}",
+        access_token=Secret(token),
+        webhook_secret=Secret("w"),
+        api_version="2026-10",
+    )
 
 
 @pytest.fixture
@@ -33,17 +38,24 @@ def transport() -> httpx.ASGITransport:
 
 async def seed(transport: httpx.ASGITransport, customers: int, orders: int = 0) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://sb") as control:
-        response = await control.post(f"/_sandbox/shopify/{SHOP}/seed",
-                                      json={"customers": customers, "orders": orders})
+        response = await control.post(
+            f"/_sandbox/shopify/{SHOP}/seed", json={"customers": customers, "orders": orders}
+        )
         response.raise_for_status()
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    (None, None),
-    ('<https://x/a.json?page_info=abc&limit=250>; rel="next"', "https://x/a.json?page_info=abc&limit=250"),
-    ('<https://x/p>; rel="previous", <https://x/n>; rel="next"', "https://x/n"),
-    ('<https://x/p>; rel="previous"', None),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        (
+            '<https://x/a.json?page_info=abc&limit=250>; rel="next"',
+            "https://x/a.json?page_info=abc&limit=250",
+        ),
+        ('<https://x/p>; rel="previous", <https://x/n>; rel="next"', "https://x/n"),
+        ('<https://x/p>; rel="previous"', None),
+    ],
+)
 def test_next_page(header: str | None, expected: str | None) -> None:
     assert next_page(header) == expected
 
@@ -59,7 +71,8 @@ async def test_customers_and_orders_are_read_page_by_page(transport: httpx.ASGIT
 
 
 async def test_consent_written_back_and_webhooks_registered_once(
-        transport: httpx.ASGITransport) -> None:
+    transport: httpx.ASGITransport,
+) -> None:
     await seed(transport, 3)
     client = ShopifyClient(store(), FakeClock(), transport=transport)
     page = await anext(aiter(client.customers()))
@@ -68,17 +81,24 @@ async def test_consent_written_back_and_webhooks_registered_once(
     updated = await client.set_email_consent(first["id"], Consent("unsubscribed", at))
     assert updated["email_marketing_consent"]["state"] == "unsubscribed"
     record = shopify_customer("s", updated)
-    assert (record.email_consent, record.store, record.id) == ("unsubscribed", "s",
-                                                               str(first["id"]))
+    assert (record.email_consent, record.store, record.id) == (
+        "unsubscribed",
+        "s",
+        str(first["id"]),
+    )
     address = "https://hooks.example.com/webhooks/shopify/s"
-    assert sorted(await client.ensure_webhooks(address)) == ["customers/create",
-                                                              "customers/update", "orders/paid"]
+    assert sorted(await client.ensure_webhooks(address)) == [
+        "customers/create",
+        "customers/update",
+        "orders/paid",
+    ]
     assert await client.ensure_webhooks(address) == []
     await client.aclose()
 
 
 async def test_a_wrong_token_is_auth_failed_without_the_token(
-        transport: httpx.ASGITransport) -> None:
+    transport: httpx.ASGITransport,
+) -> None:
     client = ShopifyClient(store("shpat_not_valid"), FakeClock(), transport=transport)
     with pytest.raises(AuthFailed) as caught:
         await client.shop()
@@ -88,7 +108,14 @@ async def test_a_wrong_token_is_auth_failed_without_the_token(
 
 
 def test_shopify_customer_maps_tags_and_pending_consent() -> None:
-    record = shopify_customer("s", {"id": 7, "email": "a@b.co", "tags": "vip, gold ,",
-                                   "email_marketing_consent": {"state": "pending"}})
+    record = shopify_customer(
+        "s",
+        {
+            "id": 7,
+            "email": "a@b.co",
+            "tags": "vip, gold ,",
+            "email_marketing_consent": {"state": "pending"},
+        },
+    )
     assert record.tags == ["vip", "gold"]
     assert record.email_consent == "not_subscribed"  # double opt-in not confirmed: no consent

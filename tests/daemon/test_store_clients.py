@@ -44,9 +44,14 @@ class Inbox:
 
 
 def shop(token: str = "sandbox-token") -> ShopifyStore:
-    return ShopifyStore(name="s", shop=SHOP, base_url=f"http://sb/shopify/{SHOP}",
-                        access_token=Secret(token), webhook_secret=Secret("w"),
-                        api_version="2026-10")
+    return ShopifyStore(
+        name="s",
+        shop=SHOP,
+        base_url=f"http://sb/shopify/{SHOP}",
+        access_token=Secret(token),
+        webhook_secret=Secret("w"),
+        api_version="2026-10",
+    )
 
 
 @pytest.fixture
@@ -70,26 +75,32 @@ def waits(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> list[float]:
 async def seeded(clock: FakeClock, customers: int) -> tuple[httpx.ASGITransport, list[str]]:
     transport = httpx.ASGITransport(app=sandbox(clock=clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://sb") as control:
-        (await control.post(f"/_sandbox/shopify/{SHOP}/seed",
-                            json={"customers": customers})).raise_for_status()
-        listed = await control.get(f"/shopify/{SHOP}/admin/api/2026-10/customers.json?limit=250",
-                                   headers={"X-Shopify-Access-Token": "sandbox-token"})
+        (
+            await control.post(f"/_sandbox/shopify/{SHOP}/seed", json={"customers": customers})
+        ).raise_for_status()
+        listed = await control.get(
+            f"/shopify/{SHOP}/admin/api/2026-10/customers.json?limit=250",
+            headers={"X-Shopify-Access-Token": "sandbox-token"},
+        )
     return transport, [str(c["id"]) for c in listed.json()["customers"]]
 
 
-def parts(clock: FakeClock, transport: httpx.ASGITransport, inbox: Inbox
-          ) -> tuple[StoreClients, StoreWatcher, StoreWriter]:
+def parts(
+    clock: FakeClock, transport: httpx.ASGITransport, inbox: Inbox
+) -> tuple[StoreClients, StoreWatcher, StoreWriter]:
     clients = StoreClients(clock, transport=transport)
     writer_inbox = cast(InboxWriter, inbox)
     log = Logger(LogSink(stream=io.StringIO()), "stores")
-    watcher = StoreWatcher(cast(Database, None), clock, log,
-                           writer_inbox, clients, lambda: "http://hub")
+    watcher = StoreWatcher(
+        cast(Database, None), clock, log, writer_inbox, clients, lambda: "http://hub"
+    )
     writer = StoreWriter(clients, lambda: {"s": shop()}, writer_inbox)
     return clients, watcher, writer
 
 
 async def test_watcher_and_write_backs_share_one_client(
-        clock: FakeClock, waits: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    clock: FakeClock, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     built: list[Any] = []
     original = clients_module.ShopifyClient
 
@@ -104,8 +115,9 @@ async def test_watcher_and_write_backs_share_one_client(
     state = StoreState("s", "shopify")
     await watcher.refresh(shop(), state)
     for customer_id in ids:
-        await writer.set_email_consent(StoreCustomer(store="s", id=customer_id),
-                                       "unsubscribed", clock.now(), "provider")
+        await writer.set_email_consent(
+            StoreCustomer(store="s", id=customer_id), "unsubscribed", clock.now(), "provider"
+        )
     await watcher.refresh(shop(), state)
     assert state.state == "ok"
     assert len(built) == 1
@@ -114,12 +126,14 @@ async def test_watcher_and_write_backs_share_one_client(
 
 
 async def test_the_shops_budget_holds_across_watcher_and_write_backs(
-        clock: FakeClock, waits: list[float]) -> None:
+    clock: FakeClock, waits: list[float]
+) -> None:
     transport, ids = await seeded(clock, 40)
     clients, watcher, writer = parts(clock, transport, Inbox())
     for customer_id in ids:  # 40 write-backs spend the whole burst
-        await writer.set_email_consent(StoreCustomer(store="s", id=customer_id),
-                                       "unsubscribed", clock.now(), "provider")
+        await writer.set_email_consent(
+            StoreCustomer(store="s", id=customer_id), "unsubscribed", clock.now(), "provider"
+        )
     assert waits == []
     state = StoreState("s", "shopify")
     await watcher.refresh(shop(), state)  # shop, webhooks, customers, orders: paced at 2/s
@@ -130,7 +144,8 @@ async def test_the_shops_budget_holds_across_watcher_and_write_backs(
 
 
 async def test_a_changed_token_gets_a_new_client_and_the_old_one_is_closed(
-        clock: FakeClock) -> None:
+    clock: FakeClock,
+) -> None:
     clients = StoreClients(clock, transport=httpx.ASGITransport(app=sandbox(clock=clock)))
     first = await clients.shopify(shop())
     assert await clients.shopify(shop()) is first

@@ -37,7 +37,7 @@ def imports(path: Path, base: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                anchor = package[:len(package) - node.level + 1]
+                anchor = package[: len(package) - node.level + 1]
                 target = ".".join(anchor + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -100,13 +100,18 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize(("graph", "expected"), [
-    ({"a": {"b"}, "b": {"c"}}, []),
-    ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
-], ids=["chain", "pair", "triangle"])
-def test_the_cycle_finder_finds_cycles(graph: dict[str, set[str]],
-                                       expected: list[list[str]]) -> None:
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"c"}}, []),
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+    ],
+    ids=["chain", "pair", "triangle"],
+)
+def test_the_cycle_finder_finds_cycles(
+    graph: dict[str, set[str]], expected: list[list[str]]
+) -> None:
     assert cycles(graph) == expected
 
 
@@ -116,22 +121,36 @@ def test_no_cycle_between_the_daemons_packages() -> None:
     assert cycles(graph) == []
 
 
-@pytest.mark.parametrize(("lower", "higher"), [
-    ("providers", "engine"), ("providers", "stores"), ("providers", "intake"),
-    ("intake", "engine"), ("intake", "stores"), ("db", "engine"), ("engine", "web"),
-    ("stores", "engine"), ("web", "service"),
-])
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        ("providers", "engine"),
+        ("providers", "stores"),
+        ("providers", "intake"),
+        ("intake", "engine"),
+        ("intake", "stores"),
+        ("db", "engine"),
+        ("engine", "web"),
+        ("stores", "engine"),
+        ("web", "service"),
+    ],
+)
 def test_layers_point_one_way(lower: str, higher: str) -> None:
     assert higher not in package_graph().get(lower, set())
 
 
 def test_no_module_in_web_names_a_provider() -> None:
     names = [name for name in SPECS if name != "webhook"]  # Shopify's webhooks are a store's
-    offenders = [f"{path.name}: {name}" for path in sorted((DAEMON / "web").glob("*.py"))
-                 for name in names if name in path.read_text().lower()]
-    offenders += [f"{path.name}: imports {target}"
-                  for path in sorted((DAEMON / "web").glob("*.py"))
-                  for target in imports(path, DAEMON)
-                  if target.startswith("patchbayd.providers.") and
-                  target.split(".")[2] in SPECS]
+    offenders = [
+        f"{path.name}: {name}"
+        for path in sorted((DAEMON / "web").glob("*.py"))
+        for name in names
+        if name in path.read_text().lower()
+    ]
+    offenders += [
+        f"{path.name}: imports {target}"
+        for path in sorted((DAEMON / "web").glob("*.py"))
+        for target in imports(path, DAEMON)
+        if target.startswith("patchbayd.providers.") and target.split(".")[2] in SPECS
+    ]
     assert offenders == []

@@ -17,25 +17,50 @@ from tests.support import Daemon, Sandbox, wait
 T0 = "2026-11-22T10:00:00Z"
 
 
-
 def ingest(hub: Daemon, *items: dict[str, Any]) -> None:
     for item in items:  # one request each: the order they arrive in is the test's point
-        httpx.post(hub.url("/ingest/demo/customers"), json=item,
-                   headers={"Authorization": "Bearer demo-token"}).raise_for_status()
+        httpx.post(
+            hub.url("/ingest/demo/customers"),
+            json=item,
+            headers={"Authorization": "Bearer demo-token"},
+        ).raise_for_status()
 
 
 def person(email: str, state: str, at: str, created: str = T0) -> dict[str, Any]:
-    return {"id": email.split("@")[0], "email": email, "created_at": created,
-            "updated_at": at, "email_consent": {"state": state, "updated_at": at}}
+    return {
+        "id": email.split("@")[0],
+        "email": email,
+        "created_at": created,
+        "updated_at": at,
+        "email_consent": {"state": state, "updated_at": at},
+    }
 
 
-def connect(hub: Daemon, sandbox: Sandbox, store: str, provider: str = "omnisend",
-            key: str = "sandbox-k", *extra: str) -> dict[str, Any]:
+def connect(
+    hub: Daemon,
+    sandbox: Sandbox,
+    store: str,
+    provider: str = "omnisend",
+    key: str = "sandbox-k",
+    *extra: str,
+) -> dict[str, Any]:
     path = hub.directory / f"{provider}-{store}.key"
     path.write_text(key)
-    made = json.loads(hub.cli("integrations", "connect", provider, "--store", store,
-                              "--api-key-file", str(path), "--base-url",
-                              f"{sandbox.url}/{provider}", *extra, "--json").stdout)
+    made = json.loads(
+        hub.cli(
+            "integrations",
+            "connect",
+            provider,
+            "--store",
+            store,
+            "--api-key-file",
+            str(path),
+            "--base-url",
+            f"{sandbox.url}/{provider}",
+            *extra,
+            "--json",
+        ).stdout
+    )
     return dict(hub.api(f"/v1/integrations/{made['id']}"))
 
 
@@ -55,13 +80,20 @@ def outcomes(hub: Daemon, email: str) -> list[tuple[str, str]]:
 
 
 def test_the_opt_out_guard_holds_back_early_opt_outs_and_sends_later_ones(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     connect(hub, sandbox, "demo")
-    ingest(hub, person("early@example.com", "subscribed", T0),
-           person("late@example.com", "subscribed", T0))
+    ingest(
+        hub,
+        person("early@example.com", "subscribed", T0),
+        person("late@example.com", "subscribed", T0),
+    )
     wait(lambda: omnisend_status(sandbox, "late@example.com") == "subscribed")
-    ingest(hub, person("early@example.com", "unsubscribed", "2026-11-22T10:14:59Z"),
-           person("late@example.com", "unsubscribed", "2026-11-22T10:15:00Z"))
+    ingest(
+        hub,
+        person("early@example.com", "unsubscribed", "2026-11-22T10:14:59Z"),
+        person("late@example.com", "unsubscribed", "2026-11-22T10:15:00Z"),
+    )
     wait(lambda: omnisend_status(sandbox, "late@example.com") == "unsubscribed")
     wait(lambda: ("opt_out_guard", "suppressed") in outcomes(hub, "early@example.com"))
     assert omnisend_status(sandbox, "early@example.com") == "subscribed"
@@ -77,17 +109,25 @@ def test_changes_reach_the_provider_in_event_time_order(hub: Daemon, sandbox: Sa
     ingest(hub, person("ooo@example.com", "subscribed", T0))
     wait(lambda: omnisend_status(sandbox, "ooo@example.com") == "subscribed")
     # The later change arrives first, the earlier one after it.
-    ingest(hub, person("ooo@example.com", "unsubscribed", "2026-11-22T10:30:00Z"),
-           person("ooo@example.com", "subscribed", "2026-11-22T10:20:00Z"))
+    ingest(
+        hub,
+        person("ooo@example.com", "unsubscribed", "2026-11-22T10:30:00Z"),
+        person("ooo@example.com", "subscribed", "2026-11-22T10:20:00Z"),
+    )
     # Decided in event-time order: the older change is recorded and changes nothing
     # (stale when it is decided after the newer one, duplicate when before it).
-    wait(lambda: any(h["event_at"] == "2026-11-22T10:20:00.000Z"
-                     and h["outcome"] in ("stale", "duplicate")
-                     for h in history(hub, "ooo@example.com")))
+    wait(
+        lambda: any(
+            h["event_at"] == "2026-11-22T10:20:00.000Z" and h["outcome"] in ("stale", "duplicate")
+            for h in history(hub, "ooo@example.com")
+        )
+    )
     wait(lambda: omnisend_status(sandbox, "ooo@example.com") == "unsubscribed")
-    assert [(h["new_state"], h["outcome"]) for h in history(hub, "ooo@example.com")
-            if h["outcome"] == "applied"] == [("subscribed", "applied"),
-                                              ("unsubscribed", "applied")]
+    assert [
+        (h["new_state"], h["outcome"])
+        for h in history(hub, "ooo@example.com")
+        if h["outcome"] == "applied"
+    ] == [("subscribed", "applied"), ("unsubscribed", "applied")]
     stored = hub.api("/v1/stores/demo/customers?email=ooo@example.com")["customers"][0]
     assert stored["email_consent"] == "unsubscribed"
 
@@ -99,19 +139,30 @@ def test_provider_callbacks_update_a_push_store_once(hub: Daemon, sandbox: Sandb
     callbacks = integration["callbacks"]
     shown = hub.cli("integrations", "show", str(integration["id"])).stdout
     assert callbacks["opt_out"] in shown
-    sandbox.post("/_sandbox/omnisend/callbacks", {"opt_in": callbacks["opt_in"],
-                                                  "opt_out": callbacks["opt_out"],
-                                                  "method": "POST"})
+    sandbox.post(
+        "/_sandbox/omnisend/callbacks",
+        {"opt_in": callbacks["opt_in"], "opt_out": callbacks["opt_out"], "method": "POST"},
+    )
     for _ in range(2):  # the second one is a repeat
-        answer = sandbox.post("/_sandbox/omnisend/consent", {
-            "email": "cb@example.com", "state": "unsubscribed", "at": "2026-11-22T11:00:00Z"})
+        answer = sandbox.post(
+            "/_sandbox/omnisend/consent",
+            {"email": "cb@example.com", "state": "unsubscribed", "at": "2026-11-22T11:00:00Z"},
+        )
         assert [c["status"] for c in answer["callbacks"]] == [200]
-    wait(lambda: hub.api("/v1/stores/demo/customers?email=cb@example.com")["customers"][0][
-        "email_consent"] == "unsubscribed")
+    wait(
+        lambda: (
+            hub.api("/v1/stores/demo/customers?email=cb@example.com")["customers"][0][
+                "email_consent"
+            ]
+            == "unsubscribed"
+        )
+    )
     wait(lambda: ("provider_callback", "duplicate") in outcomes(hub, "cb@example.com"))
     assert outcomes(hub, "cb@example.com").count(("provider_callback", "applied")) == 1
-    older = sandbox.post("/_sandbox/omnisend/consent", {
-        "email": "cb@example.com", "state": "subscribed", "at": "2026-11-22T10:30:00Z"})
+    older = sandbox.post(
+        "/_sandbox/omnisend/consent",
+        {"email": "cb@example.com", "state": "subscribed", "at": "2026-11-22T10:30:00Z"},
+    )
     assert [c["status"] for c in older["callbacks"]] == [200]
     wait(lambda: ("provider_callback", "stale") in outcomes(hub, "cb@example.com"))
     stored = hub.api("/v1/stores/demo/customers?email=cb@example.com")["customers"][0]
@@ -121,39 +172,65 @@ def test_provider_callbacks_update_a_push_store_once(hub: Daemon, sandbox: Sandb
 
 
 def test_forged_tokens_and_bad_salesmanago_keys_change_nothing(
-        hub: Daemon, sandbox: Sandbox) -> None:
-    integration = connect(hub, sandbox, "demo", "salesmanago", "sandbox-secret", "--client-id",
-                          "c1", "--owner", "owner@example.com")
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    integration = connect(
+        hub,
+        sandbox,
+        "demo",
+        "salesmanago",
+        "sandbox-secret",
+        "--client-id",
+        "c1",
+        "--owner",
+        "owner@example.com",
+    )
     ingest(hub, person("sm@example.com", "subscribed", T0))
     opt_out = integration["callbacks"]["opt_out"]
     assert "&key=$key$" in opt_out
     forged = opt_out.replace(opt_out.split("/callbacks/")[1].split("/")[0], "forged-token")
     email = "sm@example.com"
     good_key = hashlib.sha1((email + "sandbox-secret").encode()).hexdigest()
-    cases = [(forged.replace("$email$", email).replace("$key$", good_key), 404),
-             (opt_out.replace("$email$", email).replace("$key$", "0" * 40), 401),
-             (opt_out.replace("$email$", email).replace("&key=$key$", ""), 401),
-             (opt_out.replace("$email$", "").replace("$key$", good_key), 400)]
+    cases = [
+        (forged.replace("$email$", email).replace("$key$", good_key), 404),
+        (opt_out.replace("$email$", email).replace("$key$", "0" * 40), 401),
+        (opt_out.replace("$email$", email).replace("&key=$key$", ""), 401),
+        (opt_out.replace("$email$", "").replace("$key$", good_key), 400),
+    ]
     for url, status in cases:
         assert httpx.get(url).status_code == status, url
     # Each was counted as refused, and a refusal commits nothing (the checks come first).
     assert rejected(hub, "/callbacks/{token}/{direction}") == {
-        "unknown_target": 1, "bad_signature": 2, "malformed": 1}
+        "unknown_target": 1,
+        "bad_signature": 2,
+        "malformed": 1,
+    }
     before = isoformat(datetime.now(UTC))
-    sandbox.post("/_sandbox/salesmanago/callbacks", {"opt_out": opt_out,
-                                                     "secret": "sandbox-secret"})
-    answer = sandbox.post("/_sandbox/salesmanago/consent", {"email": email,
-                                                            "state": "unsubscribed"})
+    sandbox.post(
+        "/_sandbox/salesmanago/callbacks", {"opt_out": opt_out, "secret": "sandbox-secret"}
+    )
+    answer = sandbox.post(
+        "/_sandbox/salesmanago/consent", {"email": email, "state": "unsubscribed"}
+    )
     assert [c["status"] for c in answer["callbacks"]] == [200]
     # Wait for the real opt-out's decision (dated by its receipt). Events are decided in
     # time order, so a forged one committed earlier would be decided before it: the only
     # callback decision must be the real one, applied (not a duplicate of a forged one).
-    wait(lambda: any(h["source"] == "provider" and (h["event_at"] or "") >= before
-                     for h in history(hub, email)))
+    wait(
+        lambda: any(
+            h["source"] == "provider" and (h["event_at"] or "") >= before
+            for h in history(hub, email)
+        )
+    )
     assert [o for o in outcomes(hub, email) if o[0] == "provider_callback"] == [
-        ("provider_callback", "applied")]
-    wait(lambda: hub.api(f"/v1/stores/demo/customers?email={email}")["customers"][0][
-        "email_consent"] == "unsubscribed")
+        ("provider_callback", "applied")
+    ]
+    wait(
+        lambda: (
+            hub.api(f"/v1/stores/demo/customers?email={email}")["customers"][0]["email_consent"]
+            == "unsubscribed"
+        )
+    )
 
 
 def rejected(hub: Daemon, route: str) -> dict[str, int]:
@@ -173,51 +250,90 @@ def shop_customer(sandbox: Sandbox, email: str) -> dict[str, Any]:
 
 
 def test_fetch_on_register_and_provider_unsubscribe_reach_shopify(
-        hub: Daemon, sandbox: Sandbox) -> None:
-    wait(lambda: next(s for s in hub.api("/v1/status")["stores"]
-                      if s["name"] == "shop")["state"] == "ok")
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    wait(
+        lambda: (
+            next(s for s in hub.api("/v1/status")["stores"] if s["name"] == "shop")["state"] == "ok"
+        )
+    )
     integration = connect(hub, sandbox, "shop")
     # Known and opted in at the provider before registering in the shop.
-    sandbox.post("/_sandbox/omnisend/consent", {"email": "fan@example.com",
-                                                "state": "subscribed"})
+    sandbox.post("/_sandbox/omnisend/consent", {"email": "fan@example.com", "state": "subscribed"})
     started = time.monotonic()
-    sandbox.post("/_sandbox/shopify/patchbay-demo/customers", {"email": "fan@example.com",
-                                                               "first_name": "Fan"})
-    wait(lambda: shop_customer(sandbox, "fan@example.com")["email_marketing_consent"][
-        "state"] == "subscribed")
+    sandbox.post(
+        "/_sandbox/shopify/patchbay-demo/customers",
+        {"email": "fan@example.com", "first_name": "Fan"},
+    )
+    wait(
+        lambda: (
+            shop_customer(sandbox, "fan@example.com")["email_marketing_consent"]["state"]
+            == "subscribed"
+        )
+    )
     print(f"fetch-on-register to Shopify write-back: {time.monotonic() - started:.2f} s")
     assert ("fetch_on_register", "applied") in outcomes(hub, "fan@example.com")
     # A stranger registering without consent stays as they are.
     sandbox.post("/_sandbox/shopify/patchbay-demo/customers", {"email": "new@example.com"})
     wait(lambda: ("fetch_on_register", "ignored") in outcomes(hub, "new@example.com"))
-    assert shop_customer(sandbox, "new@example.com")["email_marketing_consent"][
-        "state"] == "not_subscribed"
+    assert (
+        shop_customer(sandbox, "new@example.com")["email_marketing_consent"]["state"]
+        == "not_subscribed"
+    )
     # Unsubscribing at the provider reaches the shop through the callback.
     callbacks = integration["callbacks"]
-    sandbox.post("/_sandbox/omnisend/callbacks", {"opt_in": callbacks["opt_in"],
-                                                  "opt_out": callbacks["opt_out"]})
+    sandbox.post(
+        "/_sandbox/omnisend/callbacks",
+        {"opt_in": callbacks["opt_in"], "opt_out": callbacks["opt_out"]},
+    )
     started = time.monotonic()
-    sandbox.post("/_sandbox/omnisend/consent", {"email": "fan@example.com",
-                                                "state": "unsubscribed"})
-    wait(lambda: shop_customer(sandbox, "fan@example.com")["email_marketing_consent"][
-        "state"] == "unsubscribed")
+    sandbox.post(
+        "/_sandbox/omnisend/consent", {"email": "fan@example.com", "state": "unsubscribed"}
+    )
+    wait(
+        lambda: (
+            shop_customer(sandbox, "fan@example.com")["email_marketing_consent"]["state"]
+            == "unsubscribed"
+        )
+    )
     print(f"provider callback to Shopify write-back: {time.monotonic() - started:.2f} s")
 
 
-def test_a_per_integration_guard_and_fetch_on_register_off(hub: Daemon,
-                                                            sandbox: Sandbox) -> None:
-    connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--opt-out-guard", "5m",
-            "--fetch-on-register", "off")
-    ingest(hub, person("five@example.com", "subscribed", T0),
-           person("quiet@example.com", "not_subscribed", T0))
+def test_a_per_integration_guard_and_fetch_on_register_off(hub: Daemon, sandbox: Sandbox) -> None:
+    connect(
+        hub,
+        sandbox,
+        "demo",
+        "omnisend",
+        "sandbox-k",
+        "--opt-out-guard",
+        "5m",
+        "--fetch-on-register",
+        "off",
+    )
+    ingest(
+        hub,
+        person("five@example.com", "subscribed", T0),
+        person("quiet@example.com", "not_subscribed", T0),
+    )
     wait(lambda: omnisend_status(sandbox, "five@example.com") == "subscribed")
     ingest(hub, person("five@example.com", "unsubscribed", "2026-11-22T10:06:00Z"))
     wait(lambda: omnisend_status(sandbox, "five@example.com") == "unsubscribed")
     wait(lambda: ("fetch_on_register", "ignored") in outcomes(hub, "quiet@example.com"))
-    assert "fetch_on_register is off" in hub.cli("consent", "history",
-                                                 "quiet@example.com").stdout
-    bad = hub.cli("integrations", "connect", "klaviyo", "--store", "demo", "--api-key-env",
-                  "K", "--opt-out-guard", "soon", check=False, env_extra={"K": "sandbox-k"})
+    assert "fetch_on_register is off" in hub.cli("consent", "history", "quiet@example.com").stdout
+    bad = hub.cli(
+        "integrations",
+        "connect",
+        "klaviyo",
+        "--store",
+        "demo",
+        "--api-key-env",
+        "K",
+        "--opt-out-guard",
+        "soon",
+        check=False,
+        env_extra={"K": "sandbox-k"},
+    )
     assert bad.returncode == 1 and "opt_out_guard" in bad.stderr
 
 
@@ -232,22 +348,40 @@ def test_an_older_update_arriving_late_sends_nothing(hub: Daemon, sandbox: Sandb
 
 
 def test_a_provider_that_is_down_does_not_hold_up_other_consent_changes(
-        hub: Daemon, sandbox: Sandbox) -> None:
-    wait(lambda: next(s for s in hub.api("/v1/status")["stores"]
-                      if s["name"] == "shop")["state"] == "ok")
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    wait(
+        lambda: (
+            next(s for s in hub.api("/v1/status")["stores"] if s["name"] == "shop")["state"] == "ok"
+        )
+    )
     omnisend = connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
     shop = connect(hub, sandbox, "shop", "klaviyo", "sandbox-k")
     sandbox.faults("omnisend", down=True)
-    httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
-               json={"items": [person(f"p{i}@example.com", "subscribed", T0)
-                               for i in range(250)]}).raise_for_status()
+    httpx.post(
+        hub.url("/ingest/demo/customers"),
+        headers={"Authorization": "Bearer demo-token"},
+        json={"items": [person(f"p{i}@example.com", "subscribed", T0) for i in range(250)]},
+    ).raise_for_status()
     # 250 older changes wait for Omnisend; a newer one for Klaviyo must not wait behind them.
-    sandbox.post("/_sandbox/shopify/patchbay-demo/customers", {
-        "email": "fresh@example.com", "email_marketing_consent": {
-            "state": "subscribed", "opt_in_level": "single_opt_in",
-            "consent_updated_at": "2026-11-22T12:00:00Z"}})
-    wait(lambda: any(h["integration_id"] == shop["id"]  # decided, however it came out
-                     for h in history(hub, "fresh@example.com")), timeout=25)
+    sandbox.post(
+        "/_sandbox/shopify/patchbay-demo/customers",
+        {
+            "email": "fresh@example.com",
+            "email_marketing_consent": {
+                "state": "subscribed",
+                "opt_in_level": "single_opt_in",
+                "consent_updated_at": "2026-11-22T12:00:00Z",
+            },
+        },
+    )
+    wait(
+        lambda: any(
+            h["integration_id"] == shop["id"]  # decided, however it came out
+            for h in history(hub, "fresh@example.com")
+        ),
+        timeout=25,
+    )
     assert omnisend_status(sandbox, "p0@example.com") is None  # still waiting, not lost
 
     def waiting() -> int:  # in the outbox, retried, not lost
@@ -259,8 +393,11 @@ def test_a_provider_that_is_down_does_not_hold_up_other_consent_changes(
 
 def test_an_address_a_sync_would_filter_is_never_sent(hub: Daemon, sandbox: Sandbox) -> None:
     connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
-    ingest(hub, person("info@example.com", "subscribed", T0),
-           person("fine@example.com", "subscribed", T0))
+    ingest(
+        hub,
+        person("info@example.com", "subscribed", T0),
+        person("fine@example.com", "subscribed", T0),
+    )
     wait(lambda: omnisend_status(sandbox, "fine@example.com") == "subscribed")
     wait(lambda: ("eligibility", "ignored") in outcomes(hub, "info@example.com"))
     assert omnisend_status(sandbox, "info@example.com") is None
@@ -269,19 +406,34 @@ def test_an_address_a_sync_would_filter_is_never_sent(hub: Daemon, sandbox: Sand
     assert [d["contact"] for d in sent] == ["fine@example.com"]
 
 
-def test_opt_ins_an_active_sync_carries_are_not_sent_one_by_one(hub: Daemon,
-                                                               sandbox: Sandbox) -> None:
+def test_opt_ins_an_active_sync_carries_are_not_sent_one_by_one(
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     """A bulk import of new subscribers: before, one consent request per person against
     the provider's limit; now the active sync's batches carry them."""
     omnisend = connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
-    made = hub.cli("sync", "create", str(omnisend["id"]), "--segment", "subscribers",
-                   "--mode", "active", "--json")
+    made = hub.cli(
+        "sync",
+        "create",
+        str(omnisend["id"]),
+        "--segment",
+        "subscribers",
+        "--mode",
+        "active",
+        "--json",
+    )
     sync_id = json.loads(made.stdout)["id"]
-    httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
-               json={"items": [person(f"bulk{i}@example.com", "subscribed", T0)
-                               for i in range(300)]}).raise_for_status()
-    wait(lambda: all(omnisend_status(sandbox, f"bulk{i}@example.com") == "subscribed"
-                     for i in (0, 150, 299)), timeout=30)
+    httpx.post(
+        hub.url("/ingest/demo/customers"),
+        headers={"Authorization": "Bearer demo-token"},
+        json={"items": [person(f"bulk{i}@example.com", "subscribed", T0) for i in range(300)]},
+    ).raise_for_status()
+    wait(
+        lambda: all(
+            omnisend_status(sandbox, f"bulk{i}@example.com") == "subscribed" for i in (0, 150, 299)
+        ),
+        timeout=30,
+    )
     wait(lambda: len(hub.api("/v1/consent/bulk299@example.com/history")["history"]) > 0)
     reasons = [h["reason"] for h in history(hub, "bulk7@example.com")]
     assert any(f"carried by sync {sync_id}" in r for r in reasons), reasons
@@ -291,7 +443,8 @@ def test_opt_ins_an_active_sync_carries_are_not_sent_one_by_one(hub: Daemon,
 
 
 def test_a_consent_change_that_dies_shows_in_the_history_and_the_dead_letters(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
     sandbox.faults("omnisend", error_rate=1.0, error_status=422)
     ingest(hub, person("dies@example.com", "subscribed", T0))
@@ -307,8 +460,7 @@ def test_a_consent_change_that_dies_shows_in_the_history_and_the_dead_letters(
     wait(lambda: omnisend_status(sandbox, "dies@example.com") == "subscribed")
 
 
-def test_an_opt_in_with_no_list_to_hold_it_is_noted_not_sent(hub: Daemon,
-                                                            sandbox: Sandbox) -> None:
+def test_an_opt_in_with_no_list_to_hold_it_is_noted_not_sent(hub: Daemon, sandbox: Sandbox) -> None:
     connect(hub, sandbox, "demo", "klaviyo", "sandbox-k")  # no sync, so no list
     ingest(hub, person("nolist@example.com", "subscribed", T0))
     wait(lambda: bool(history(hub, "nolist@example.com")))
@@ -317,21 +469,36 @@ def test_an_opt_in_with_no_list_to_hold_it_is_noted_not_sent(hub: Daemon,
     assert hub.api("/v1/deliveries?route=0")["deliveries"] == []
 
 
-def test_an_opt_in_is_sent_single_where_a_batch_would_not_set_it(hub: Daemon,
-                                                                 sandbox: Sandbox) -> None:
+def test_an_opt_in_is_sent_single_where_a_batch_would_not_set_it(
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     """Klaviyo's profile import leaves consent be, so an active sync cannot carry it."""
     klaviyo = connect(hub, sandbox, "demo", "klaviyo", "sandbox-k", "--rate-limit", "none")
-    hub.cli("sync", "create", str(klaviyo["id"]), "--segment", "subscribers", "--list",
-            "LIST1", "--mode", "active")
+    hub.cli(
+        "sync",
+        "create",
+        str(klaviyo["id"]),
+        "--segment",
+        "subscribers",
+        "--list",
+        "LIST1",
+        "--mode",
+        "active",
+    )
     ingest(hub, person("kl@example.com", "subscribed", T0))
     wait(lambda: bool(history(hub, "kl@example.com")))
     assert "carried by sync" not in history(hub, "kl@example.com")[0]["reason"]
-    wait(lambda: [d["contact"] for d in hub.api("/v1/deliveries?route=0")["deliveries"]]
-         == ["kl@example.com"])
+    wait(
+        lambda: (
+            [d["contact"] for d in hub.api("/v1/deliveries?route=0")["deliveries"]]
+            == ["kl@example.com"]
+        )
+    )
 
 
 def test_a_slow_provider_does_not_slow_another_integrations_consent_and_orders(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     """A provider that takes 8 s per call (not one that is down: that answers at once)
     must not delay the consent decisions and orders of the store's other integrations.
     Registrations ask each provider for the contact's consent (fetch on register); those
@@ -339,31 +506,68 @@ def test_a_slow_provider_does_not_slow_another_integrations_consent_and_orders(
     slow = connect(hub, sandbox, "demo", "omnisend", "sandbox-k", "--rate-limit", "none")
     key = hub.directory / "webhook.key"
     key.write_text("sandbox-w")
-    fast = json.loads(hub.cli("integrations", "connect", "webhook", "--store", "demo",
-                              "--api-key-file", str(key), "--base-url",
-                              f"{sandbox.url}/webhook/fast", "--rate-limit", "none",
-                              "--json").stdout)
+    fast = json.loads(
+        hub.cli(
+            "integrations",
+            "connect",
+            "webhook",
+            "--store",
+            "demo",
+            "--api-key-file",
+            str(key),
+            "--base-url",
+            f"{sandbox.url}/webhook/fast",
+            "--rate-limit",
+            "none",
+            "--json",
+        ).stdout
+    )
     for integration in (slow["id"], fast["id"]):
         hub.cli("orders", "export", str(integration), "--mode", "active")
     sandbox.faults("omnisend", latency_ms=8000)
     later = "2026-11-22T11:00:00Z"
-    httpx.post(hub.url("/ingest/demo/customers"), headers={"Authorization": "Bearer demo-token"},
-               json={"items": [person(f"s{i}@example.com", "unsubscribed", later)
-                               for i in range(10)]}).raise_for_status()
-    httpx.post(hub.url("/ingest/demo/orders"), headers={"Authorization": "Bearer demo-token"},
-               json={"items": [{"id": f"o{i}", "customer_id": f"s{i}",
-                                "email": f"s{i}@example.com", "status": "paid",
-                                "total": "9.50", "currency": "EUR", "created_at": later}
-                               for i in range(5)]}).raise_for_status()
+    httpx.post(
+        hub.url("/ingest/demo/customers"),
+        headers={"Authorization": "Bearer demo-token"},
+        json={"items": [person(f"s{i}@example.com", "unsubscribed", later) for i in range(10)]},
+    ).raise_for_status()
+    httpx.post(
+        hub.url("/ingest/demo/orders"),
+        headers={"Authorization": "Bearer demo-token"},
+        json={
+            "items": [
+                {
+                    "id": f"o{i}",
+                    "customer_id": f"s{i}",
+                    "email": f"s{i}@example.com",
+                    "status": "paid",
+                    "total": "9.50",
+                    "currency": "EUR",
+                    "created_at": later,
+                }
+                for i in range(5)
+            ]
+        },
+    ).raise_for_status()
 
     def sent(integration: int) -> list[dict[str, Any]]:
-        return [d for d in hub.api(f"/v1/deliveries?route=0&integration={integration}"
-                                   "&limit=1000")["deliveries"] if d["status"] == "delivered"]
+        return [
+            d
+            for d in hub.api(f"/v1/deliveries?route=0&integration={integration}&limit=1000")[
+                "deliveries"
+            ]
+            if d["status"] == "delivered"
+        ]
 
     def decided(integration: int) -> set[str]:  # registrations: each asks the provider
-        return {f"s{i}@example.com" for i in range(10)
-                if any(h["integration_id"] == integration and h["outcome"] != "lookup"
-                       for h in history(hub, f"s{i}@example.com"))}
+        return {
+            f"s{i}@example.com"
+            for i in range(10)
+            if any(
+                h["integration_id"] == integration and h["outcome"] != "lookup"
+                for h in history(hub, f"s{i}@example.com")
+            )
+        }
 
     wait(lambda: len(decided(fast["id"])) == 10 and len(sent(fast["id"])) == 5, timeout=30)
     # All of it went while the slow provider had not answered a single call.

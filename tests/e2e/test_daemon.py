@@ -44,8 +44,13 @@ def test_sigterm_stops_gracefully_with_exit_0_and_removes_the_socket(daemon: Dae
 
 
 def test_sigterm_with_a_log_stream_open_still_stops(daemon: Daemon) -> None:
-    follower = subprocess.Popen([PATCHBAY, "logs", "--follow"], env=daemon.env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [PATCHBAY, "logs", "--follow"],
+        env=daemon.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert follower.stdout is not None
     assert "patchbayd ready" in follower.stdout.readline()
     assert daemon.stop() == 0
@@ -55,8 +60,9 @@ def test_sigterm_with_a_log_stream_open_still_stops(daemon: Daemon) -> None:
 
 
 def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(daemon: Daemon) -> None:
-    daemon.config_path.write_text(BASE_CONFIG + '\n[stores.more]\nkind = "push"\n'
-                                  'ingest_token = "t2"\n')
+    daemon.config_path.write_text(
+        BASE_CONFIG + '\n[stores.more]\nkind = "push"\ningest_token = "t2"\n'
+    )
     daemon.signal(signal.SIGHUP)
     daemon.notify.wait_for("RELOADING=1")  # type: ignore[union-attr]
     wait(lambda: len(daemon.status()["stores"]) == 2)
@@ -70,16 +76,30 @@ def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(daemon: Daemon) -> N
 
 
 def test_second_daemon_on_the_same_state_dir_refuses(daemon: Daemon, workdir) -> None:
-    result = run_daemon_cmd("run", "--config", str(daemon.config_path), "--state-dir",
-                            str(daemon.state_dir), "--socket", str(workdir / "other.sock"))
+    result = run_daemon_cmd(
+        "run",
+        "--config",
+        str(daemon.config_path),
+        "--state-dir",
+        str(daemon.state_dir),
+        "--socket",
+        str(workdir / "other.sock"),
+    )
     assert result.returncode == 1
     assert "another patchbayd" in result.stderr and str(daemon.state_dir) in result.stderr
     assert daemon.status()["state"] == "running"
 
 
 def test_second_daemon_on_the_same_socket_refuses(daemon: Daemon, workdir) -> None:
-    result = run_daemon_cmd("run", "--config", str(daemon.config_path), "--state-dir",
-                            str(workdir / "state2"), "--socket", str(daemon.socket))
+    result = run_daemon_cmd(
+        "run",
+        "--config",
+        str(daemon.config_path),
+        "--state-dir",
+        str(workdir / "state2"),
+        "--socket",
+        str(daemon.socket),
+    )
     assert result.returncode == 1
     assert "another daemon is answering" in result.stderr
     assert daemon.status()["state"] == "running"
@@ -99,12 +119,15 @@ def test_file_and_socket_modes(daemon: Daemon) -> None:
         assert stat.S_IMODE((daemon.state_dir / name).stat().st_mode) == 0o600, name
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("[daemon]\nlisten = 5\n", "daemon.listen: expected a string"),
-    ("[daemon\n", ": line 1: "),
-    ('[stores.a]\nkind = "push"\n', "stores.a.ingest_token: required"),
-    ("[daemon]\nnope = 1\n", "daemon.nope: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[daemon]\nlisten = 5\n", "daemon.listen: expected a string"),
+        ("[daemon\n", ": line 1: "),
+        ('[stores.a]\nkind = "push"\n', "stores.a.ingest_token: required"),
+        ("[daemon]\nnope = 1\n", "daemon.nope: unknown key"),
+    ],
+)
 def test_bad_config_exits_2_naming_file_key_and_reason(workdir, text: str, expected: str) -> None:
     path = workdir / "bad.toml"
     path.write_text(text)
@@ -151,8 +174,12 @@ def test_logs_filter_by_level_and_follow(daemon: Daemon) -> None:
     assert any(e["message"] == "patchbayd ready" for e in events)
     assert json.loads(daemon.cli("logs", "--json", "--level", "error").stdout)["events"] == []
 
-    follower = subprocess.Popen([PATCHBAY, "logs", "--follow", "--json", "-n", "1"],
-                                env=daemon.env(), stdout=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [PATCHBAY, "logs", "--follow", "--json", "-n", "1"],
+        env=daemon.env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert follower.stdout is not None
     try:
         json.loads(follower.stdout.readline())  # the backlog line: the stream is open
@@ -186,8 +213,9 @@ def test_metrics_in_prometheus_text_format(daemon: Daemon) -> None:
 
 
 def test_cli_exits_3_with_a_hint_when_no_daemon(workdir) -> None:
-    result = subprocess.run([PATCHBAY, "status", "--socket", str(workdir / "none.sock")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [PATCHBAY, "status", "--socket", str(workdir / "none.sock")], capture_output=True, text=True
+    )
     assert result.returncode == 3
     assert "cannot reach patchbayd" in result.stderr and "hint:" in result.stderr
 
@@ -211,4 +239,3 @@ def test_log_survives_restart_in_the_event_log_table(daemon: Daemon) -> None:
     assert [e["message"] for e in events].count("patchbayd ready") == 2
     ids = [e["id"] for e in events]
     assert ids == sorted(set(ids))
-

@@ -11,8 +11,9 @@ from tests.support import PATCHBAY
 
 
 def test_demo_without_a_terminal_runs_headless_and_exits_0() -> None:
-    result = subprocess.run([PATCHBAY, "demo"], stdin=subprocess.DEVNULL, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [PATCHBAY, "demo"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "daemon ready" in out and "running" in out
@@ -32,8 +33,12 @@ def test_demo_without_a_terminal_runs_headless_and_exits_0() -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_patchbay_sandbox_runs_the_sandbox_as_a_child_and_stops_it(signum: int) -> None:
-    proc = subprocess.Popen([PATCHBAY, "sandbox", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [PATCHBAY, "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -53,7 +58,11 @@ def test_patchbay_sandbox_passes_on_the_childs_failure() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        result = subprocess.run([PATCHBAY, "sandbox", "--port", str(taken.getsockname()[1])],
-                                capture_output=True, text=True, timeout=30,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [PATCHBAY, "sandbox", "--port", str(taken.getsockname()[1])],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     assert result.returncode == 1 and "sandbox:" in result.stderr, result.stderr

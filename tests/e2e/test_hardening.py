@@ -44,15 +44,25 @@ def rows(hub: Daemon, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
 
 
 def table_counts(hub: Daemon) -> dict[str, int]:
-    return {t: rows(hub, f"SELECT count(*) FROM {t}")[0][0]
-            for t in ("inbox", "customers", "orders", "events", "consent_events")}
+    return {
+        t: rows(hub, f"SELECT count(*) FROM {t}")[0][0]
+        for t in ("inbox", "customers", "orders", "events", "consent_events")
+    }
 
 
-def raw_webhook(hub: Daemon, raw: bytes, topic: str = "customers/update",
-                webhook_id: str = "w-1") -> httpx.Response:
-    return httpx.post(hub.url("/webhooks/shopify/shop"), content=raw, headers={
-        "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": webhook_id,
-        "X-Shopify-Hmac-Sha256": sign(raw), "Content-Type": "application/json"})
+def raw_webhook(
+    hub: Daemon, raw: bytes, topic: str = "customers/update", webhook_id: str = "w-1"
+) -> httpx.Response:
+    return httpx.post(
+        hub.url("/webhooks/shopify/shop"),
+        content=raw,
+        headers={
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Hmac-Sha256": sign(raw),
+            "Content-Type": "application/json",
+        },
+    )
 
 
 def good_customer_goes_through(hub: Daemon, email: str) -> None:
@@ -61,44 +71,72 @@ def good_customer_goes_through(hub: Daemon, email: str) -> None:
     wait(lambda: len(customers(hub, email=email)) == 1)
 
 
-DEEP = '{"id": "c1", "email": "a@example.com", "properties": {"x": ' + "[" * 5000 + \
-       "]" * 5000 + "}}"
+DEEP = (
+    '{"id": "c1", "email": "a@example.com", "properties": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"
+)
 HOSTILE_INGEST = [  # (kind, raw body, words the 400 must carry)
-    ("customers", f'{{"id": "c1", "email": "a@example.com", "first_name": "{MARK}",'
-                  ' "member": {"points": NaN}}', "member.points"),
-    ("customers", '{"id": "c1", "email": "a@example.com", "member": {"points": -Infinity}}',
-     "member.points"),
-    ("customers", '{"id": "c1", "email": "a@example.com", "member": {"points": 1e999}}',
-     "member.points"),
-    ("customers", '{"id": "c1", "email": "a@example.com", "member": {"points": '
-                  + "9" * 5000 + "}}", "member.points"),
+    (
+        "customers",
+        f'{{"id": "c1", "email": "a@example.com", "first_name": "{MARK}",'
+        ' "member": {"points": NaN}}',
+        "member.points",
+    ),
+    (
+        "customers",
+        '{"id": "c1", "email": "a@example.com", "member": {"points": -Infinity}}',
+        "member.points",
+    ),
+    (
+        "customers",
+        '{"id": "c1", "email": "a@example.com", "member": {"points": 1e999}}',
+        "member.points",
+    ),
+    (
+        "customers",
+        '{"id": "c1", "email": "a@example.com", "member": {"points": ' + "9" * 5000 + "}}",
+        "member.points",
+    ),
     ("customers", DEEP, "nested"),
-    ("customers", f'{{"id": "c1", "email": "\\ud800@x.com", "first_name": "{MARK}"}}',
-     "email"),
-    ("customers", '{"id": "c1", "email": "a@example.com",'
-                  ' "created_at": "0001-01-01T00:00:00+01:00"}', "created_at"),
-    ("orders", '{"id": "o1", "status": "paid", "updated_at": "9999-12-31T23:59:59-01:00"}',
-     "updated_at"),
-    ("events", '{"id": "e1", "type": "loyalty.points_awarded", "occurred_at":'
-               ' "2026-11-22T10:00:00Z", "data": {"points": NaN}}', "data.points"),
-    ("customers", '{"items": [{"id": "c1", "email": "a@example.com"},'
-                  ' {"id": "c2", "email": "b@example.com", "member": {"tier": NaN}}]}',
-     "items[1].member.tier"),
+    ("customers", f'{{"id": "c1", "email": "\\ud800@x.com", "first_name": "{MARK}"}}', "email"),
+    (
+        "customers",
+        '{"id": "c1", "email": "a@example.com", "created_at": "0001-01-01T00:00:00+01:00"}',
+        "created_at",
+    ),
+    (
+        "orders",
+        '{"id": "o1", "status": "paid", "updated_at": "9999-12-31T23:59:59-01:00"}',
+        "updated_at",
+    ),
+    (
+        "events",
+        '{"id": "e1", "type": "loyalty.points_awarded", "occurred_at":'
+        ' "2026-11-22T10:00:00Z", "data": {"points": NaN}}',
+        "data.points",
+    ),
+    (
+        "customers",
+        '{"items": [{"id": "c1", "email": "a@example.com"},'
+        ' {"id": "c2", "email": "b@example.com", "member": {"tier": NaN}}]}',
+        "items[1].member.tier",
+    ),
 ]
 HOSTILE_WEBHOOKS = [  # signed correctly: only the types are wrong
     ({"id": 1, "email": ["x@example.com"]}, "email"),
     ({"id": 1, "email": "x@example.com", "first_name": {"a": 1}}, "first_name"),
-    ({"id": 1, "email": "x@example.com", "created_at": "0001-01-01T00:00:00+01:00"},
-     "created_at"),
-    ({"id": 1, "email": "x@example.com", "email_marketing_consent": {"state": ["x"]}},
-     "email_marketing_consent.state"),
+    ({"id": 1, "email": "x@example.com", "created_at": "0001-01-01T00:00:00+01:00"}, "created_at"),
+    (
+        {"id": 1, "email": "x@example.com", "email_marketing_consent": {"state": ["x"]}},
+        "email_marketing_consent.state",
+    ),
     ({"id": 1, "email": "x@example.com", "tags": {"a": 1}}, "tags"),
     ({"id": {"nested": 1}, "email": "x@example.com"}, "id"),
 ]
 
 
 def test_hostile_values_are_refused_with_the_field_named_and_change_nothing(
-        shop_hub: Daemon) -> None:
+    shop_hub: Daemon,
+) -> None:
     hub = shop_hub
     before = table_counts(hub)
     for kind, raw, field in HOSTILE_INGEST:
@@ -118,19 +156,36 @@ def test_hostile_values_are_refused_with_the_field_named_and_change_nothing(
 
 
 def test_a_row_that_cannot_be_processed_is_quarantined_and_the_rows_behind_it_go_on(
-        shop_hub: Daemon) -> None:
+    shop_hub: Daemon,
+) -> None:
     hub = shop_hub
     hub.stop()
     # Rows an older version accepted: they must not stall anything, now or after a restart.
-    poison = [("shop", "customers", "shopify", "p1", json.dumps({"id": 1, "email": ["x@a.co"]})),
-              ("demo", "customers", "ingest", "p2", json.dumps(
-                  {"id": "c9", "email": "c9@example.com",
-                   "created_at": "0001-01-01T00:00:00+01:00"}))]
-    good = ("demo", "customers", "ingest", "g1",
-            json.dumps({"id": "g1", "email": "behind@example.com"}))
+    poison = [
+        ("shop", "customers", "shopify", "p1", json.dumps({"id": 1, "email": ["x@a.co"]})),
+        (
+            "demo",
+            "customers",
+            "ingest",
+            "p2",
+            json.dumps(
+                {"id": "c9", "email": "c9@example.com", "created_at": "0001-01-01T00:00:00+01:00"}
+            ),
+        ),
+    ]
+    good = (
+        "demo",
+        "customers",
+        "ingest",
+        "g1",
+        json.dumps({"id": "g1", "email": "behind@example.com"}),
+    )
     db = sqlite3.connect(hub.state_dir / "patchbay.db")
-    db.executemany("INSERT INTO inbox (store, kind, source, dedupe, payload, received_at)"
-                   " VALUES (?, ?, ?, ?, ?, '2026-11-22T10:00:00Z')", [*poison, good])
+    db.executemany(
+        "INSERT INTO inbox (store, kind, source, dedupe, payload, received_at)"
+        " VALUES (?, ?, ?, ?, ?, '2026-11-22T10:00:00Z')",
+        [*poison, good],
+    )
     db.commit()
     db.close()
     hub.start()
@@ -147,8 +202,10 @@ def test_a_row_that_cannot_be_processed_is_quarantined_and_the_rows_behind_it_go
     # Replayable after a fix: here the fix is to the data; the row then goes through.
     fixed = next(i["id"] for i in listed["items"] if i["store"] == "demo")
     db = sqlite3.connect(hub.state_dir / "patchbay.db")
-    db.execute("UPDATE inbox SET payload = ? WHERE id = ?",
-               (json.dumps({"id": "c9", "email": "c9@example.com"}), fixed))
+    db.execute(
+        "UPDATE inbox SET payload = ? WHERE id = ?",
+        (json.dumps({"id": "c9", "email": "c9@example.com"}), fixed),
+    )
     db.commit()
     db.close()
     assert "queued" in hub.cli("inbox", "replay", str(fixed)).stdout
@@ -161,12 +218,18 @@ def test_a_row_that_cannot_be_processed_is_quarantined_and_the_rows_behind_it_go
 
 def test_an_older_order_update_never_moves_the_status_back(shop_hub: Daemon) -> None:
     hub = shop_hub
-    paid = {"id": 501, "email": "o@example.com", "financial_status": "paid",
-            "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z"}
+    paid = {
+        "id": 501,
+        "email": "o@example.com",
+        "financial_status": "paid",
+        "created_at": "2026-11-22T10:00:00Z",
+        "updated_at": "2026-11-22T10:00:00Z",
+    }
     refunded = {**paid, "financial_status": "refunded", "updated_at": "2026-11-22T12:00:00Z"}
     assert raw_webhook(hub, json.dumps(paid).encode(), "orders/paid", "w-1").status_code == 200
-    assert raw_webhook(hub, json.dumps(refunded).encode(), "orders/updated",
-                       "w-2").status_code == 200
+    assert (
+        raw_webhook(hub, json.dumps(refunded).encode(), "orders/updated", "w-2").status_code == 200
+    )
 
     def status() -> list[tuple[Any, ...]]:
         return rows(hub, "SELECT status FROM orders WHERE store = 'shop' AND id = '501'")
@@ -177,8 +240,12 @@ def test_an_older_order_update_never_moves_the_status_back(shop_hub: Daemon) -> 
     wait(lambda: hub.counts()["inbox_pending"] == 0)
     assert status() == [("refunded",)]
     # The same rule for push stores.
-    push = {"id": "o7", "email": "p@example.com", "status": "refunded",
-            "updated_at": "2026-11-22T12:00:00Z"}
+    push = {
+        "id": "o7",
+        "email": "p@example.com",
+        "status": "refunded",
+        "updated_at": "2026-11-22T12:00:00Z",
+    }
     ingest(hub, "orders", push)
     ingest(hub, "orders", {**push, "status": "paid", "updated_at": "2026-11-22T11:00:00Z"})
     wait(lambda: hub.counts()["inbox_pending"] == 0)
@@ -186,9 +253,19 @@ def test_an_older_order_update_never_moves_the_status_back(shop_hub: Daemon) -> 
 
 
 BAD_EMAILS: list[Any] = [
-    ["x@example.com"], {"a": 1}, 42, True, "a\x00b@example.com", "@example.com",
-    "a b@example.com", "a\x1b[2J@example.com", "x@", "x@localhost", "a..b@example.com",
-    "\u202eevil@example.com", "x" * 400 + "@example.com",
+    ["x@example.com"],
+    {"a": 1},
+    42,
+    True,
+    "a\x00b@example.com",
+    "@example.com",
+    "a b@example.com",
+    "a\x1b[2J@example.com",
+    "x@",
+    "x@localhost",
+    "a..b@example.com",
+    "\u202eevil@example.com",
+    "x" * 400 + "@example.com",
 ]
 
 
@@ -212,33 +289,42 @@ def test_callbacks_refuse_what_is_not_an_email_address(hub: Daemon, sandbox: San
 
 def test_control_characters_and_long_values_never_reach_the_log_raw(daemon: Daemon) -> None:
     evil = "shop\r\x1b[2J\x1b[31mFAKE_LINE" + "x" * 15000  # no space: once printed raw
-    answer = httpx.post(daemon.url(f"/ingest/{quote(evil)}/customers"), content=b"{}",
-                        headers={"Authorization": "Bearer demo-token"})
+    answer = httpx.post(
+        daemon.url(f"/ingest/{quote(evil)}/customers"),
+        content=b"{}",
+        headers={"Authorization": "Bearer demo-token"},
+    )
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
     for _ in range(40):  # a flood of refusals: counted every one, logged a few
-        httpx.post(daemon.url("/ingest/demo/customers"), content=b"{}",
-                   headers={"Authorization": "Bearer wrong"})
+        httpx.post(
+            daemon.url("/ingest/demo/customers"),
+            content=b"{}",
+            headers={"Authorization": "Bearer wrong"},
+        )
     wait(lambda: 'reason="bad_token"' in httpx.get(daemon.url("/metrics")).text)
     metrics = httpx.get(daemon.url("/metrics")).text
-    assert 'patchbay_rejected_requests_total{reason="bad_token",route="/ingest/{store}/{kind}"}' \
-           ' 40.0' in metrics
+    assert (
+        'patchbay_rejected_requests_total{reason="bad_token",route="/ingest/{store}/{kind}"}'
+        " 40.0" in metrics
+    )
     logged = daemon.cli("logs", "-n", "1000").stdout
     stderr = daemon.stderr()
     for text in (logged, stderr):
         assert "\x1b" not in text and "\r" not in text
         assert "\\x1b[2J" in text  # shown, escaped
         assert "x" * 1000 not in text  # bounded
-    assert stderr.count('reason=bad_token') <= 6
+    assert stderr.count("reason=bad_token") <= 6
 
 
-def test_one_unsendable_row_fails_alone_and_the_run_goes_on(hub: Daemon,
-                                                            sandbox: Sandbox) -> None:
+def test_one_unsendable_row_fails_alone_and_the_run_goes_on(hub: Daemon, sandbox: Sandbox) -> None:
     syncs.ingest(hub, "customers", [syncs.customer(i) for i in range(5)])
     hub.stop()
     # A value an older version let in: NaN cannot go out as JSON to any provider.
     db = sqlite3.connect(hub.state_dir / "patchbay.db")
-    db.execute("UPDATE customers SET member = ? WHERE id = ?",
-               (json.dumps({"points": float("nan")}), "c00002"))
+    db.execute(
+        "UPDATE customers SET member = ? WHERE id = ?",
+        (json.dumps({"points": float("nan")}), "c00002"),
+    )
     db.commit()
     db.close()
     hub.start()

@@ -16,10 +16,16 @@ import pytest
 from tests.support import Daemon, Sandbox, sandbox_config, wait
 
 TOKEN = "demo-token"
-ANN = {"id": "c_1", "email": "ann@example.com", "first_name": "Ann",
-       "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:05:00Z",
-       "email_consent": {"state": "subscribed", "updated_at": "2026-11-22T10:05:00Z"},
-       "member": {"points": 120, "tier": "gold"}, "tags": ["vip"]}
+ANN = {
+    "id": "c_1",
+    "email": "ann@example.com",
+    "first_name": "Ann",
+    "created_at": "2026-11-22T10:00:00Z",
+    "updated_at": "2026-11-22T10:05:00Z",
+    "email_consent": {"state": "subscribed", "updated_at": "2026-11-22T10:05:00Z"},
+    "member": {"points": 120, "tier": "gold"},
+    "tags": ["vip"],
+}
 
 
 @pytest.fixture
@@ -30,13 +36,19 @@ def shop_hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
     d.kill()
 
 
-
-def ingest(hub: Daemon, kind: str, body: Any, token: str = TOKEN, store: str = "demo",
-           raw: bytes | None = None) -> httpx.Response:
-    return httpx.post(hub.url(f"/ingest/{store}/{kind}"),
-                      content=raw if raw is not None else json.dumps(body).encode(),
-                      headers={"Authorization": f"Bearer {token}",
-                               "Content-Type": "application/json"})
+def ingest(
+    hub: Daemon,
+    kind: str,
+    body: Any,
+    token: str = TOKEN,
+    store: str = "demo",
+    raw: bytes | None = None,
+) -> httpx.Response:
+    return httpx.post(
+        hub.url(f"/ingest/{store}/{kind}"),
+        content=raw if raw is not None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
 
 
 def customers(hub: Daemon, store: str = "demo", **query: str) -> list[dict[str, Any]]:
@@ -49,19 +61,30 @@ def settled(hub: Daemon) -> dict[str, Any]:
     return hub.api("/v1/status")
 
 
-def test_ingest_accepts_one_object_or_items_and_a_repeat_changes_nothing(
-        shop_hub: Daemon) -> None:
+def test_ingest_accepts_one_object_or_items_and_a_repeat_changes_nothing(shop_hub: Daemon) -> None:
     assert ingest(shop_hub, "customers", ANN).status_code == 202
     bob = {**ANN, "id": "c_2", "email": "bob@example.com"}
-    answer = ingest(shop_hub, "customers", {"items": [bob, {**ANN, "id": "c_3",
-                                                             "email": "cy@example.com"}]})
+    answer = ingest(
+        shop_hub, "customers", {"items": [bob, {**ANN, "id": "c_3", "email": "cy@example.com"}]}
+    )
     assert answer.status_code == 202 and answer.json() == {"accepted": 2}
-    order = {"id": "o_9", "customer_id": "c_1", "email": "ann@example.com", "status": "paid",
-             "total": "129.90", "currency": "EUR", "created_at": "2026-11-22T11:00:00Z",
-             "items": [{"sku": "T1", "name": "Tea", "quantity": 2, "price": "64.95"}]}
-    event = {"id": "evt_1", "type": "loyalty.points_awarded",
-             "occurred_at": "2026-11-22T11:00:00Z",
-             "customer": {"id": "c_1", "email": "ann@example.com"}, "data": {"points": 50}}
+    order = {
+        "id": "o_9",
+        "customer_id": "c_1",
+        "email": "ann@example.com",
+        "status": "paid",
+        "total": "129.90",
+        "currency": "EUR",
+        "created_at": "2026-11-22T11:00:00Z",
+        "items": [{"sku": "T1", "name": "Tea", "quantity": 2, "price": "64.95"}],
+    }
+    event = {
+        "id": "evt_1",
+        "type": "loyalty.points_awarded",
+        "occurred_at": "2026-11-22T11:00:00Z",
+        "customer": {"id": "c_1", "email": "ann@example.com"},
+        "data": {"points": 50},
+    }
     assert ingest(shop_hub, "orders", order).status_code == 202
     assert ingest(shop_hub, "events", event).status_code == 202
     demo = next(s for s in settled(shop_hub)["stores"] if s["name"] == "demo")
@@ -89,15 +112,26 @@ BAD_INPUT: list[tuple[dict[str, Any], int, str, str]] = [
     ({"store": "shop"}, 404, "no push store", "unknown_target"),  # Shopify has no ingest
     ({"kind": "widgets"}, 404, "no push store", "unknown_target"),
     ({"raw": b"{not json"}, 400, "not valid JSON", "malformed"),
-    ({"body": {**ANN, "email_consent": {"state": "maybe"}}}, 400,
-     "email_consent.state: must be one of", "malformed"),
-    ({"body": {"items": [ANN, {**ANN, "id": None}]}}, 400, "items[1].id: required",
-     "malformed"),
-    ({"body": {**ANN, "created_at": "yesterday"}}, 400, "created_at: expected an ISO-8601",
-     "malformed"),
+    (
+        {"body": {**ANN, "email_consent": {"state": "maybe"}}},
+        400,
+        "email_consent.state: must be one of",
+        "malformed",
+    ),
+    ({"body": {"items": [ANN, {**ANN, "id": None}]}}, 400, "items[1].id: required", "malformed"),
+    (
+        {"body": {**ANN, "created_at": "yesterday"}},
+        400,
+        "created_at: expected an ISO-8601",
+        "malformed",
+    ),
     ({"body": [ANN]}, 400, "expected a JSON object", "malformed"),
-    ({"body": {**ANN, "properties": {"blob": "x" * 5000}}}, 413, "body over 4096 bytes",
-     "too_large"),
+    (
+        {"body": {**ANN, "properties": {"blob": "x" * 5000}}},
+        413,
+        "body over 4096 bytes",
+        "too_large",
+    ),
 ]
 
 
@@ -121,11 +155,20 @@ def sign(body: bytes, secret: str = "sandbox-webhook-secret") -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def webhook(hub: Daemon, body: dict[str, Any], *, signature: str | None = "good",
-            webhook_id: str = "w-1", topic: str = "customers/update") -> httpx.Response:
+def webhook(
+    hub: Daemon,
+    body: dict[str, Any],
+    *,
+    signature: str | None = "good",
+    webhook_id: str = "w-1",
+    topic: str = "customers/update",
+) -> httpx.Response:
     raw = json.dumps(body).encode()
-    headers = {"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": webhook_id,
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "Content-Type": "application/json",
+    }
     if signature == "good":
         headers["X-Shopify-Hmac-Sha256"] = sign(raw)
     elif signature is not None:
@@ -133,12 +176,19 @@ def webhook(hub: Daemon, body: dict[str, Any], *, signature: str | None = "good"
     return httpx.post(hub.url("/webhooks/shopify/shop"), content=raw, headers=headers)
 
 
-SHOPIFY_CUSTOMER = {"id": 991, "email": "zoe@example.com", "first_name": "Zoe",
-                    "created_at": "2026-11-22T09:00:00-05:00",
-                    "updated_at": "2026-11-22T09:30:00-05:00", "tags": "vip, tea",
-                    "email_marketing_consent": {"state": "subscribed",
-                                                "opt_in_level": "single_opt_in",
-                                                "consent_updated_at": "2026-11-22T09:30:00-05:00"}}
+SHOPIFY_CUSTOMER = {
+    "id": 991,
+    "email": "zoe@example.com",
+    "first_name": "Zoe",
+    "created_at": "2026-11-22T09:00:00-05:00",
+    "updated_at": "2026-11-22T09:30:00-05:00",
+    "tags": "vip, tea",
+    "email_marketing_consent": {
+        "state": "subscribed",
+        "opt_in_level": "single_opt_in",
+        "consent_updated_at": "2026-11-22T09:30:00-05:00",
+    },
+}
 
 
 def test_shopify_webhooks_are_verified_and_deduplicated(shop_hub: Daemon) -> None:
@@ -162,11 +212,15 @@ def test_shopify_webhooks_are_verified_and_deduplicated(shop_hub: Daemon) -> Non
 
 
 def test_a_sandbox_shop_change_reaches_the_store_table_through_signed_webhooks(
-        shop_hub: Daemon, sandbox: Sandbox) -> None:
-    wait(lambda: next(s for s in shop_hub.status()["stores"] if s["name"] == "shop")["state"]
-         == "ok")
-    answer = sandbox.post("/_sandbox/shopify/patchbay-demo/customers",
-                          {"email": "new@example.com", "first_name": "Newt"})
+    shop_hub: Daemon, sandbox: Sandbox
+) -> None:
+    wait(
+        lambda: next(s for s in shop_hub.status()["stores"] if s["name"] == "shop")["state"] == "ok"
+    )
+    answer = sandbox.post(
+        "/_sandbox/shopify/patchbay-demo/customers",
+        {"email": "new@example.com", "first_name": "Newt"},
+    )
     assert [w["status"] for w in answer["webhooks"]] == [200]
     settled(shop_hub)
     found = customers(shop_hub, "shop", email="new@example.com")

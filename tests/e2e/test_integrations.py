@@ -18,13 +18,25 @@ def key_file(workdir: Path, value: str = KEY) -> str:
     return str(path)
 
 
-def connect(hub: Daemon, sandbox: Sandbox, provider: str, key: str, *extra: str,
-            check: bool = True) -> tuple[int, dict]:
+def connect(
+    hub: Daemon, sandbox: Sandbox, provider: str, key: str, *extra: str, check: bool = True
+) -> tuple[int, dict]:
     path = hub.directory / f"{provider}.key"
     path.write_text(key)
-    result = hub.cli("integrations", "connect", provider, "--store", "shop", "--api-key-file",
-                     str(path), "--base-url", f"{sandbox.url}/{provider}", *extra, "--json",
-                     check=check)
+    result = hub.cli(
+        "integrations",
+        "connect",
+        provider,
+        "--store",
+        "shop",
+        "--api-key-file",
+        str(path),
+        "--base-url",
+        f"{sandbox.url}/{provider}",
+        *extra,
+        "--json",
+        check=check,
+    )
     return result.returncode, json.loads(result.stdout) if result.stdout else {}
 
 
@@ -38,7 +50,8 @@ PROVIDERS = [
 
 @pytest.mark.parametrize(("provider", "key", "extra"), PROVIDERS)
 def test_connect_verifies_then_lists_and_shows_without_the_key(
-        hub: Daemon, sandbox: Sandbox, provider: str, key: str, extra: tuple[str, ...]) -> None:
+    hub: Daemon, sandbox: Sandbox, provider: str, key: str, extra: tuple[str, ...]
+) -> None:
     code, made = connect(hub, sandbox, provider, key, *extra)
     assert code == 0 and made["state"] == "connected" and made["provider"] == provider
     listed = json.loads(hub.cli("integrations", "list", "--json").stdout)
@@ -51,26 +64,46 @@ def test_connect_verifies_then_lists_and_shows_without_the_key(
 
 
 def test_mailchimp_needs_a_data_centre_in_the_key_or_a_base_url(
-        hub: Daemon, sandbox: Sandbox) -> None:
-    code, made = connect(hub, sandbox, "mailchimp", "sandbox-mc-us1", "--base-url",
-                         f"{sandbox.url}/mailchimp/3.0")
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    code, made = connect(
+        hub, sandbox, "mailchimp", "sandbox-mc-us1", "--base-url", f"{sandbox.url}/mailchimp/3.0"
+    )
     assert code == 0 and made["account"] == "Sandbox Store"
-    no_dc = hub.cli("integrations", "connect", "mailchimp", "--store", "shop",
-                    "--api-key-file", key_file(hub.directory, "nodatacentre"), check=False)
+    no_dc = hub.cli(
+        "integrations",
+        "connect",
+        "mailchimp",
+        "--store",
+        "shop",
+        "--api-key-file",
+        key_file(hub.directory, "nodatacentre"),
+        check=False,
+    )
     assert no_dc.returncode == 1 and "data centre" in no_dc.stderr
 
 
 def test_wrong_key_exits_1_with_the_providers_reason_and_stores_nothing(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     wrong = "live-wrong-key-123456"
     code, answer = connect(hub, sandbox, "omnisend", wrong, check=False)
     assert code == 1
     assert "credentials rejected" in answer["error"]["message"]
     assert "invalid API key" in answer["error"]["message"]  # Omnisend's own words
     assert json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"] == []
-    human = hub.cli("integrations", "connect", "klaviyo", "--store", "shop", "--api-key-file",
-                    key_file(hub.directory, wrong), "--base-url", f"{sandbox.url}/klaviyo",
-                    check=False)
+    human = hub.cli(
+        "integrations",
+        "connect",
+        "klaviyo",
+        "--store",
+        "shop",
+        "--api-key-file",
+        key_file(hub.directory, wrong),
+        "--base-url",
+        f"{sandbox.url}/klaviyo",
+        check=False,
+    )
     assert human.returncode == 1 and "Missing or invalid private key" in human.stderr
     for place in [hub.stderr(), human.stdout, human.stderr, *state_files(hub)]:
         assert wrong not in place
@@ -81,7 +114,8 @@ def state_files(hub: Daemon) -> list[str]:
 
 
 def test_disconnect_asks_stops_traffic_and_wipes_the_credential(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     _, made = connect(hub, sandbox, "omnisend", KEY)
     assert any(KEY in text for text in state_files(hub))  # stored while connected
     refused = hub.cli("integrations", "disconnect", str(made["id"]), check=False)
@@ -99,7 +133,8 @@ def test_disconnect_asks_stops_traffic_and_wipes_the_credential(
 
 
 def test_a_key_revoked_while_in_use_puts_the_integration_in_error(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     _, made = connect(hub, sandbox, "klaviyo", "sandbox-k-2")
     sandbox.faults("klaviyo", revoked_keys=["sandbox-k-2"])
     checked = hub.cli("integrations", "check", str(made["id"]), "--json", check=False)
@@ -111,14 +146,18 @@ def test_a_key_revoked_while_in_use_puts_the_integration_in_error(
     assert data["state"] == "connected" and data["reason"] is None
 
 
-@pytest.mark.parametrize(("knobs", "words"), [
-    ({"down": True}, "Service Unavailable (HTTP 503)"),
-    ({"error_rate": 1.0, "error_status": 500}, "(HTTP 500)"),
-    ({"latency_ms": 2500}, "did not answer within 1 s"),
-    ({"malformed": True}, "malformed response"),
-])
+@pytest.mark.parametrize(
+    ("knobs", "words"),
+    [
+        ({"down": True}, "Service Unavailable (HTTP 503)"),
+        ({"error_rate": 1.0, "error_status": 500}, "(HTTP 500)"),
+        ({"latency_ms": 2500}, "did not answer within 1 s"),
+        ({"malformed": True}, "malformed response"),
+    ],
+)
 def test_an_unhealthy_provider_refuses_the_connect_clearly(
-        hub: Daemon, sandbox: Sandbox, knobs: dict, words: str) -> None:
+    hub: Daemon, sandbox: Sandbox, knobs: dict, words: str
+) -> None:
     sandbox.faults("omnisend", **knobs)
     code, answer = connect(hub, sandbox, "omnisend", KEY, check=False)
     assert code == 1 and words in answer["error"]["message"], answer
@@ -136,16 +175,42 @@ def test_429s_are_waited_out_not_failed(hub: Daemon, sandbox: Sandbox) -> None:
 
 
 def test_bad_connect_requests_are_usage_errors(hub: Daemon, sandbox: Sandbox) -> None:
-    missing = hub.cli("integrations", "connect", "salesmanago", "--store", "shop",
-                      "--api-key-file", key_file(hub.directory), check=False)
+    missing = hub.cli(
+        "integrations",
+        "connect",
+        "salesmanago",
+        "--store",
+        "shop",
+        "--api-key-file",
+        key_file(hub.directory),
+        check=False,
+    )
     assert missing.returncode == 1 and "--client-id" in missing.stderr
-    no_store = hub.cli("integrations", "connect", "omnisend", "--store", "nope",
-                       "--api-key-file", key_file(hub.directory), check=False)
+    no_store = hub.cli(
+        "integrations",
+        "connect",
+        "omnisend",
+        "--store",
+        "nope",
+        "--api-key-file",
+        key_file(hub.directory),
+        check=False,
+    )
     assert no_store.returncode == 1 and "no store 'nope'" in no_store.stderr
     no_key = hub.cli("integrations", "connect", "omnisend", "--store", "shop", check=False)
     assert no_key.returncode == 2 and "--api-key-file" in no_key.stderr
-    rate = hub.cli("integrations", "connect", "omnisend", "--store", "shop", "--api-key-file",
-                   key_file(hub.directory), "--rate-limit", "lots", check=False)
+    rate = hub.cli(
+        "integrations",
+        "connect",
+        "omnisend",
+        "--store",
+        "shop",
+        "--api-key-file",
+        key_file(hub.directory),
+        "--rate-limit",
+        "lots",
+        check=False,
+    )
     assert rate.returncode == 1 and "400/min" in rate.stderr
     # The providers are the daemon's (GET /v1/providers); asked before any key is read.
     unknown = hub.cli("integrations", "connect", "mailgun", "--store", "shop", check=False)
@@ -155,15 +220,29 @@ def test_bad_connect_requests_are_usage_errors(hub: Daemon, sandbox: Sandbox) ->
 
 def test_the_key_never_reaches_argv_logs_or_api(hub: Daemon, sandbox: Sandbox) -> None:
     env_key = "sandbox-from-env-5a4b3c"
-    result = hub.cli("integrations", "connect", "omnisend", "--store", "shop", "--api-key-env",
-                     "PB_TEST_KEY", "--base-url", f"{sandbox.url}/omnisend", "--json",
-                     env_extra={"PB_TEST_KEY": env_key})
+    result = hub.cli(
+        "integrations",
+        "connect",
+        "omnisend",
+        "--store",
+        "shop",
+        "--api-key-env",
+        "PB_TEST_KEY",
+        "--base-url",
+        f"{sandbox.url}/omnisend",
+        "--json",
+        env_extra={"PB_TEST_KEY": env_key},
+    )
     made = json.loads(result.stdout)
     sandbox.faults("omnisend", revoked_keys=[env_key])
     hub.cli("integrations", "check", str(made["id"]), check=False)
-    outputs = [result.stdout, result.stderr, hub.stderr(),
-               hub.cli("integrations", "show", str(made["id"]), "--json").stdout,
-               hub.cli("logs", "--json", "-n", "1000").stdout,
-               hub.cli("status", "--json").stdout]
+    outputs = [
+        result.stdout,
+        result.stderr,
+        hub.stderr(),
+        hub.cli("integrations", "show", str(made["id"]), "--json").stdout,
+        hub.cli("logs", "--json", "-n", "1000").stdout,
+        hub.cli("status", "--json").stdout,
+    ]
     for text in outputs:
         assert env_key not in text

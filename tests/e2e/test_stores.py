@@ -25,8 +25,11 @@ def test_shopify_store_is_set_up_and_read_page_by_page(workdir: Path, sandbox: S
         assert pages == 3  # 600 customers, 250 a page
         hooks = state["shops"][shop]["webhooks"]
         address = f"{daemon.status()['public_url']}/webhooks/shopify/shop"
-        assert sorted(h["topic"] for h in hooks) == ["customers/create", "customers/update",
-                                                      "orders/paid"]
+        assert sorted(h["topic"] for h in hooks) == [
+            "customers/create",
+            "customers/update",
+            "orders/paid",
+        ]
         assert {h["address"] for h in hooks} == {address}
         assert store(daemon)["webhooks"] == address
     finally:
@@ -34,8 +37,10 @@ def test_shopify_store_is_set_up_and_read_page_by_page(workdir: Path, sandbox: S
 
 
 def test_a_restart_does_not_register_the_webhooks_twice(workdir: Path, sandbox: Sandbox) -> None:
-    daemon = Daemon(workdir, config_text=sandbox_config(
-        sandbox.url, daemon='public_url = "https://hooks.example.com"')).start()
+    daemon = Daemon(
+        workdir,
+        config_text=sandbox_config(sandbox.url, daemon='public_url = "https://hooks.example.com"'),
+    ).start()
     try:
         wait(lambda: store(daemon)["state"] == "ok")
         daemon.stop()
@@ -43,14 +48,15 @@ def test_a_restart_does_not_register_the_webhooks_twice(workdir: Path, sandbox: 
         wait(lambda: store(daemon)["state"] == "ok")
         hooks = sandbox.state("shopify")["shops"]["patchbay-demo"]["webhooks"]
         assert len(hooks) == 3
-        assert {h["address"] for h in hooks} == {
-            "https://hooks.example.com/webhooks/shopify/shop"}
+        assert {h["address"] for h in hooks} == {"https://hooks.example.com/webhooks/shopify/shop"}
     finally:
         daemon.kill()
 
 
 def test_an_unreachable_store_does_not_stop_the_daemon(workdir: Path) -> None:
-    config = BASE_CONFIG + """
+    config = (
+        BASE_CONFIG
+        + """
 [stores.gone]
 kind = "shopify"
 shop = "gone"
@@ -58,6 +64,7 @@ base_url = "http://127.0.0.1:9/shopify/gone"
 access_token = "sandbox-x"
 webhook_secret = "s"
 """
+    )
     daemon = Daemon(workdir, config_text=config).start()
     try:
         wait(lambda: store(daemon, "gone")["state"] == "error")
@@ -70,7 +77,8 @@ webhook_secret = "s"
 
 
 def test_a_wrong_shopify_token_is_reported_with_shopifys_reason(
-        workdir: Path, sandbox: Sandbox) -> None:
+    workdir: Path, sandbox: Sandbox
+) -> None:
     config = sandbox_config(sandbox.url).replace("sandbox-shopify-token", "shpat_wrong_token")
     daemon = Daemon(workdir, config_text=config).start()
     try:

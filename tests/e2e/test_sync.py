@@ -20,29 +20,54 @@ from tests.support import PATCHBAY, Daemon, Sandbox, sandbox_config, wait
 
 
 def customer(i: int, **changes: Any) -> dict[str, Any]:
-    base = {"id": f"c{i:05d}", "email": f"member{i}@example.com", "first_name": f"M{i}",
-            "created_at": "2026-06-01T00:00:00Z", "updated_at": "2026-06-01T00:00:00Z",
-            "email_consent": {"state": "subscribed", "updated_at": "2026-06-01T00:00:00Z"},
-            "member": {"points": i, "status": "active", "tier": "silver", "paid_tier": False,
-                       "tier_expires_at": "2027-06-30"}}
+    base = {
+        "id": f"c{i:05d}",
+        "email": f"member{i}@example.com",
+        "first_name": f"M{i}",
+        "created_at": "2026-06-01T00:00:00Z",
+        "updated_at": "2026-06-01T00:00:00Z",
+        "email_consent": {"state": "subscribed", "updated_at": "2026-06-01T00:00:00Z"},
+        "member": {
+            "points": i,
+            "status": "active",
+            "tier": "silver",
+            "paid_tier": False,
+            "tier_expires_at": "2027-06-30",
+        },
+    }
     return {**base, **changes}
 
 
 def ingest(hub: Daemon, kind: str, items: list[dict[str, Any]]) -> None:
     for start in range(0, len(items), 1000):
-        answer = httpx.post(hub.url(f"/ingest/demo/{kind}"),
-                            json={"items": items[start:start + 1000]},
-                            headers={"Authorization": "Bearer demo-token"}, timeout=30)
+        answer = httpx.post(
+            hub.url(f"/ingest/demo/{kind}"),
+            json={"items": items[start : start + 1000]},
+            headers={"Authorization": "Bearer demo-token"},
+            timeout=30,
+        )
         assert answer.status_code == 202, answer.text
     wait(lambda: hub.counts()["inbox_pending"] == 0)
 
 
-def connect(hub: Daemon, sandbox: Sandbox, provider: str, key: str = "sandbox-key",
-            *extra: str) -> int:
+def connect(
+    hub: Daemon, sandbox: Sandbox, provider: str, key: str = "sandbox-key", *extra: str
+) -> int:
     path = hub.directory / f"{provider}.key"
     path.write_text(key)
-    result = hub.cli("integrations", "connect", provider, "--store", "demo", "--api-key-file",
-                     str(path), "--base-url", f"{sandbox.url}/{provider}", *extra, "--json")
+    result = hub.cli(
+        "integrations",
+        "connect",
+        provider,
+        "--store",
+        "demo",
+        "--api-key-file",
+        str(path),
+        "--base-url",
+        f"{sandbox.url}/{provider}",
+        *extra,
+        "--json",
+    )
     return int(json.loads(result.stdout)["id"])
 
 
@@ -70,21 +95,37 @@ def batch_items(sandbox: Sandbox) -> int:
 
 def test_full_then_incremental_with_filters_and_tags(hub: Daemon, sandbox: Sandbox) -> None:
     people = [customer(i) for i in range(40)]
-    people += [customer(100, email="info@example.com"), customer(101, email="not-an-address"),
-               customer(102, email="MEMBER1@example.com"),
-               customer(103, email_consent={"state": "unsubscribed"}),
-               customer(104, email_consent={"state": "not_subscribed"}),
-               customer(105, created_at="2025-01-01T00:00:00Z")]
+    people += [
+        customer(100, email="info@example.com"),
+        customer(101, email="not-an-address"),
+        customer(102, email="MEMBER1@example.com"),
+        customer(103, email_consent={"state": "unsubscribed"}),
+        customer(104, email_consent={"state": "not_subscribed"}),
+        customer(105, created_at="2025-01-01T00:00:00Z"),
+    ]
     ingest(hub, "customers", people)
     omnisend = connect(hub, sandbox, "omnisend")
-    sync_id = create_sync(hub, omnisend, "--tags", "vip,loyal", "--acquired-since",
-                          "2026-01-01", "--map", "member.points=loyalty_points")
+    sync_id = create_sync(
+        hub,
+        omnisend,
+        "--tags",
+        "vip,loyal",
+        "--acquired-since",
+        "2026-01-01",
+        "--map",
+        "member.points=loyalty_points",
+    )
     run = wait_runs(hub, sync_id, 1)
     counts = run["counts"]
     assert (counts["scanned"], counts["sent"], counts["failed"]) == (46, 40, 0)
-    assert counts["filtered"] == {"invalid_address": 1, "role_address": 1, "duplicate": 1,
-                                  "not_subscribed": 1, "unsubscribed": 1,
-                                  "outside_acquisition_range": 1}
+    assert counts["filtered"] == {
+        "invalid_address": 1,
+        "role_address": 1,
+        "duplicate": 1,
+        "not_subscribed": 1,
+        "unsubscribed": 1,
+        "outside_acquisition_range": 1,
+    }
     contacts = {c["email"]: c for c in sandbox.state("omnisend")["contacts"]}
     assert len(contacts) == 40
     ann = contacts["member7@example.com"]
@@ -94,15 +135,22 @@ def test_full_then_incremental_with_filters_and_tags(hub: Daemon, sandbox: Sandb
     assert ann["customProperties"]["acquired_at"] == "2026-06-01T00:00:00.000Z"
     assert ann["identifiers"][0]["channels"]["email"]["status"] == "subscribed"
     assert sync_show(hub, sync_id)["state"] == "active"
-    assert json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"][0][
-        "state"] == "active"
+    assert (
+        json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"][0]["state"]
+        == "active"
+    )
 
     # Active mode: one real change and one that changes nothing mapped.
     sent_before = batch_items(sandbox)
     started = time.monotonic()
-    ingest(hub, "customers", [customer(3, first_name="Changed",
-                                       updated_at="2026-11-01T00:00:00Z"),
-                              customer(4, updated_at="2026-11-01T00:00:00Z")])
+    ingest(
+        hub,
+        "customers",
+        [
+            customer(3, first_name="Changed", updated_at="2026-11-01T00:00:00Z"),
+            customer(4, updated_at="2026-11-01T00:00:00Z"),
+        ],
+    )
     run = wait_runs(hub, sync_id, 2, timeout=5)  # reaches the destination within 5 s
     assert time.monotonic() - started < 5
     assert (run["counts"]["sent"], run["counts"]["unchanged"]) == (1, 1)
@@ -124,7 +172,8 @@ def test_dry_run_sends_nothing_and_reports(hub: Daemon, sandbox: Sandbox) -> Non
 
 
 def test_failed_rows_keep_their_reason_and_are_retried_until_they_succeed(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(10)])
     sandbox.faults("omnisend", capacity=6)
     omnisend = connect(hub, sandbox, "omnisend")
@@ -142,7 +191,8 @@ def test_failed_rows_keep_their_reason_and_are_retried_until_they_succeed(
 
 
 def test_capacity_too_small_refuses_the_sync_with_needed_and_available(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(12)])
     sandbox.faults("benchmark", capacity=5)
     benchmark = connect(hub, sandbox, "benchmark")
@@ -214,7 +264,8 @@ def slow_hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
 
 
 def test_a_sync_killed_at_a_random_moment_resumes_without_loss(
-        slow_hub: Daemon, sandbox: Sandbox) -> None:
+    slow_hub: Daemon, sandbox: Sandbox
+) -> None:
     hub = slow_hub
     total = 6000
     ingest(hub, "customers", [customer(i) for i in range(total)])
@@ -238,10 +289,16 @@ def test_a_sync_killed_at_a_random_moment_resumes_without_loss(
 
 
 def order(i: int, status: str = "paid") -> dict[str, Any]:
-    return {"id": f"o{i:04d}", "customer_id": f"c{i % 5:05d}",
-            "email": f"member{i % 5}@example.com", "status": status, "total": f"{i}.50",
-            "currency": "EUR", "created_at": f"2026-11-{1 + i % 20:02d}T10:00:00Z",
-            "items": [{"sku": f"S{i}", "name": "Tea", "quantity": 1, "price": f"{i}.50"}]}
+    return {
+        "id": f"o{i:04d}",
+        "customer_id": f"c{i % 5:05d}",
+        "email": f"member{i % 5}@example.com",
+        "status": status,
+        "total": f"{i}.50",
+        "currency": "EUR",
+        "created_at": f"2026-11-{1 + i % 20:02d}T10:00:00Z",
+        "items": [{"sku": f"S{i}", "name": "Tea", "quantity": 1, "price": f"{i}.50"}],
+    }
 
 
 def events_sent(sandbox: Sandbox) -> int:
@@ -249,20 +306,24 @@ def events_sent(sandbox: Sandbox) -> int:
 
 
 def test_orders_are_exported_exactly_once_even_when_run_twice(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(5)])
-    ingest(hub, "orders", [order(i) for i in range(30)] + [order(90, "pending"),
-                                                          order(91, "cancelled")])
+    ingest(
+        hub,
+        "orders",
+        [order(i) for i in range(30)] + [order(90, "pending"), order(91, "cancelled")],
+    )
     omnisend = connect(hub, sandbox, "omnisend")
-    first = json.loads(hub.cli("orders", "export", str(omnisend), "--mode", "once",
-                               "--json").stdout)
+    first = json.loads(
+        hub.cli("orders", "export", str(omnisend), "--mode", "once", "--json").stdout
+    )
     assert first["sent"] == 30 and first["ledger"] == {"sent": 30}
     again = json.loads(hub.cli("orders", "export", str(omnisend), "--json").stdout)
     assert again["sent"] == 0
     assert events_sent(sandbox) == 30  # nothing went out the second time
     placed = [e for e in sandbox.state("omnisend")["events"] if e["eventName"] == "Placed Order"]
-    assert sorted(e["properties"]["order_id"] for e in placed) == [f"o{i:04d}"
-                                                                   for i in range(30)]
+    assert sorted(e["properties"]["order_id"] for e in placed) == [f"o{i:04d}" for i in range(30)]
     # --mode active (the second export): new paid orders follow by themselves.
     ingest(hub, "orders", [order(31)])
     wait(lambda: events_sent(sandbox) == 31, timeout=10)
@@ -274,9 +335,12 @@ def test_orders_survive_a_kill_half_way_exactly_once(slow_hub: Daemon, sandbox: 
     ingest(hub, "orders", [order(i) for i in range(40)])
     omnisend = connect(hub, sandbox, "omnisend")
     sandbox.faults("omnisend", latency_ms=60)
-    exporter = subprocess.Popen([PATCHBAY, "orders", "export", str(omnisend), "--mode", "once"],
-                                env=hub.env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    exporter = subprocess.Popen(
+        [PATCHBAY, "orders", "export", str(omnisend), "--mode", "once"],
+        env=hub.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     kill_after = kill_rng().randint(5, 30)  # order requests the provider has seen, of 40
     wait(lambda: events_sent(sandbox) >= kill_after)  # up to IN_FLIGHT more on their way
     hub.kill()
@@ -292,15 +356,25 @@ def test_orders_survive_a_kill_half_way_exactly_once(slow_hub: Daemon, sandbox: 
 
 
 def test_an_interrupted_send_to_a_provider_without_dedupe_is_held_in_doubt(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(5)])
     ingest(hub, "orders", [order(i) for i in range(3)])
-    salesmanago = connect(hub, sandbox, "salesmanago", "sandbox-secret", "--client-id", "c1",
-                          "--owner", "owner@example.com")
+    salesmanago = connect(
+        hub,
+        sandbox,
+        "salesmanago",
+        "sandbox-secret",
+        "--client-id",
+        "c1",
+        "--owner",
+        "owner@example.com",
+    )
     hub.stop()
     with sqlite3.connect(hub.state_dir / "patchbay.db") as db:  # as if killed mid-send
-        db.execute("INSERT INTO order_exports VALUES (?, 'o0001', 'sending', NULL, 1, 'x')",
-                   (salesmanago,))
+        db.execute(
+            "INSERT INTO order_exports VALUES (?, 'o0001', 'sending', NULL, 1, 'x')", (salesmanago,)
+        )
     hub.start()
     # The contacts must exist at SALESmanago for purchases to attach to them.
     sync_id = create_sync(hub, salesmanago, "--mode", "once")
@@ -314,14 +388,19 @@ def test_an_interrupted_send_to_a_provider_without_dedupe_is_held_in_doubt(
 
 
 def test_disconnecting_during_a_slow_export_does_not_stop_the_daemon(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(5)])
     ingest(hub, "orders", [order(i) for i in range(5)])
     omnisend = connect(hub, sandbox, "omnisend")
     sandbox.faults("omnisend", latency_ms=800)
-    exporter = subprocess.Popen([PATCHBAY, "orders", "export", str(omnisend), "--mode", "once"],
-                                env=hub.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+    exporter = subprocess.Popen(
+        [PATCHBAY, "orders", "export", str(omnisend), "--mode", "once"],
+        env=hub.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait(lambda: sandbox.state("omnisend")["requests"].get("POST /v5/events", 0) >= 1)
     hub.cli("integrations", "disconnect", str(omnisend), "--yes")
     exporter.communicate(timeout=30)
@@ -331,7 +410,8 @@ def test_disconnecting_during_a_slow_export_does_not_stop_the_daemon(
 
 
 def test_a_second_order_brings_a_customer_into_the_returning_segment(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(3)])
     ingest(hub, "orders", [order(0), order(5)])  # customer 0 has two orders already
     omnisend = connect(hub, sandbox, "omnisend")
@@ -344,20 +424,33 @@ def test_a_second_order_brings_a_customer_into_the_returning_segment(
 
 
 def test_a_send_that_timed_out_at_a_provider_without_dedupe_is_held_in_doubt(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "customers", [customer(i) for i in range(5)])
     ingest(hub, "orders", [order(i) for i in range(2)])
-    salesmanago = connect(hub, sandbox, "salesmanago", "sandbox-secret", "--client-id", "c1",
-                          "--owner", "owner@example.com")
+    salesmanago = connect(
+        hub,
+        sandbox,
+        "salesmanago",
+        "sandbox-secret",
+        "--client-id",
+        "c1",
+        "--owner",
+        "owner@example.com",
+    )
     sync_id = create_sync(hub, salesmanago, "--mode", "once")
     wait_runs(hub, sync_id, 1)
     sandbox.faults("salesmanago", latency_ms=1500)  # past the 1 s provider_timeout
-    first = json.loads(hub.cli("orders", "export", str(salesmanago), "--mode", "once",
-                               "--json", check=False).stdout)
+    first = json.loads(
+        hub.cli(
+            "orders", "export", str(salesmanago), "--mode", "once", "--json", check=False
+        ).stdout
+    )
     assert first["in_doubt"] == 2 and first["sent"] == 0
     sandbox.faults("salesmanago", latency_ms=0)
-    again = json.loads(hub.cli("orders", "export", str(salesmanago), "--mode", "once",
-                               "--json").stdout)
+    again = json.loads(
+        hub.cli("orders", "export", str(salesmanago), "--mode", "once", "--json").stdout
+    )
     assert again["sent"] == 0 and again["ledger"] == {"in_doubt": 2}
     # Both deliveries are dead (in doubt) and nothing is pending or retrying: an order in
     # doubt waits for a human, not a timer, so no resend can come later. The sandbox
@@ -366,12 +459,15 @@ def test_a_send_that_timed_out_at_a_provider_without_dedupe_is_held_in_doubt(
     assert sorted(d["status"] for d in deliveries) == ["dead", "dead"]
     assert hub.counts()["outbox_open"] == 0
     assert len(sandbox.state("salesmanago")["events"]) <= 2
-    assert sandbox.state("salesmanago")["requests"].get(
-        "POST /api/v2/contact/addContactExtEvent", 0) == 2
+    assert (
+        sandbox.state("salesmanago")["requests"].get("POST /api/v2/contact/addContactExtEvent", 0)
+        == 2
+    )
 
 
 def test_a_slow_provider_does_not_hold_up_another_integrations_orders(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     """Order feeds run per integration: each of Omnisend's sends takes almost its whole
     timeout (30 orders, 27 s) while Klaviyo's feed of the same store goes on at full
     rate. Before, the feeds ran one after another and Klaviyo waited for all of them."""
@@ -387,11 +483,13 @@ def test_a_slow_provider_does_not_hold_up_another_integrations_orders(
 
 
 def test_an_order_for_an_address_a_sync_would_filter_is_never_sent(
-        hub: Daemon, sandbox: Sandbox) -> None:
+    hub: Daemon, sandbox: Sandbox
+) -> None:
     ingest(hub, "orders", [order(1), {**order(2), "email": "info@example.com"}])
     omnisend = connect(hub, sandbox, "omnisend", "sandbox-key", "--rate-limit", "none")
-    report = json.loads(hub.cli("orders", "export", str(omnisend), "--mode", "once",
-                                "--json").stdout)
+    report = json.loads(
+        hub.cli("orders", "export", str(omnisend), "--mode", "once", "--json").stdout
+    )
     assert report["sent"] == 1 and report["ledger"] == {"sent": 1, "ineligible": 1}
     placed = [e["properties"]["order_id"] for e in sandbox.state("omnisend")["events"]]
     assert placed == ["o0001"]

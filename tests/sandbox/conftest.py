@@ -51,8 +51,11 @@ def receiver() -> Iterator[Receiver]:
         def _record(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             me = holder["receiver"]
-            me.requests.append(Received(self.command, self.path, dict(self.headers.items()),
-                                        self.rfile.read(length)))
+            me.requests.append(
+                Received(
+                    self.command, self.path, dict(self.headers.items()), self.rfile.read(length)
+                )
+            )
             self.send_response(me.status)
             self.send_header("Content-Length", "0")
             self.end_headers()

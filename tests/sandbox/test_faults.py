@@ -30,20 +30,48 @@ class Probe:
 
 
 PROBES = [
-    Probe("shopify", "GET", "/shopify/s/admin/api/2026-10/shop.json",
-          {"headers": {"X-Shopify-Access-Token": "sandbox-t"}},
-          ("X-Shopify-Shop-Api-Call-Limit",)),
-    Probe("omnisend", "GET", "/omnisend/v3/contacts?limit=1", {"headers": OMNISEND},
-          ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")),
-    Probe("klaviyo", "GET", "/klaviyo/api/accounts", {"headers": KLAVIYO},
-          ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")),
-    Probe("salesmanago", "POST", "/salesmanago/api/contact/hasContact",
-          {"json": sm(email="a@example.com")}),
-    Probe("benchmark", "GET", "/benchmark/Client/", {"headers": BENCHMARK},
-          ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")),
+    Probe(
+        "shopify",
+        "GET",
+        "/shopify/s/admin/api/2026-10/shop.json",
+        {"headers": {"X-Shopify-Access-Token": "sandbox-t"}},
+        ("X-Shopify-Shop-Api-Call-Limit",),
+    ),
+    Probe(
+        "omnisend",
+        "GET",
+        "/omnisend/v3/contacts?limit=1",
+        {"headers": OMNISEND},
+        ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset"),
+    ),
+    Probe(
+        "klaviyo",
+        "GET",
+        "/klaviyo/api/accounts",
+        {"headers": KLAVIYO},
+        ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"),
+    ),
+    Probe(
+        "salesmanago",
+        "POST",
+        "/salesmanago/api/contact/hasContact",
+        {"json": sm(email="a@example.com")},
+    ),
+    Probe(
+        "benchmark",
+        "GET",
+        "/benchmark/Client/",
+        {"headers": BENCHMARK},
+        ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
+    ),
     Probe("mailchimp", "GET", "/mailchimp/3.0/", {"auth": MAILCHIMP}),
-    Probe("webhook", "POST", "/webhook/any", {"json": {"x": 1}},
-          ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")),
+    Probe(
+        "webhook",
+        "POST",
+        "/webhook/any",
+        {"json": {"x": 1}},
+        ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"),
+    ),
 ]
 BY_SYSTEM = {probe.system: probe for probe in PROBES}
 
@@ -72,7 +100,8 @@ def ids(probe: Probe) -> str:
 
 @pytest.mark.parametrize("probe", PROBES, ids=ids)
 async def test_rate_limit_answers_429_with_retry_after_and_provider_headers(
-        sandbox: httpx.AsyncClient, clock: FakeClock, probe: Probe) -> None:
+    sandbox: httpx.AsyncClient, clock: FakeClock, probe: Probe
+) -> None:
     await set_faults(sandbox, probe.system, rate_limit_per_min=2)
     first = await probe.send(sandbox)
     assert first.status_code == 200
@@ -98,7 +127,8 @@ async def test_rate_limit_answers_429_with_retry_after_and_provider_headers(
 
 @pytest.mark.parametrize("probe", PROBES, ids=ids)
 async def test_error_rate_answers_error_status_in_the_provider_envelope(
-        sandbox: httpx.AsyncClient, probe: Probe) -> None:
+    sandbox: httpx.AsyncClient, probe: Probe
+) -> None:
     await set_faults(sandbox, probe.system, error_rate=1, error_status=502)
     answer = await probe.send(sandbox)
     assert answer.status_code == 502
@@ -117,7 +147,8 @@ async def test_down_answers_503_to_everything(sandbox: httpx.AsyncClient, probe:
 
 @pytest.mark.parametrize("probe", PROBES, ids=ids)
 async def test_malformed_answers_2xx_with_a_body_that_is_not_json(
-        sandbox: httpx.AsyncClient, probe: Probe) -> None:
+    sandbox: httpx.AsyncClient, probe: Probe
+) -> None:
     await set_faults(sandbox, probe.system, malformed=True)
     answer = await probe.send(sandbox)
     assert answer.status_code == 200
@@ -139,8 +170,10 @@ async def test_revoked_keys_are_rejected_like_wrong_keys(sandbox: httpx.AsyncCli
     answer = await probe.send(sandbox)
     assert answer.status_code == 401
     assert answer.json()["errors"][0]["code"] == "not_authenticated"
-    other = await sandbox.get("/klaviyo/api/accounts", headers={
-        **KLAVIYO, "Authorization": "Klaviyo-API-Key sandbox-other"})
+    other = await sandbox.get(
+        "/klaviyo/api/accounts",
+        headers={**KLAVIYO, "Authorization": "Klaviyo-API-Key sandbox-other"},
+    )
     assert other.status_code == 200
     await set_faults(sandbox, "salesmanago", revoked_keys=["client-1"])
     refused = await BY_SYSTEM["salesmanago"].send(sandbox)
@@ -161,7 +194,8 @@ async def test_error_rate_is_repeatable_after_reset(sandbox: httpx.AsyncClient) 
 
 
 async def test_mailchimp_refuses_the_eleventh_concurrent_request(
-        sandbox: httpx.AsyncClient) -> None:
+    sandbox: httpx.AsyncClient,
+) -> None:
     await set_faults(sandbox, "mailchimp", latency_ms=200)
     statuses: list[int] = []
 
@@ -176,16 +210,28 @@ async def test_mailchimp_refuses_the_eleventh_concurrent_request(
 
 
 async def test_unknown_knob_or_wrong_type_is_400(sandbox: httpx.AsyncClient) -> None:
-    for knobs in ({"eror_rate": 1}, {"error_rate": "high"}, {"error_rate": 2},
-                  {"down": 1}, {"rate_limit_per_min": 0}, {"revoked_keys": "k"}):
+    for knobs in (
+        {"eror_rate": 1},
+        {"error_rate": "high"},
+        {"error_rate": 2},
+        {"down": 1},
+        {"rate_limit_per_min": 0},
+        {"revoked_keys": "k"},
+    ):
         answer = await sandbox.post("/_sandbox/omnisend/faults", json=knobs)
         assert answer.status_code == 400, knobs
         assert "error" in answer.json()
-    assert (await sandbox.post("/_sandbox/klaviyo/faults",
-                               json={"secrets": {}})).status_code == 400
+    assert (await sandbox.post("/_sandbox/klaviyo/faults", json={"secrets": {}})).status_code == 400
     faults = (await sandbox.get("/_sandbox/omnisend/faults")).json()
-    assert faults == {"error_rate": 0.0, "error_status": 500, "latency_ms": 0.0,
-                      "job_latency_ms": 0.0,
-                      "rate_limit_per_min": None, "capacity": None, "down": False,
-                      "revoked_keys": [], "malformed": False}
+    assert faults == {
+        "error_rate": 0.0,
+        "error_status": 500,
+        "latency_ms": 0.0,
+        "job_latency_ms": 0.0,
+        "rate_limit_per_min": None,
+        "capacity": None,
+        "down": False,
+        "revoked_keys": [],
+        "malformed": False,
+    }
     assert (await sandbox.get("/_sandbox/nope/faults")).status_code == 404

@@ -87,8 +87,13 @@ class PatchbayApp(App[None]):
         Binding("l", "cycle_level", "Log level", show=False),
     ]
 
-    def __init__(self, socket: Path, reconnect_delay: float = 1.0, *,
-                 open_client: Callable[[Path, float], Client] = control_client) -> None:
+    def __init__(
+        self,
+        socket: Path,
+        reconnect_delay: float = 1.0,
+        *,
+        open_client: Callable[[Path, float], Client] = control_client,
+    ) -> None:
         super().__init__()
         self.socket = socket
         self.reconnect_delay = reconnect_delay
@@ -184,11 +189,13 @@ class PatchbayApp(App[None]):
     async def request(self, method: str, path: str, *, body: Any = None) -> None: ...
 
     @overload
-    async def request(self, method: str, path: str, *, body: Any = None,
-                      parse: Callable[[Any], T]) -> T: ...
+    async def request(
+        self, method: str, path: str, *, body: Any = None, parse: Callable[[Any], T]
+    ) -> T: ...
 
-    async def request(self, method: str, path: str, *, body: Any = None,
-                      parse: Callable[[Any], Any] | None = None) -> Any:
+    async def request(
+        self, method: str, path: str, *, body: Any = None, parse: Callable[[Any], Any] | None = None
+    ) -> Any:
         """GET, POST or DELETE `path` on the app's client; the answer through `parse`.
         Raises RequestFailed with what to show when it fails, or when not connected."""
         client = self._calls
@@ -209,8 +216,7 @@ class PatchbayApp(App[None]):
         except (DaemonUnreachable, httpx.HTTPError) as exc:
             raise RequestFailed(_failure(exc)) from None
         except records.BadRecord as exc:
-            raise RequestFailed(f"the daemon's answer to {path} could not be read: {exc}"
-                                ) from None
+            raise RequestFailed(f"the daemon's answer to {path} could not be read: {exc}") from None
 
     # -- the connection worker --------------------------------------------------------------
 
@@ -218,8 +224,10 @@ class PatchbayApp(App[None]):
         while True:
             reason = "the daemon closed the connection"
             try:
-                async with (self.open_client(self.socket, READ_TIMEOUT) as reads,
-                            self.open_client(self.socket, CALL_TIMEOUT) as calls):
+                async with (
+                    self.open_client(self.socket, READ_TIMEOUT) as reads,
+                    self.open_client(self.socket, CALL_TIMEOUT) as calls,
+                ):
                     await self._follow(reads, calls)
             except DaemonUnreachable as exc:
                 reason = exc.reason
@@ -244,11 +252,14 @@ class PatchbayApp(App[None]):
         self.post_message(StatusUpdated(status))
         self.post_message(ProvidersUpdated(providers))
         self.refresh_feed()  # the screen in front may have been waiting for the daemon
-        tasks = [asyncio.create_task(self._poll_status(reads)),
-                 asyncio.create_task(self._feed_screens(reads))]
+        tasks = [
+            asyncio.create_task(self._poll_status(reads)),
+            asyncio.create_task(self._feed_screens(reads)),
+        ]
         try:
-            async for raw in reads.stream("/v1/log", follow=1, backlog=200,
-                                          after=self._last_event_id):
+            async for raw in reads.stream(
+                "/v1/log", follow=1, backlog=200, after=self._last_event_id
+            ):
                 self.post_message(LogArrived(self._event(raw)))
         finally:
             for task in tasks:
@@ -261,9 +272,12 @@ class PatchbayApp(App[None]):
         try:
             event = records.log_event_from_json(raw)
         except records.BadRecord as exc:  # shown, not dropped: the log is for finding out
-            return records.LogEvent(id=self._last_event_id, level="warning",
-                                    component="console",
-                                    message=f"an event the console could not read: {exc}")
+            return records.LogEvent(
+                id=self._last_event_id,
+                level="warning",
+                component="console",
+                message=f"an event the console could not read: {exc}",
+            )
         self._last_event_id = event.id
         return event
 
@@ -279,8 +293,7 @@ class PatchbayApp(App[None]):
     def _front(self) -> Screen[Any]:
         """The screen being looked at: the top one, or the one under a dialog."""
         stack: list[Screen[Any]] = self.screen_stack
-        return next((s for s in reversed(stack) if not isinstance(s, ModalScreen)),
-                    stack[-1])
+        return next((s for s in reversed(stack) if not isinstance(s, ModalScreen)), stack[-1])
 
     async def _feed_screens(self, reads: Client) -> None:
         """GET the feed of the screen in front every `feed.every` seconds, at once when

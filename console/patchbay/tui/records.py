@@ -100,8 +100,12 @@ class StatusSummary:
 
 def store_from_json(data: Any) -> StoreStatus:
     item = _object(data, "store")
-    return StoreStatus(name=_text(item, "name", "?"), kind=_text(item, "kind", "?"),
-                       state=_opt_text(item, "state"), reason=_opt_text(item, "reason"))
+    return StoreStatus(
+        name=_text(item, "name", "?"),
+        kind=_text(item, "kind", "?"),
+        state=_opt_text(item, "state"),
+        reason=_opt_text(item, "reason"),
+    )
 
 
 def status_from_json(data: Any) -> StatusSummary:
@@ -111,16 +115,19 @@ def status_from_json(data: Any) -> StatusSummary:
     connections = _mapping(status, "connections")
     uptime = status.get("uptime_seconds")
     return StatusSummary(
-        state=_text(status, "state", "unknown"), version=_text(status, "version", "?"),
+        state=_text(status, "state", "unknown"),
+        version=_text(status, "version", "?"),
         pid=_opt_int(status, "pid"),
         uptime_seconds=float(uptime) if isinstance(uptime, int | float) else 0.0,
-        listen=_text(status, "listen", "?"), schema_version=_opt_int(status, "schema_version"),
+        listen=_text(status, "listen", "?"),
+        schema_version=_opt_int(status, "schema_version"),
         stores=tuple(store_from_json(s) for s in _list(status, "stores", "status")),
         inbox_pending=_int(counts, "inbox_pending"),
         inbox_quarantined=_int(counts, "inbox_quarantined"),
         outbox_open=_int(counts, "outbox_open"),
         connections_open=_opt_int(connections, "open"),
-        connections_max=_opt_int(connections, "max"))
+        connections_max=_opt_int(connections, "max"),
+    )
 
 
 # -- the event log -------------------------------------------------------------------
@@ -139,9 +146,14 @@ class LogEvent:
 def log_event_from_json(data: Any) -> LogEvent:
     """One event of GET /v1/log (a `data:` line of the stream)."""
     event = _object(data, "log event")
-    return LogEvent(id=_id(event, "id", "log event"), ts=_text(event, "ts"),
-                    level=_text(event, "level", "info"), component=_text(event, "component", "?"),
-                    message=_text(event, "message"), fields=_mapping(event, "fields"))
+    return LogEvent(
+        id=_id(event, "id", "log event"),
+        ts=_text(event, "ts"),
+        level=_text(event, "level", "info"),
+        component=_text(event, "component", "?"),
+        message=_text(event, "message"),
+        fields=_mapping(event, "fields"),
+    )
 
 
 # -- providers and integrations ------------------------------------------------------
@@ -173,17 +185,27 @@ def provider_from_json(data: Any) -> ProviderSpec:
         option = _object(raw, f"provider {name} option")
         if not _text(option, "name"):
             raise BadRecord(f"provider {name}: an option without a 'name'")
-        options.append(ProviderOption(name=_text(option, "name"), help=_text(option, "help"),
-                                      required=bool(option.get("required")),
-                                      default=_opt_text(option, "default")))
-    return ProviderSpec(name=name, title=_text(spec, "title", name),
-                        credential_label=_text(spec, "secret", "API key"), options=tuple(options))
+        options.append(
+            ProviderOption(
+                name=_text(option, "name"),
+                help=_text(option, "help"),
+                required=bool(option.get("required")),
+                default=_opt_text(option, "default"),
+            )
+        )
+    return ProviderSpec(
+        name=name,
+        title=_text(spec, "title", name),
+        credential_label=_text(spec, "secret", "API key"),
+        options=tuple(options),
+    )
 
 
 def providers_from_json(data: Any) -> tuple[ProviderSpec, ...]:
     """GET /v1/providers."""
-    return tuple(provider_from_json(p) for p in _list(_object(data, "providers"), "providers",
-                                                      "providers"))
+    return tuple(
+        provider_from_json(p) for p in _list(_object(data, "providers"), "providers", "providers")
+    )
 
 
 @dataclass(frozen=True)
@@ -218,20 +240,29 @@ def integration_from_json(data: Any) -> IntegrationCard:
     if not provider:
         raise BadRecord("integration: no 'provider'")
     if card.get("card") == "available":
-        return IntegrationCard(provider=provider, state=_text(card, "state", "available"),
-                               title=_opt_text(card, "title"))
+        return IntegrationCard(
+            provider=provider,
+            state=_text(card, "state", "available"),
+            title=_opt_text(card, "title"),
+        )
     return IntegrationCard(
-        provider=provider, state=_text(card, "state", "unknown"),
-        id=_id(card, "id", f"integration ({provider})"), store=_opt_text(card, "store"),
-        account=_opt_text(card, "account"), reason=_opt_text(card, "reason"),
+        provider=provider,
+        state=_text(card, "state", "unknown"),
+        id=_id(card, "id", f"integration ({provider})"),
+        store=_opt_text(card, "store"),
+        account=_opt_text(card, "account"),
+        reason=_opt_text(card, "reason"),
         last_activity=_opt_text(card, "last_activity"),
-        last_activity_at=_opt_text(card, "last_activity_at"))
+        last_activity_at=_opt_text(card, "last_activity_at"),
+    )
 
 
 def integrations_from_json(data: Any) -> tuple[IntegrationCard, ...]:
     """GET /v1/integrations: its cards."""
-    return tuple(integration_from_json(c) for c in _list(_object(data, "integrations"),
-                                                         "cards", "integrations"))
+    return tuple(
+        integration_from_json(c)
+        for c in _list(_object(data, "integrations"), "cards", "integrations")
+    )
 
 
 # -- syncs -----------------------------------------------------------------------------
@@ -261,20 +292,30 @@ class SyncRow:
 
 def sync_run_from_json(data: Any) -> SyncRun:
     run = _object(data, "sync run")
-    return SyncRun(id=_id(run, "id", "sync run"), state=_text(run, "state", "unknown"),
-                   counts=_mapping(run, "counts"), error=_opt_text(run, "error"),
-                   finished_at=_opt_text(run, "finished_at"))
+    return SyncRun(
+        id=_id(run, "id", "sync run"),
+        state=_text(run, "state", "unknown"),
+        counts=_mapping(run, "counts"),
+        error=_opt_text(run, "error"),
+        finished_at=_opt_text(run, "finished_at"),
+    )
 
 
 def sync_from_json(data: Any) -> SyncRow:
     sync = _object(data, "sync")
     sync_id = _id(sync, "id", "sync")
     last = sync.get("last_run")
-    return SyncRow(id=sync_id, integration=_opt_int(sync, "integration"),
-                   segment=_text(sync, "segment", "?"), list_name=_opt_text(sync, "list"),
-                   mode=_text(sync, "mode", "?"), state=_text(sync, "state", "unknown"),
-                   reason=_opt_text(sync, "reason"), running=bool(sync.get("running")),
-                   last_run=None if last is None else sync_run_from_json(last))
+    return SyncRow(
+        id=sync_id,
+        integration=_opt_int(sync, "integration"),
+        segment=_text(sync, "segment", "?"),
+        list_name=_opt_text(sync, "list"),
+        mode=_text(sync, "mode", "?"),
+        state=_text(sync, "state", "unknown"),
+        reason=_opt_text(sync, "reason"),
+        running=bool(sync.get("running")),
+        last_run=None if last is None else sync_run_from_json(last),
+    )
 
 
 def syncs_from_json(data: Any) -> tuple[SyncRow, ...]:
@@ -299,13 +340,20 @@ class RouteRow:
 def route_from_json(data: Any) -> RouteRow:
     route = _object(data, "route")
     route_id = _id(route, "id", "route")
-    hour = {str(k): v for k, v in _mapping(route, "last_hour").items()
-            if isinstance(v, int) and not isinstance(v, bool)}
-    return RouteRow(id=route_id, name=_text(route, "name", "?"),
-                    trigger=_text(route, "trigger", "?"), provider=_text(route, "provider", "?"),
-                    stores=tuple(str(s) for s in _list(route, "stores", f"route {route_id}")),
-                    enabled=route.get("enabled") is True,
-                    last_hour=MappingProxyType(hour))
+    hour = {
+        str(k): v
+        for k, v in _mapping(route, "last_hour").items()
+        if isinstance(v, int) and not isinstance(v, bool)
+    }
+    return RouteRow(
+        id=route_id,
+        name=_text(route, "name", "?"),
+        trigger=_text(route, "trigger", "?"),
+        provider=_text(route, "provider", "?"),
+        stores=tuple(str(s) for s in _list(route, "stores", f"route {route_id}")),
+        enabled=route.get("enabled") is True,
+        last_hour=MappingProxyType(hour),
+    )
 
 
 def routes_from_json(data: Any) -> tuple[RouteRow, ...]:
@@ -332,19 +380,27 @@ class DeliveryRow:
 def delivery_from_json(data: Any) -> DeliveryRow:
     delivery = _object(data, "delivery")
     return DeliveryRow(
-        id=_id(delivery, "id", "delivery"), status=_text(delivery, "status", "unknown"),
-        route=_opt_int(delivery, "route"), route_name=_text(delivery, "route_name", "?"),
+        id=_id(delivery, "id", "delivery"),
+        status=_text(delivery, "status", "unknown"),
+        route=_opt_int(delivery, "route"),
+        route_name=_text(delivery, "route_name", "?"),
         integration=_opt_int(delivery, "integration"),
-        event_type=_text(delivery, "event_type", "?"), contact=_text(delivery, "contact"),
-        attempts=_int(delivery, "attempts"), kind=_text(delivery, "kind", "?"),
-        key=_text(delivery, "key"), last_error=_opt_text(delivery, "last_error"),
-        payload=delivery.get("payload"))
+        event_type=_text(delivery, "event_type", "?"),
+        contact=_text(delivery, "contact"),
+        attempts=_int(delivery, "attempts"),
+        kind=_text(delivery, "kind", "?"),
+        key=_text(delivery, "key"),
+        last_error=_opt_text(delivery, "last_error"),
+        payload=delivery.get("payload"),
+    )
 
 
 def deliveries_from_json(data: Any) -> tuple[DeliveryRow, ...]:
     """GET /v1/deliveries."""
-    return tuple(delivery_from_json(d) for d in _list(_object(data, "deliveries"),
-                                                      "deliveries", "deliveries"))
+    return tuple(
+        delivery_from_json(d)
+        for d in _list(_object(data, "deliveries"), "deliveries", "deliveries")
+    )
 
 
 # -- the inbox quarantine ----------------------------------------------------------------
@@ -369,10 +425,15 @@ class Quarantine:
 
 def inbox_row_from_json(data: Any) -> InboxRow:
     row = _object(data, "inbox row")
-    return InboxRow(id=_id(row, "id", "inbox row"), store=_text(row, "store", "?"),
-                    kind=_text(row, "kind", "?"), source=_text(row, "source", "?"),
-                    error=_text(row, "error"), received_at=_opt_text(row, "received_at"),
-                    quarantined_at=_opt_text(row, "quarantined_at"))
+    return InboxRow(
+        id=_id(row, "id", "inbox row"),
+        store=_text(row, "store", "?"),
+        kind=_text(row, "kind", "?"),
+        source=_text(row, "source", "?"),
+        error=_text(row, "error"),
+        received_at=_opt_text(row, "received_at"),
+        quarantined_at=_opt_text(row, "quarantined_at"),
+    )
 
 
 def quarantine_from_json(data: Any) -> Quarantine:
@@ -414,19 +475,28 @@ def consent_from_json(data: Any) -> ConsentState:
     """GET /v1/consent/{email}."""
     found = _object(data, "consent")
     stores = tuple(
-        ConsentAtStore(store=_text(s, "store", "?"), customer=_text(s, "customer", "?"),
-                       state=_opt_text(s, "state"), at=_opt_text(s, "at"),
-                       registered_at=_opt_text(s, "registered_at"))
-        for s in (_object(raw, "consent store") for raw in _list(found, "stores", "consent")))
+        ConsentAtStore(
+            store=_text(s, "store", "?"),
+            customer=_text(s, "customer", "?"),
+            state=_opt_text(s, "state"),
+            at=_opt_text(s, "at"),
+            registered_at=_opt_text(s, "registered_at"),
+        )
+        for s in (_object(raw, "consent store") for raw in _list(found, "stores", "consent"))
+    )
     integrations = tuple(
-        ConsentAtIntegration(integration=_opt_int(i, "integration"),
-                             provider=_text(i, "provider", "?"), store=_text(i, "store", "?"),
-                             at_provider=_text(i, "at_provider", "unknown"),
-                             last_known=_opt_text(i, "last_known"))
-        for i in (_object(raw, "consent integration")
-                  for raw in _list(found, "integrations", "consent")))
-    return ConsentState(email=_text(found, "email", "?"), stores=stores,
-                        integrations=integrations)
+        ConsentAtIntegration(
+            integration=_opt_int(i, "integration"),
+            provider=_text(i, "provider", "?"),
+            store=_text(i, "store", "?"),
+            at_provider=_text(i, "at_provider", "unknown"),
+            last_known=_opt_text(i, "last_known"),
+        )
+        for i in (
+            _object(raw, "consent integration") for raw in _list(found, "integrations", "consent")
+        )
+    )
+    return ConsentState(email=_text(found, "email", "?"), stores=stores, integrations=integrations)
 
 
 @dataclass(frozen=True)
@@ -449,21 +519,30 @@ class AuditEntry:
 def audit_entry_from_json(data: Any) -> AuditEntry:
     entry = _object(data, "consent decision")
     return AuditEntry(
-        id=_id(entry, "id", "consent decision"), decided_at=_text(entry, "decided_at", "?"),
-        integration_id=_opt_int(entry, "integration_id"), email=_text(entry, "email", "?"),
-        source=_text(entry, "source", "?"), rule=_text(entry, "rule", "?"),
-        outcome=_text(entry, "outcome", "unknown"), old_state=_opt_text(entry, "old_state"),
-        new_state=_opt_text(entry, "new_state"), reason=_text(entry, "reason"),
-        event_at=_opt_text(entry, "event_at"))
+        id=_id(entry, "id", "consent decision"),
+        decided_at=_text(entry, "decided_at", "?"),
+        integration_id=_opt_int(entry, "integration_id"),
+        email=_text(entry, "email", "?"),
+        source=_text(entry, "source", "?"),
+        rule=_text(entry, "rule", "?"),
+        outcome=_text(entry, "outcome", "unknown"),
+        old_state=_opt_text(entry, "old_state"),
+        new_state=_opt_text(entry, "new_state"),
+        reason=_text(entry, "reason"),
+        event_at=_opt_text(entry, "event_at"),
+    )
 
 
 def history_from_json(data: Any) -> tuple[AuditEntry, ...]:
     """GET /v1/consent/{email}/history."""
-    return tuple(audit_entry_from_json(e) for e in _list(_object(data, "history"), "history",
-                                                         "history"))
+    return tuple(
+        audit_entry_from_json(e) for e in _list(_object(data, "history"), "history", "history")
+    )
 
 
 def suppressed_from_json(data: Any) -> tuple[AuditEntry, ...]:
     """GET /v1/consent/suppressed."""
-    return tuple(audit_entry_from_json(e) for e in _list(_object(data, "suppressed"),
-                                                         "suppressed", "suppressed"))
+    return tuple(
+        audit_entry_from_json(e)
+        for e in _list(_object(data, "suppressed"), "suppressed", "suppressed")
+    )

@@ -52,8 +52,13 @@ class Database:
         db = cls(conn, path)
         try:
             # secure_delete: wiped credentials are overwritten, not left in free pages.
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000",
-                           "synchronous=NORMAL", "secure_delete=ON"):
+            for pragma in (
+                "journal_mode=WAL",
+                "foreign_keys=ON",
+                "busy_timeout=5000",
+                "synchronous=NORMAL",
+                "secure_delete=ON",
+            ):
                 await conn.execute(f"PRAGMA {pragma}")
             await db._migrate()
         except BaseException:
@@ -64,7 +69,8 @@ class Database:
     async def _migrate(self) -> None:
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
         rows = await self.fetchall("SELECT version FROM schema_migrations")
         applied = {row[0] for row in rows}
         bundled = migrations()
@@ -72,7 +78,8 @@ class Database:
         if applied and max(applied) > newest:
             raise SchemaTooNew(
                 f"{self.path} has schema version {max(applied)}, but this patchbayd knows "
-                f"only up to {newest}; upgrade patchbayd or restore an older state_dir")
+                f"only up to {newest}; upgrade patchbayd or restore an older state_dir"
+            )
         for version, name, sql in bundled:
             if version in applied:
                 continue
@@ -81,7 +88,8 @@ class Database:
                     await conn.execute(statement)
                 await conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                    (version, name, isoformat(SystemClock().now())))
+                    (version, name, isoformat(SystemClock().now())),
+                )
         self.schema_version = newest
 
     @asynccontextmanager
@@ -104,8 +112,9 @@ class Database:
         async with self._lock:
             await self.conn.execute(sql, params)
 
-    async def fetchall(self, sql: str,
-                       params: Sequence[Any] | Mapping[str, Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -116,8 +125,9 @@ class Database:
         async with self._lock:
             return await self.fetchall(sql, params)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-                       ) -> aiosqlite.Row | None:
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 

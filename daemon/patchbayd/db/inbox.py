@@ -22,8 +22,9 @@ class Incoming:
     payload: str  # the item's JSON, canonical
 
     @classmethod
-    def of(cls, store: str, kind: str, source: str, item: Any,
-           dedupe: str | None = None) -> Incoming:
+    def of(
+        cls, store: str, kind: str, source: str, item: Any, dedupe: str | None = None
+    ) -> Incoming:
         """A row for `item`; without an explicit key, identical content is the same row."""
         text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         key = dedupe or hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()
@@ -49,7 +50,7 @@ async def append(db: Database, rows: Sequence[Incoming], now: str) -> None:
     per batch, which is what lets the listener acknowledge thousands of requests a second.
     """
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[start:start + ROWS_PER_STATEMENT]
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
         placeholders = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))  # never values
         columns = "store, kind, source, dedupe, payload, received_at"
         sql = f"INSERT OR IGNORE INTO inbox ({columns}) VALUES {placeholders}"  # noqa: S608
@@ -60,14 +61,17 @@ async def append(db: Database, rows: Sequence[Incoming], now: str) -> None:
 async def pending(db: Database, limit: int) -> list[Pending]:
     rows = await db.fetchall(
         "SELECT id, store, kind, source, payload FROM inbox WHERE processed_at IS NULL"
-        " ORDER BY id LIMIT ?", (limit,))
+        " ORDER BY id LIMIT ?",
+        (limit,),
+    )
     return [Pending(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 async def mark(conn: aiosqlite.Connection, done: Sequence[int], now: str) -> None:
     """Inbox rows processed, inside the transaction that applied them."""
-    await conn.executemany("UPDATE inbox SET processed_at = ? WHERE id = ?",
-                           [(now, inbox_id) for inbox_id in done])
+    await conn.executemany(
+        "UPDATE inbox SET processed_at = ? WHERE id = ?", [(now, inbox_id) for inbox_id in done]
+    )
 
 
 async def quarantine(db: Database, failed: Sequence[tuple[int, str]], now: str) -> None:
@@ -75,15 +79,28 @@ async def quarantine(db: Database, failed: Sequence[tuple[int, str]], now: str) 
     async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE inbox SET processed_at = ?, quarantined_at = ?, error = ? WHERE id = ?",
-            [(now, now, error, inbox_id) for inbox_id, error in failed])
+            [(now, now, error, inbox_id) for inbox_id, error in failed],
+        )
 
 
 async def quarantined(db: Database, limit: int = 100) -> list[dict[str, Any]]:
     rows = await db.fetchall(
         "SELECT id, store, kind, source, error, received_at, quarantined_at FROM inbox"
-        " WHERE quarantined_at IS NOT NULL ORDER BY id DESC LIMIT ?", (limit,))
-    return [{"id": r[0], "store": r[1], "kind": r[2], "source": r[3], "error": r[4],
-             "received_at": r[5], "quarantined_at": r[6]} for r in rows]
+        " WHERE quarantined_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+    return [
+        {
+            "id": r[0],
+            "store": r[1],
+            "kind": r[2],
+            "source": r[3],
+            "error": r[4],
+            "received_at": r[5],
+            "quarantined_at": r[6],
+        }
+        for r in rows
+    ]
 
 
 async def quarantined_count(db: Database) -> int:
@@ -96,12 +113,15 @@ async def replay(db: Database, inbox_id: int) -> bool:
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE inbox SET processed_at = NULL, quarantined_at = NULL, error = NULL"
-            " WHERE id = ? AND quarantined_at IS NOT NULL", (inbox_id,))
+            " WHERE id = ? AND quarantined_at IS NOT NULL",
+            (inbox_id,),
+        )
         return cursor.rowcount == 1
 
 
 async def backlog(db: Database) -> tuple[int, str | None]:
     """Rows waiting, and when the oldest arrived (a growing age means processing stalls)."""
-    row = await db.fetchone("SELECT count(*), min(received_at) FROM inbox"
-                            " WHERE processed_at IS NULL")
+    row = await db.fetchone(
+        "SELECT count(*), min(received_at) FROM inbox WHERE processed_at IS NULL"
+    )
     return (int(row[0]), row[1]) if row else (0, None)

@@ -11,17 +11,28 @@ import aiosqlite
 from ..model import StoreOrder
 from .database import Database
 
-ORDER_COLUMNS = "o.store, o.id, o.customer_id, o.email, o.status, o.total, o.currency," \
-                " o.created_at, o.items"
+ORDER_COLUMNS = (
+    "o.store, o.id, o.customer_id, o.email, o.status, o.total, o.currency, o.created_at, o.items"
+)
 
 
 def _order(row: Any) -> StoreOrder:
-    return StoreOrder(store=row[0], id=row[1], customer_id=row[2], email=row[3], status=row[4],
-                      total=row[5], currency=row[6], created_at=row[7], items=json.loads(row[8]))
+    return StoreOrder(
+        store=row[0],
+        id=row[1],
+        customer_id=row[2],
+        email=row[3],
+        status=row[4],
+        total=row[5],
+        currency=row[6],
+        created_at=row[7],
+        items=json.loads(row[8]),
+    )
 
 
-async def unexported(db: Database, integration_id: int, store: str, *, after: int,
-                     limit: int) -> list[tuple[StoreOrder, int]]:
+async def unexported(
+    db: Database, integration_id: int, store: str, *, after: int, limit: int
+) -> list[tuple[StoreOrder, int]]:
     """Confirmed and paid orders not at the destination yet (failed ones included), with
     their seq, after seq `after`."""
     rows = await db.fetchall(
@@ -30,7 +41,8 @@ async def unexported(db: Database, integration_id: int, store: str, *, after: in
         " WHERE e.integration_id = ? AND e.order_id = o.id"
         " AND e.state IN ('sent', 'in_doubt', 'sending', 'queued', 'ineligible'))"
         " ORDER BY o.seq LIMIT ?",
-        (store, after, integration_id, limit))
+        (store, after, integration_id, limit),
+    )
     return [(_order(r), int(r[9])) for r in rows]
 
 
@@ -39,18 +51,27 @@ async def interrupted(db: Database, integration_id: int, store: str) -> list[Sto
     rows = await db.fetchall(
         f"SELECT {ORDER_COLUMNS} FROM order_exports e JOIN orders o"  # noqa: S608
         " ON o.store = ? AND o.id = e.order_id WHERE e.integration_id = ?"
-        " AND e.state = 'sending' ORDER BY o.seq", (store, integration_id))
+        " AND e.state = 'sending' ORDER BY o.seq",
+        (store, integration_id),
+    )
     return [_order(r) for r in rows]
 
 
-async def mark(db: Database, integration_id: int, order_id: str, state: str,
-               reason: str | None, now: str) -> None:
+async def mark(
+    db: Database, integration_id: int, order_id: str, state: str, reason: str | None, now: str
+) -> None:
     async with db.transaction() as conn:
         await mark_in(conn, integration_id, order_id, state, reason, now)
 
 
-async def mark_in(conn: aiosqlite.Connection, integration_id: int, order_id: str, state: str,
-                  reason: str | None, now: str) -> None:
+async def mark_in(
+    conn: aiosqlite.Connection,
+    integration_id: int,
+    order_id: str,
+    state: str,
+    reason: str | None,
+    now: str,
+) -> None:
     """The ledger row, inside the caller's transaction (queued with its delivery, sent or
     failed with the delivery's outcome)."""
     await conn.execute(
@@ -59,26 +80,30 @@ async def mark_in(conn: aiosqlite.Connection, integration_id: int, order_id: str
         " DO UPDATE SET state = excluded.state, reason = excluded.reason,"
         " attempts = order_exports.attempts + excluded.attempts,"
         " updated_at = excluded.updated_at",
-        (integration_id, order_id, state, reason, int(state == "sending"), now))
+        (integration_id, order_id, state, reason, int(state == "sending"), now),
+    )
 
 
-async def states(db: Database, integration_id: int, order_ids: Sequence[str]
-                 ) -> dict[str, str]:
+async def states(db: Database, integration_id: int, order_ids: Sequence[str]) -> dict[str, str]:
     """order id -> ledger state, for the given orders."""
     found: dict[str, str] = {}
     for start in range(0, len(order_ids), 500):
-        chunk = order_ids[start:start + 500]
+        chunk = order_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))  # placeholders only, never values
         rows = await db.fetchall(
             f"SELECT order_id, state FROM order_exports WHERE integration_id = ?"  # noqa: S608
-            f" AND order_id IN ({marks})", (integration_id, *chunk))
+            f" AND order_id IN ({marks})",
+            (integration_id, *chunk),
+        )
         found.update({r[0]: r[1] for r in rows})
     return found
 
 
 async def ledger(db: Database, integration_id: int) -> dict[str, int]:
-    rows = await db.fetchall("SELECT state, count(*) FROM order_exports"
-                             " WHERE integration_id = ? GROUP BY state", (integration_id,))
+    rows = await db.fetchall(
+        "SELECT state, count(*) FROM order_exports WHERE integration_id = ? GROUP BY state",
+        (integration_id,),
+    )
     return {r[0]: r[1] for r in rows}
 
 
@@ -86,9 +111,12 @@ async def problems(db: Database, integration_id: int, limit: int = 20) -> list[d
     rows = await db.fetchall(
         "SELECT order_id, state, reason, attempts, updated_at FROM order_exports"
         " WHERE integration_id = ? AND state IN ('failed', 'in_doubt', 'ineligible')"
-        " ORDER BY updated_at DESC LIMIT ?", (integration_id, limit))
-    return [{"order": r[0], "state": r[1], "reason": r[2], "attempts": r[3], "at": r[4]}
-            for r in rows]
+        " ORDER BY updated_at DESC LIMIT ?",
+        (integration_id, limit),
+    )
+    return [
+        {"order": r[0], "state": r[1], "reason": r[2], "attempts": r[3], "at": r[4]} for r in rows
+    ]
 
 
 async def follow(db: Database, integration_id: int, mode: str, now: str) -> None:
@@ -99,14 +127,17 @@ async def follow(db: Database, integration_id: int, mode: str, now: str) -> None
             "INSERT INTO order_feeds (integration_id, mode, created_at, requested_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (integration_id) DO UPDATE SET"
             " mode = excluded.mode, requested_at = excluded.requested_at",
-            (integration_id, mode, now, now))
+            (integration_id, mode, now, now),
+        )
 
 
 async def finished(db: Database, integration_id: int, started: str) -> None:
     """An export that began at `started` ran to its end: requests made before it began
     are answered (one made while it ran stays, so a crash still resumes it)."""
-    await db.write("UPDATE order_feeds SET requested_at = NULL WHERE integration_id = ?"
-                   " AND requested_at <= ?", (integration_id, started))
+    await db.write(
+        "UPDATE order_feeds SET requested_at = NULL WHERE integration_id = ? AND requested_at <= ?",
+        (integration_id, started),
+    )
 
 
 async def followed(db: Database) -> list[int]:
@@ -116,13 +147,17 @@ async def followed(db: Database) -> list[int]:
 
 async def unfinished(db: Database) -> list[int]:
     """Feeds to catch up on at start: every active one, and any export cut off."""
-    rows = await db.fetchall("SELECT integration_id FROM order_feeds"
-                             " WHERE mode = 'active' OR requested_at IS NOT NULL")
+    rows = await db.fetchall(
+        "SELECT integration_id FROM order_feeds WHERE mode = 'active' OR requested_at IS NOT NULL"
+    )
     return [r[0] for r in rows]
 
 
 async def under_way(db: Database, integration_id: int) -> list[str]:
     """Orders queued or being sent (an export asked for earlier, or cut off by a crash)."""
-    rows = await db.fetchall("SELECT order_id FROM order_exports WHERE integration_id = ?"
-                             " AND state IN ('queued', 'sending')", (integration_id,))
+    rows = await db.fetchall(
+        "SELECT order_id FROM order_exports WHERE integration_id = ?"
+        " AND state IN ('queued', 'sending')",
+        (integration_id,),
+    )
     return [r[0] for r in rows]

@@ -34,13 +34,16 @@ async def all_routes(db: Database) -> list[StoredRoute]:
 
 
 async def get(db: Database, route_id: int) -> StoredRoute | None:
-    row = await db.fetchone(f"SELECT {COLUMNS} FROM routes WHERE id = ?",  # noqa: S608
-                            (route_id,))
+    row = await db.fetchone(
+        f"SELECT {COLUMNS} FROM routes WHERE id = ?",  # noqa: S608
+        (route_id,),
+    )
     return _stored(row) if row else None
 
 
-async def save(db: Database, tables: list[dict[str, Any]], *, replace: bool,
-               now: str) -> tuple[list[int], list[str]]:
+async def save(
+    db: Database, tables: list[dict[str, Any]], *, replace: bool, now: str
+) -> tuple[list[int], list[str]]:
     """Store routes in one transaction: (their ids, the names that already existed and
     were kept as they were because `replace` was not given)."""
     ids, kept = [], []
@@ -56,13 +59,16 @@ async def save(db: Database, tables: list[dict[str, Any]], *, replace: bool,
                 continue
             if existing:
                 await conn.execute(
-                    "UPDATE routes SET definition = ?, enabled = ?, updated_at = ?"
-                    " WHERE id = ?", (json.dumps(definition), enabled, now, existing[0]))
+                    "UPDATE routes SET definition = ?, enabled = ?, updated_at = ? WHERE id = ?",
+                    (json.dumps(definition), enabled, now, existing[0]),
+                )
                 ids.append(int(existing[0]))
             else:
                 cursor = await conn.execute(
                     "INSERT INTO routes (name, definition, enabled, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)", (name, json.dumps(definition), enabled, now, now))
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, json.dumps(definition), enabled, now, now),
+                )
                 ids.append(int(cursor.lastrowid or 0))
     return ids, kept
 
@@ -71,7 +77,8 @@ async def set_enabled(db: Database, route_id: int, enabled: bool, now: str) -> b
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE routes SET enabled = ?, updated_at = ? WHERE id = ?",
-            (int(enabled), now, route_id))
+            (int(enabled), now, route_id),
+        )
         return cursor.rowcount == 1
 
 

@@ -25,8 +25,7 @@ from typing import Literal
 STATES = ("subscribed", "not_subscribed", "unsubscribed")
 Source = Literal["store", "provider", "lookup", "registration"]
 Outcome = Literal["applied", "suppressed", "stale", "duplicate", "ignored", "lookup", "failed"]
-Action = Literal["send_to_provider", "write_to_store", "lookup_provider", "note_provider",
-                 "none"]
+Action = Literal["send_to_provider", "write_to_store", "lookup_provider", "note_provider", "none"]
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,9 @@ class Decision:
     new_state: str | None
 
 
-def _same_or_stale(state: str, at: datetime | None, known_state: str | None,
-                   known_at: datetime | None) -> Outcome | None:
+def _same_or_stale(
+    state: str, at: datetime | None, known_state: str | None, known_at: datetime | None
+) -> Outcome | None:
     if known_state == state:
         return "duplicate"  # nothing would change, whatever the times say
     if at is not None and known_at is not None and at <= known_at:
@@ -76,76 +76,182 @@ def decide(change: Change, known: Known, settings: Settings, now: datetime) -> D
     state, at = change.state, change.at
     if change.source == "registration":
         if known.store_state == "subscribed":
-            return Decision("ignored", "none", "fetch_on_register",
-                            "registered with consent: nothing to look up", None, state)
+            return Decision(
+                "ignored",
+                "none",
+                "fetch_on_register",
+                "registered with consent: nothing to look up",
+                None,
+                state,
+            )
         if not settings.fetch_on_register:
-            return Decision("ignored", "none", "fetch_on_register",
-                            "fetch_on_register is off", known.store_state, known.store_state)
-        return Decision("lookup", "lookup_provider", "fetch_on_register",
-                        "registered without consent: asking the provider", known.store_state,
-                        None)
+            return Decision(
+                "ignored",
+                "none",
+                "fetch_on_register",
+                "fetch_on_register is off",
+                known.store_state,
+                known.store_state,
+            )
+        return Decision(
+            "lookup",
+            "lookup_provider",
+            "fetch_on_register",
+            "registered without consent: asking the provider",
+            known.store_state,
+            None,
+        )
     if change.source == "lookup" and state != "subscribed":
-        return Decision("ignored", "none", "fetch_on_register",
-                        "not known at the provider" if state is None
-                        else "not opted in at the provider", known.store_state, None)
+        return Decision(
+            "ignored",
+            "none",
+            "fetch_on_register",
+            "not known at the provider" if state is None else "not opted in at the provider",
+            known.store_state,
+            None,
+        )
     if state not in STATES:
-        return Decision("ignored", "none", "unknown_state", f"unknown consent state {state!r}",
-                        known.store_state, None)
+        return Decision(
+            "ignored",
+            "none",
+            "unknown_state",
+            f"unknown consent state {state!r}",
+            known.store_state,
+            None,
+        )
     if change.source == "lookup":
         if known.store_state == "subscribed":
-            return Decision("duplicate", "none", "fetch_on_register",
-                            "the store has them subscribed already", "subscribed", "subscribed")
+            return Decision(
+                "duplicate",
+                "none",
+                "fetch_on_register",
+                "the store has them subscribed already",
+                "subscribed",
+                "subscribed",
+            )
         if at is not None and known.store_at is not None and at <= known.store_at:
-            return Decision("stale", "none", "fetch_on_register",
-                            "the store's own state is newer", known.store_state, state)
-        return Decision("applied", "write_to_store", "fetch_on_register",
-                        "opted in at the provider", known.store_state, state)
+            return Decision(
+                "stale",
+                "none",
+                "fetch_on_register",
+                "the store's own state is newer",
+                known.store_state,
+                state,
+            )
+        return Decision(
+            "applied",
+            "write_to_store",
+            "fetch_on_register",
+            "opted in at the provider",
+            known.store_state,
+            state,
+        )
     if change.source == "provider":
         moment = at or now
         verdict = _same_or_stale(state, moment, known.store_state, known.store_at)
-        if verdict == "duplicate" and at is not None and (known.store_at is None
-                                                          or at > known.store_at):
+        if (
+            verdict == "duplicate"
+            and at is not None
+            and (known.store_at is None or at > known.store_at)
+        ):
             # Nothing to write, but the provider said it later than we knew it: noted, so
             # an older callback of the other state arriving after this one is stale.
-            return Decision("duplicate", "note_provider", "provider_callback",
-                            "already the store's state (noted as of this newer time)",
-                            known.store_state, state)
+            return Decision(
+                "duplicate",
+                "note_provider",
+                "provider_callback",
+                "already the store's state (noted as of this newer time)",
+                known.store_state,
+                state,
+            )
         if verdict:
-            return Decision(verdict, "none", "provider_callback",
-                            "already the store's state" if verdict == "duplicate"
-                            else "older than the store's state", known.store_state, state)
-        return Decision("applied", "write_to_store", "provider_callback",
-                        "callback from the provider", known.store_state, state)
+            return Decision(
+                verdict,
+                "none",
+                "provider_callback",
+                "already the store's state"
+                if verdict == "duplicate"
+                else "older than the store's state",
+                known.store_state,
+                state,
+            )
+        return Decision(
+            "applied",
+            "write_to_store",
+            "provider_callback",
+            "callback from the provider",
+            known.store_state,
+            state,
+        )
     # A store-side change, to be sent to the provider.
     if at is not None and known.store_at is not None and at < known.store_at:
-        return Decision("stale", "none", "store_change", "older than the store's own state",
-                        known.store_state, state)
+        return Decision(
+            "stale",
+            "none",
+            "store_change",
+            "older than the store's own state",
+            known.store_state,
+            state,
+        )
     verdict = _same_or_stale(state, at, known.provider_state, known.provider_at)
     if verdict:
-        return Decision(verdict, "none", "store_change",
-                        "already the provider's state" if verdict == "duplicate"
-                        else "older than the provider's state", known.provider_state, state)
+        return Decision(
+            verdict,
+            "none",
+            "store_change",
+            "already the provider's state"
+            if verdict == "duplicate"
+            else "older than the provider's state",
+            known.provider_state,
+            state,
+        )
     if state == "subscribed":
-        return Decision("applied", "send_to_provider", "opt_in", "store-side opt-in",
-                        known.provider_state, state)
+        return Decision(
+            "applied",
+            "send_to_provider",
+            "opt_in",
+            "store-side opt-in",
+            known.provider_state,
+            state,
+        )
     if state == "not_subscribed":
-        return Decision("ignored", "none", "store_change",
-                        "not subscribed is no opt-out: nothing to send", known.provider_state,
-                        state)
+        return Decision(
+            "ignored",
+            "none",
+            "store_change",
+            "not subscribed is no opt-out: nothing to send",
+            known.provider_state,
+            state,
+        )
     # An opt-out: the guard.
     if at is None or known.registered_at is None:
-        return Decision("suppressed", "none", "opt_out_guard",
-                        "opt_out_guard: no time to measure the guard window from",
-                        known.provider_state, state)
+        return Decision(
+            "suppressed",
+            "none",
+            "opt_out_guard",
+            "opt_out_guard: no time to measure the guard window from",
+            known.provider_state,
+            state,
+        )
     waited = at - known.registered_at
     if waited < settings.opt_out_guard:
         minutes = settings.opt_out_guard.total_seconds() / 60
-        return Decision("suppressed", "none", "opt_out_guard",
-                        f"opt_out_guard: {_span(waited)} after registration, under "
-                        f"{minutes:g} min", known.provider_state, state)
-    return Decision("applied", "send_to_provider", "opt_out_guard",
-                    f"store-side opt-out {_span(waited)} after registration",
-                    known.provider_state, state)
+        return Decision(
+            "suppressed",
+            "none",
+            "opt_out_guard",
+            f"opt_out_guard: {_span(waited)} after registration, under {minutes:g} min",
+            known.provider_state,
+            state,
+        )
+    return Decision(
+        "applied",
+        "send_to_provider",
+        "opt_out_guard",
+        f"store-side opt-out {_span(waited)} after registration",
+        known.provider_state,
+        state,
+    )
 
 
 def _span(delta: timedelta) -> str:
@@ -155,9 +261,13 @@ def _span(delta: timedelta) -> str:
     return f"{sign}{minutes}:{secs:02d}"
 
 
-def store_change(previous: tuple[str | None, str | None] | None, state: str | None,
-                 at: str | None, created_at: str | None,
-                 updated_at: str | None) -> tuple[str, str | None, str | None] | None:
+def store_change(
+    previous: tuple[str | None, str | None] | None,
+    state: str | None,
+    at: str | None,
+    created_at: str | None,
+    updated_at: str | None,
+) -> tuple[str, str | None, str | None] | None:
     """What a customer row from the store means for consent: (source, state, event time).
 
     `previous` is the (state, time) we held before, None for a new customer. A new

@@ -28,17 +28,54 @@ DEFAULT_PROPERTIES = {
     "member.tier_expires_at": "tier_expires_at",
     "created_at": "acquired_at",
 }
-STORE_FIELDS = (*DEFAULT_PROPERTIES, "email", "phone", "first_name", "last_name",
-                "updated_at", "email_consent", "sms_consent")
-ROLE_PREFIXES = frozenset({
-    "abuse", "admin", "administrator", "billing", "contact", "help", "hostmaster", "info",
-    "mail", "marketing", "no-reply", "noreply", "office", "postmaster", "privacy", "sales",
-    "security", "support", "team", "webmaster"})
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+STORE_FIELDS = (
+    *DEFAULT_PROPERTIES,
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "updated_at",
+    "email_consent",
+    "sms_consent",
+)
+ROLE_PREFIXES = frozenset(
+    {
+        "abuse",
+        "admin",
+        "administrator",
+        "billing",
+        "contact",
+        "help",
+        "hostmaster",
+        "info",
+        "mail",
+        "marketing",
+        "no-reply",
+        "noreply",
+        "office",
+        "postmaster",
+        "privacy",
+        "sales",
+        "security",
+        "support",
+        "team",
+        "webmaster",
+    }
+)
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 TAG = re.compile(r"^[^\s,]+$")
-REASONS = ("invalid_address", "role_address", "duplicate", "not_subscribed", "unsubscribed",
-           "outside_acquisition_range", "not_in_segment")
+REASONS = (
+    "invalid_address",
+    "role_address",
+    "duplicate",
+    "not_subscribed",
+    "unsubscribed",
+    "outside_acquisition_range",
+    "not_in_segment",
+)
 
 
 class MappingError(ValueError):
@@ -64,10 +101,13 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
         source, dest = source.strip(), dest.strip()
         if not eq or not source:
             raise MappingError(f"--map takes store_field=dest_field, got {pair!r}")
-        if source not in STORE_FIELDS and (not source.startswith("properties.")
-                                           or source == "properties."):
-            raise MappingError(f"unknown store field {source!r}; one of "
-                               f"{', '.join(STORE_FIELDS)} or properties.NAME")
+        if source not in STORE_FIELDS and (
+            not source.startswith("properties.") or source == "properties."
+        ):
+            raise MappingError(
+                f"unknown store field {source!r}; one of "
+                f"{', '.join(STORE_FIELDS)} or properties.NAME"
+            )
         if dest and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", dest):
             raise MappingError(f"destination field {dest!r} must be a plain name")
         mapping[source] = dest
@@ -81,8 +121,11 @@ def parse_tags(text: str | None) -> tuple[str, ...]:
     tags = text.split(",")
     for tag in tags:
         if not TAG.match(tag):
-            raise MappingError(f"tags are comma-separated with no spaces; {tag!r} is not a tag"
-                               if tag else "tags are comma-separated with no empty entries")
+            raise MappingError(
+                f"tags are comma-separated with no spaces; {tag!r} is not a tag"
+                if tag
+                else "tags are comma-separated with no empty entries"
+            )
     return tuple(tags)
 
 
@@ -103,8 +146,11 @@ def ineligible(email: str | None) -> str | None:
     """Why a single write (route delivery, consent change, order) must not go to this
     address, or None: the same rule a sync filters by, worded for the dead letter."""
     problem = email_problem(email.lower() if email else None)
-    return (f"not eligible: {problem.replace('_', ' ')} (a sync would not send it either)"
-            if problem else None)
+    return (
+        f"not eligible: {problem.replace('_', ' ')} (a sync would not send it either)"
+        if problem
+        else None
+    )
 
 
 def exclusion(customer: StoreCustomer, rules: SyncRules, *, duplicate: bool) -> str | None:
@@ -143,16 +189,27 @@ def _source(customer: StoreCustomer, name: str) -> Any:
 
 
 def to_contact(customer: StoreCustomer, rules: SyncRules) -> Contact:
-    mapping = {**DEFAULT_PROPERTIES, **{f"properties.{k}": k for k in customer.properties},
-               **rules.mapping}
-    properties = {dest: value for source, dest in mapping.items()
-                  if dest and (value := _source(customer, source)) is not None}
+    mapping = {
+        **DEFAULT_PROPERTIES,
+        **{f"properties.{k}": k for k in customer.properties},
+        **rules.mapping,
+    }
+    properties = {
+        dest: value
+        for source, dest in mapping.items()
+        if dest and (value := _source(customer, source)) is not None
+    }
     return Contact(
-        email=customer.email.lower() if customer.email else None, phone=customer.phone,
-        external_id=customer.id, first_name=customer.first_name, last_name=customer.last_name,
+        email=customer.email.lower() if customer.email else None,
+        phone=customer.phone,
+        external_id=customer.id,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
         email_consent=_consent(customer.email_consent, customer.email_consent_at),
         sms_consent=_consent(customer.sms_consent, customer.sms_consent_at),
-        tags=tuple(dict.fromkeys([*customer.tags, *rules.tags])), properties=properties)
+        tags=tuple(dict.fromkeys([*customer.tags, *rules.tags])),
+        properties=properties,
+    )
 
 
 def unsendable(contact: Contact) -> str | None:
@@ -168,12 +225,21 @@ def unsendable(contact: Contact) -> str | None:
 
 def payload_hash(contact: Contact, destination: str | None) -> str:
     """Changes exactly when what would be sent changes."""
-    consent = [(c.state, c.at.isoformat() if c.at else None) if c else None
-               for c in (contact.email_consent, contact.sms_consent)]
-    body = [destination, contact.email, contact.phone, contact.external_id,
-            contact.first_name, contact.last_name, consent, list(contact.tags),
-            sorted(contact.properties.items())]
+    consent = [
+        (c.state, c.at.isoformat() if c.at else None) if c else None
+        for c in (contact.email_consent, contact.sms_consent)
+    ]
+    body = [
+        destination,
+        contact.email,
+        contact.phone,
+        contact.external_id,
+        contact.first_name,
+        contact.last_name,
+        consent,
+        list(contact.tags),
+        sorted(contact.properties.items()),
+    ]
     # Nested objects too are hashed in key order: the same data resent by the store in
     # another order is not a change (flat payloads hash exactly as before).
-    return hashlib.sha256(json.dumps(body, default=str, sort_keys=True).encode()
-                          ).hexdigest()[:32]
+    return hashlib.sha256(json.dumps(body, default=str, sort_keys=True).encode()).hexdigest()[:32]

@@ -49,8 +49,14 @@ def _key(order_id: str) -> str:
 
 
 class OrderExporter:
-    def __init__(self, db: Database, clock: Clock, log: Logger,
-                 integrations: IntegrationManager, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        log: Logger,
+        integrations: IntegrationManager,
+        outbox: Outbox,
+    ) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.outbox = outbox
         self.integrations = integrations
@@ -97,15 +103,23 @@ class OrderExporter:
                 asked.append(order.id)
             else:
                 report.in_doubt += 1
-                await ledger.mark(self.db, integration_id, order.id, "in_doubt",
-                                  "the daemon stopped while sending; check the destination "
-                                  "before sending it again", self._now())
-                self.log.warning("order export in doubt", integration=integration_id,
-                                 order=order.id)
+                await ledger.mark(
+                    self.db,
+                    integration_id,
+                    order.id,
+                    "in_doubt",
+                    "the daemon stopped while sending; check the destination "
+                    "before sending it again",
+                    self._now(),
+                )
+                self.log.warning(
+                    "order export in doubt", integration=integration_id, order=order.id
+                )
         cursor = 0
         while True:
-            batch = await ledger.unexported(self.db, integration_id, store, after=cursor,
-                                            limit=PAGE)
+            batch = await ledger.unexported(
+                self.db, integration_id, store, after=cursor, limit=PAGE
+            )
             if not batch:
                 break
             cursor = batch[-1][1]
@@ -121,13 +135,21 @@ class OrderExporter:
         report.in_doubt += outcome.get("in_doubt", 0)
         waiting = outcome.get("queued", 0) + outcome.get("sending", 0)
         if waiting:
-            report.stopped = (f"{waiting} orders still being sent; they go on by themselves "
-                              f"(patchbay deliveries list --route 0 --integration "
-                              f"{integration_id})")
+            report.stopped = (
+                f"{waiting} orders still being sent; they go on by themselves "
+                f"(patchbay deliveries list --route 0 --integration "
+                f"{integration_id})"
+            )
         report.problems = await ledger.problems(self.db, integration_id)
-        self.log.info("orders exported", integration=integration_id, sent=report.sent,
-                      failed=report.failed, resent=report.resent, in_doubt=report.in_doubt,
-                      waiting=waiting)
+        self.log.info(
+            "orders exported",
+            integration=integration_id,
+            sent=report.sent,
+            failed=report.failed,
+            resent=report.resent,
+            in_doubt=report.in_doubt,
+            waiting=waiting,
+        )
         return report
 
     async def _queue(self, integration_id: int, orders: list[StoreOrder]) -> None:
@@ -140,14 +162,32 @@ class OrderExporter:
         async with self.db.transaction() as conn:
             for order in orders:
                 refused = ineligible(order.email)
-                await ledger.mark_in(conn, integration_id, order.id,
-                                     "ineligible" if refused else "queued", refused, now)
+                await ledger.mark_in(
+                    conn,
+                    integration_id,
+                    order.id,
+                    "ineligible" if refused else "queued",
+                    refused,
+                    now,
+                )
                 await outbox_rows.requeue(conn, integration_id, _key(order.id), now)
-                deliveries.append(NewDelivery(
-                    SYSTEM_ROUTE, "orders", integration_id, order.store,
-                    f"order.{order.status}", f"order:{order.id}", 0, "export_order",
-                    (order.email or f"order:{order.id}").lower(), _key(order.id),
-                    asdict(order), live.provider.http.timeout, refused))
+                deliveries.append(
+                    NewDelivery(
+                        SYSTEM_ROUTE,
+                        "orders",
+                        integration_id,
+                        order.store,
+                        f"order.{order.status}",
+                        f"order:{order.id}",
+                        0,
+                        "export_order",
+                        (order.email or f"order:{order.id}").lower(),
+                        _key(order.id),
+                        asdict(order),
+                        live.provider.http.timeout,
+                        refused,
+                    )
+                )
             await outbox_rows.enqueue(conn, deliveries, now)
 
     async def _outcomes(self, integration_id: int, order_ids: list[str]) -> dict[str, int]:
@@ -160,7 +200,8 @@ class OrderExporter:
             for state in found.values():
                 counts[state] = counts.get(state, 0) + 1
             if not (counts.get("queued") or counts.get("sending")) or (
-                    self.clock.monotonic() >= deadline):
+                self.clock.monotonic() >= deadline
+            ):
                 return counts
             try:
                 self.integrations.get(integration_id)
@@ -207,8 +248,11 @@ class OrderExporter:
             except UnknownIntegration:
                 return
             except Exception as exc:  # logged; tried again below, not only at a change
-                self.log.error("order export failed", integration=integration_id,
-                               error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                self.log.error(
+                    "order export failed",
+                    integration=integration_id,
+                    error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                )
                 report = ExportReport(stopped="failed")
             if report.stopped and integration_id not in self._again:
                 # The provider was unavailable: try again later by itself, even if the

@@ -81,14 +81,30 @@ async def send(provider: Provider, delivery: Delivery) -> None:
         occurred = parse_time(payload.get("occurred_at"))
         if occurred is None:
             raise Rejected("the event has no usable time")
-        await provider.track_event(TrackedEvent(
-            name=str(payload["name"]), event_id=delivery.key, occurred_at=occurred,
-            email=who["email"], phone=who["phone"], external_id=who["external_id"],
-            properties=payload.get("properties") or {}, destination=payload.get("list")))
+        await provider.track_event(
+            TrackedEvent(
+                name=str(payload["name"]),
+                event_id=delivery.key,
+                occurred_at=occurred,
+                email=who["email"],
+                phone=who["phone"],
+                external_id=who["external_id"],
+                properties=payload.get("properties") or {},
+                destination=payload.get("list"),
+            )
+        )
     elif delivery.kind in ("upsert_contact", "add_to_list"):
-        [result] = await provider.upsert_contacts(payload.get("list"), [Contact(
-            email=who["email"], phone=who["phone"], external_id=who["external_id"],
-            properties=payload.get("properties") or {})])
+        [result] = await provider.upsert_contacts(
+            payload.get("list"),
+            [
+                Contact(
+                    email=who["email"],
+                    phone=who["phone"],
+                    external_id=who["external_id"],
+                    properties=payload.get("properties") or {},
+                )
+            ],
+        )
         if not result.ok:
             raise Rejected(result.reason or "the provider refused the contact")
     elif delivery.kind == "set_consent":
@@ -96,17 +112,24 @@ async def send(provider: Provider, delivery: Delivery) -> None:
         if state not in CONSENT_STATES or not who["email"]:
             raise Rejected("a consent change needs an email and a consent state")
         value: ConsentState = state
-        await provider.set_consent(payload.get("list"), str(who["email"]),
-                                   Consent(value, parse_time(payload.get("at"))))
+        await provider.set_consent(
+            payload.get("list"), str(who["email"]), Consent(value, parse_time(payload.get("at")))
+        )
     elif delivery.kind == "export_order":
-        await provider.export_order(OrderPayload(
-            id=str(payload["id"]), email=payload.get("email"), status=str(payload["status"]),
-            total=payload.get("total"), currency=payload.get("currency"),
-            created_at=parse_time(payload.get("created_at")) or datetime(1970, 1, 1, tzinfo=UTC),
-            items=tuple(payload.get("items") or ())))
+        await provider.export_order(
+            OrderPayload(
+                id=str(payload["id"]),
+                email=payload.get("email"),
+                status=str(payload["status"]),
+                total=payload.get("total"),
+                currency=payload.get("currency"),
+                created_at=parse_time(payload.get("created_at"))
+                or datetime(1970, 1, 1, tzinfo=UTC),
+                items=tuple(payload.get("items") or ()),
+            )
+        )
     elif delivery.kind == "webhook":
-        await provider.post(payload.get("body") or {}, url=payload.get("url"),
-                            key=delivery.key)
+        await provider.post(payload.get("body") or {}, url=payload.get("url"), key=delivery.key)
     else:
         raise Rejected(f"unknown action {delivery.kind!r}")
 
@@ -116,9 +139,16 @@ class NotReplayable(Exception):
 
 
 class Outbox:
-    def __init__(self, db: Database, clock: Clock, log: Logger,
-                 integrations: IntegrationManager, metrics: Metrics,
-                 backoff: Backoff | None = None, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        log: Logger,
+        integrations: IntegrationManager,
+        metrics: Metrics,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.integrations, self.metrics = integrations, metrics
         self.backoff = backoff or Backoff()
@@ -133,16 +163,20 @@ class Outbox:
             worker = self._workers.get(integration_id)
             if worker is None or worker.done():
                 self._workers[integration_id] = asyncio.create_task(
-                    self._worker(integration_id), name=f"outbox {integration_id}")
+                    self._worker(integration_id), name=f"outbox {integration_id}"
+                )
 
     async def replay(self, delivery: Delivery) -> None:
         """Send a dead (or delivered) delivery again, from its first attempt."""
         if delivery.status not in ("dead", "delivered"):
-            raise NotReplayable(f"delivery {delivery.id} is {delivery.status}: it is still "
-                                "being sent")
+            raise NotReplayable(
+                f"delivery {delivery.id} is {delivery.status}: it is still being sent"
+            )
         if delivery.attempts == 0:
-            raise NotReplayable(f"delivery {delivery.id} was refused when it was planned "
-                                f"({delivery.last_error}); it is never sent")
+            raise NotReplayable(
+                f"delivery {delivery.id} was refused when it was planned "
+                f"({delivery.last_error}); it is never sent"
+            )
         await rows.replay(self.db, [delivery.id], isoformat(self.clock.now()))
         self.wake({delivery.integration_id})
 
@@ -161,9 +195,11 @@ class Outbox:
                 await asyncio.sleep(5)
                 for integration_id, worker in list(self._workers.items()):
                     if worker.done() and not worker.cancelled() and worker.exception():
-                        self.log.error("outbox worker failed; restarting it",
-                                       integration=integration_id,
-                                       error=repr(worker.exception())[:200])
+                        self.log.error(
+                            "outbox worker failed; restarting it",
+                            integration=integration_id,
+                            error=repr(worker.exception())[:200],
+                        )
                         self.wake({integration_id})
         finally:
             for worker in self._workers.values():
@@ -191,8 +227,12 @@ class Outbox:
                         return await self._attempt(delivery)
 
                 outcomes = await asyncio.gather(*(attempt(d) for d in batch))
-                await rows.record(self.db, outcomes, isoformat(self.clock.now()),
-                                  effects=self._effects(batch, outcomes))
+                await rows.record(
+                    self.db,
+                    outcomes,
+                    isoformat(self.clock.now()),
+                    effects=self._effects(batch, outcomes),
+                )
                 self._report(batch, outcomes)
                 if len(outcomes) > 1 and all(o.status == "retrying" for o in outcomes):
                     # Several contacts, all failing: the provider is (down, timing out),
@@ -201,8 +241,12 @@ class Outbox:
                     failing += 1
                     wake.clear()  # work that came meanwhile waits too: the provider fails
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), retry_delay(
-                            failing, self.backoff.base, self.backoff.cap, None, self.rng))
+                        await asyncio.wait_for(
+                            wake.wait(),
+                            retry_delay(
+                                failing, self.backoff.base, self.backoff.cap, None, self.rng
+                            ),
+                        )
                 else:
                     failing = 0
                 continue
@@ -223,14 +267,23 @@ class Outbox:
         if delivery.kind == "export_order":
             doubt = await self._order_doubt(delivery)
             if doubt is not None:
-                return Outcome(delivery.id, "dead", attempts, isoformat(self.clock.now()),
-                               doubt, None, in_doubt=True)
+                return Outcome(
+                    delivery.id,
+                    "dead",
+                    attempts,
+                    isoformat(self.clock.now()),
+                    doubt,
+                    None,
+                    in_doubt=True,
+                )
         bound = EXCHANGE_TIMEOUT.set(delivery.timeout)  # each exchange, not the 429 waits
         try:
             async with asyncio.timeout(delivery.timeout + GUARD_SECONDS):
                 await self.integrations.call(
-                    delivery.integration_id, f"delivery {delivery.id} ({delivery.route_name})",
-                    lambda provider: send(provider, delivery))
+                    delivery.integration_id,
+                    f"delivery {delivery.id} ({delivery.route_name})",
+                    lambda provider: send(provider, delivery),
+                )
         except TimeoutError:
             error = f"no answer within {delivery.timeout + GUARD_SECONDS:g} s in all"
         except UnknownIntegration:
@@ -239,11 +292,20 @@ class Outbox:
             error, retry_after = exc.reason, exc.retry_after
         except Transient as exc:
             error = exc.reason
-            if exc.maybe_delivered and delivery.kind == "export_order" and not self._dedupes(
-                    delivery):
+            if (
+                exc.maybe_delivered
+                and delivery.kind == "export_order"
+                and not self._dedupes(delivery)
+            ):
                 # It may have arrived: sending it again could make a second purchase.
-                error, permanent, in_doubt = (f"{exc.reason}; it may have arrived: check the "
-                                              "destination before replaying it"), True, True
+                error, permanent, in_doubt = (
+                    (
+                        f"{exc.reason}; it may have arrived: check the "
+                        "destination before replaying it"
+                    ),
+                    True,
+                    True,
+                )
         except ProviderError as exc:  # Rejected, AuthFailed, CapacityExceeded: for good
             error, permanent = exc.reason, True
         except Exception as exc:  # a bug must not lose the delivery: retried, then dead
@@ -259,11 +321,19 @@ class Outbox:
             status, next_at = "dead", now
         else:
             status = "retrying"
-            delay = retry_delay(attempts, self.backoff.base, self.backoff.cap, retry_after,
-                                self.rng)
+            delay = retry_delay(
+                attempts, self.backoff.base, self.backoff.cap, retry_after, self.rng
+            )
             next_at = now + timedelta(seconds=delay)
-        return Outcome(delivery.id, status, attempts, isoformat(next_at), error,
-                       round(elapsed * 1000, 1), in_doubt)
+        return Outcome(
+            delivery.id,
+            status,
+            attempts,
+            isoformat(next_at),
+            error,
+            round(elapsed * 1000, 1),
+            in_doubt,
+        )
 
     def _dedupes(self, delivery: Delivery) -> bool:
         try:
@@ -278,58 +348,93 @@ class Outbox:
         order_id = str(delivery.payload["id"])
         found = await order_rows.states(self.db, delivery.integration_id, [order_id])
         if found.get(order_id) == "sending" and not self._dedupes(delivery):
-            return ("the daemon stopped while sending it; check the destination before "
-                    "replaying it")
-        await order_rows.mark(self.db, delivery.integration_id, order_id, "sending", None,
-                              isoformat(self.clock.now()))
+            return "the daemon stopped while sending it; check the destination before replaying it"
+        await order_rows.mark(
+            self.db, delivery.integration_id, order_id, "sending", None, isoformat(self.clock.now())
+        )
         return None
 
-    def _effects(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
-                         ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+    def _effects(
+        self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
+    ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
         """What an outcome means beyond the outbox, in the same commit: an order's ledger
         row (sent, failed, in doubt); for a consent change delivered, the provider's state
         as we know it, and dead, an entry in the contact's consent history (the audit
         trail must never claim it arrived)."""
+
         async def apply(conn: aiosqlite.Connection) -> None:
             for delivery, outcome in zip(batch, outcomes, strict=True):
                 if delivery.kind == "export_order":
-                    state = ("sent" if outcome.status == "delivered" else
-                             "in_doubt" if outcome.in_doubt else "failed")
-                    await order_rows.mark_in(conn, delivery.integration_id,
-                                             str(delivery.payload["id"]), state,
-                                             outcome.error, isoformat(self.clock.now()))
+                    state = (
+                        "sent"
+                        if outcome.status == "delivered"
+                        else "in_doubt"
+                        if outcome.in_doubt
+                        else "failed"
+                    )
+                    await order_rows.mark_in(
+                        conn,
+                        delivery.integration_id,
+                        str(delivery.payload["id"]),
+                        state,
+                        outcome.error,
+                        isoformat(self.clock.now()),
+                    )
                     continue
                 if delivery.kind != "set_consent":
                     continue
                 payload = delivery.payload
                 if outcome.status == "delivered":
                     await consent_rows.provider_state_in(
-                        conn, delivery.integration_id, str(payload.get("email")),
-                        str(payload.get("state")), payload.get("at"))
+                        conn,
+                        delivery.integration_id,
+                        str(payload.get("email")),
+                        str(payload.get("state")),
+                        payload.get("at"),
+                    )
                 elif outcome.status == "dead":
-                    await consent_rows.audit_in(conn, {
-                        "decided_at": isoformat(self.clock.now()),
-                        "integration_id": delivery.integration_id, "store": delivery.store,
-                        "email": payload.get("email"),
-                        "customer_id": payload.get("customer_id"), "source": "outbox",
-                        "rule": "delivery", "outcome": "failed", "old_state": None,
-                        "new_state": payload.get("state"),
-                        "reason": f"delivery {delivery.id} dead after {outcome.attempts} "
-                                  f"attempts: {outcome.error}; replay with `patchbay "
-                                  f"deliveries replay {delivery.id}`",
-                        "event_at": payload.get("at")})
+                    await consent_rows.audit_in(
+                        conn,
+                        {
+                            "decided_at": isoformat(self.clock.now()),
+                            "integration_id": delivery.integration_id,
+                            "store": delivery.store,
+                            "email": payload.get("email"),
+                            "customer_id": payload.get("customer_id"),
+                            "source": "outbox",
+                            "rule": "delivery",
+                            "outcome": "failed",
+                            "old_state": None,
+                            "new_state": payload.get("state"),
+                            "reason": f"delivery {delivery.id} dead after {outcome.attempts} "
+                            f"attempts: {outcome.error}; replay with `patchbay "
+                            f"deliveries replay {delivery.id}`",
+                            "event_at": payload.get("at"),
+                        },
+                    )
 
         return apply
 
     def _report(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         for delivery, outcome in zip(batch, outcomes, strict=True):
-            self.metrics.deliveries.labels(delivery.route_name, str(delivery.integration_id),
-                                           outcome.status).inc()
+            self.metrics.deliveries.labels(
+                delivery.route_name, str(delivery.integration_id), outcome.status
+            ).inc()
             if outcome.status == "dead":
-                self.log.error("delivery dead", delivery=delivery.id,
-                               route=delivery.route_name, integration=delivery.integration_id,
-                               attempts=outcome.attempts, reason=outcome.error)
+                self.log.error(
+                    "delivery dead",
+                    delivery=delivery.id,
+                    route=delivery.route_name,
+                    integration=delivery.integration_id,
+                    attempts=outcome.attempts,
+                    reason=outcome.error,
+                )
             elif outcome.status == "retrying":
-                self.log.warning("delivery failed; will retry", delivery=delivery.id,
-                                 integration=delivery.integration_id, attempt=outcome.attempts,
-                                 next_attempt_at=outcome.next_attempt_at, reason=outcome.error)
+                self.log.warning(
+                    "delivery failed; will retry",
+                    delivery=delivery.id,
+                    integration=delivery.integration_id,
+                    attempt=outcome.attempts,
+                    next_attempt_at=outcome.next_attempt_at,
+                    reason=outcome.error,
+                )

@@ -50,8 +50,14 @@ class BatchPlan:
     unsendable: list[Sample]
 
 
-def plan_batch(batch: Sequence[ScanRow], previous: Mapping[str, tuple[str, str]],
-               rules: SyncRules, destination: str | None, *, dry: bool) -> BatchPlan:
+def plan_batch(
+    batch: Sequence[ScanRow],
+    previous: Mapping[str, tuple[str, str]],
+    rules: SyncRules,
+    destination: str | None,
+    *,
+    dry: bool,
+) -> BatchPlan:
     """`previous`: customer id -> (hash, status) of what the destination last got.
 
     A filtered customer that had a ledger row leaves the failed list (its hash is kept
@@ -105,8 +111,9 @@ class RunCounts:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape runs are stored and shown in (unset optional counts left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> RunCounts:

@@ -37,11 +37,17 @@ GATHER_SECONDS = 0.05  # let a burst of single-item requests land, then take the
 
 
 class InboxProcessor:
-    def __init__(self, db: Database, clock: Clock, log: Logger,
-                 on_change: Callable[[set[str]], None],
-                 on_consent: Callable[[], None] = lambda: None,
-                 reconciled: Callable[[], set[str]] = set, routes: RouteBook | None = None,
-                 on_deliveries: Callable[[set[int]], None] = lambda ids: None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        log: Logger,
+        on_change: Callable[[set[str]], None],
+        on_consent: Callable[[], None] = lambda: None,
+        reconciled: Callable[[], set[str]] = set,
+        routes: RouteBook | None = None,
+        on_deliveries: Callable[[set[int]], None] = lambda ids: None,
+    ) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.on_change = on_change  # told which stores changed, after each commit
         self.on_consent = on_consent  # told when consent events were queued
@@ -76,14 +82,17 @@ class InboxProcessor:
         if not customers:
             return {}
         wanted = self.reconciled()
-        routed_customers = self.routes is not None and any(self.routes.wants(t) for t in (
-            "customer.created", "customer.updated", "consent.changed"))
+        routed_customers = self.routes is not None and any(
+            self.routes.wants(t)
+            for t in ("customer.created", "customer.updated", "consent.changed")
+        )
         if not routed_customers and not any(c.store in wanted for c, _ in customers):
             return {}
         return await tables.consent_of(self.db, [c for c, _ in customers])
 
-    def _consent_changes(self, customers: list[tuple[StoreCustomer, int]], known: Stored
-                         ) -> list[consent_rows.NewEvent]:
+    def _consent_changes(
+        self, customers: list[tuple[StoreCustomer, int]], known: Stored
+    ) -> list[consent_rows.NewEvent]:
         """Consent events the batch carries, against what the table held before it."""
         wanted = self.reconciled()
         events: list[consent_rows.NewEvent] = []
@@ -92,18 +101,26 @@ class InboxProcessor:
                 continue
             key = (customer.store, customer.id)
             stored = known.get(key)
-            change = store_change(stored[:2] if stored else None, customer.email_consent,
-                                  customer.email_consent_at, customer.created_at,
-                                  customer.updated_at)
+            change = store_change(
+                stored[:2] if stored else None,
+                customer.email_consent,
+                customer.email_consent_at,
+                customer.created_at,
+                customer.updated_at,
+            )
             if change is None or not customer.email:
                 continue
             # An older row is rejected by the upsert (its event is judged stale).
             if tables.replaces(customer.updated_at, stored[2] if stored else None):
-                known[key] = (customer.email_consent, customer.email_consent_at,
-                              customer.updated_at)
+                known[key] = (
+                    customer.email_consent,
+                    customer.email_consent_at,
+                    customer.updated_at,
+                )
             source, state, at = change
-            events.append((customer.store, customer.email.lower(), customer.id, None, source,
-                           state, at))
+            events.append(
+                (customer.store, customer.email.lower(), customer.id, None, source, state, at)
+            )
         return events
 
     async def process_once(self) -> int:
@@ -116,8 +133,11 @@ class InboxProcessor:
         except sqlite3.OperationalError:
             raise  # the database itself, not a row: the supervisor retries the pass
         except Exception as exc:
-            self.log.warning("inbox batch could not be applied; applying it row by row",
-                             rows=len(mapped), error=type(exc).__name__)
+            self.log.warning(
+                "inbox batch could not be applied; applying it row by row",
+                rows=len(mapped),
+                error=type(exc).__name__,
+            )
             for one in mapped:
                 try:
                     await self._apply([one])
@@ -139,11 +159,17 @@ class InboxProcessor:
         now = isoformat(self.clock.now())
         stored = await self._stored(customers)
         changes = self._consent_changes(customers, dict(stored))
-        changes += [(c.store, c.email, None, c.integration_id, "provider", c.state, c.at)
-                    for c in kinds.callbacks]
-        deliveries = (self.routes.deliveries(await self._route_events(
-            customers, orders, events, now, dict(stored)))
-            if self.routes and self.routes.routes else [])
+        changes += [
+            (c.store, c.email, None, c.integration_id, "provider", c.state, c.at)
+            for c in kinds.callbacks
+        ]
+        deliveries = (
+            self.routes.deliveries(
+                await self._route_events(customers, orders, events, now, dict(stored))
+            )
+            if self.routes and self.routes.routes
+            else []
+        )
         async with self.db.transaction() as conn:
             if customers:
                 await tables.upsert_customers(conn, customers, now)
@@ -165,16 +191,22 @@ class InboxProcessor:
         if deliveries:
             self.on_deliveries({d.integration_id for d in deliveries if not d.refused})
 
-    async def _route_events(self, customers: list[tuple[StoreCustomer, int]],
-                            orders: list[tuple[StoreOrder, int]],
-                            events: list[tuple[StoreEvent, int]], now: str, stored: Stored
-                            ) -> list[RouteEvent]:
+    async def _route_events(
+        self,
+        customers: list[tuple[StoreCustomer, int]],
+        orders: list[tuple[StoreOrder, int]],
+        events: list[tuple[StoreEvent, int]],
+        now: str,
+        stored: Stored,
+    ) -> list[RouteEvent]:
         """What routes see of this batch, judged against the tables as they were before
         it (a customer first seen is created; an order first seen paid is paid)."""
         assert self.routes is not None
         found: list[RouteEvent] = []
-        if customers and any(self.routes.wants(t) for t in (
-                "customer.created", "customer.updated", "consent.changed")):
+        if customers and any(
+            self.routes.wants(t)
+            for t in ("customer.created", "customer.updated", "consent.changed")
+        ):
             known = {key: Known(value[0], value[2]) for key, value in stored.items()}
             for customer, seq in customers:
                 key = (customer.store, customer.id)
@@ -182,8 +214,9 @@ class InboxProcessor:
                 found += customer_events(customer, before, seq, now)
                 if tables.replaces(customer.updated_at, before.updated_at if before else None):
                     known[key] = Known(customer.email_consent, customer.updated_at)
-        wanted_orders = [o for o, _ in orders if o.status == "paid"] if self.routes.wants(
-            "order.paid") else []
+        wanted_orders = (
+            [o for o, _ in orders if o.status == "paid"] if self.routes.wants("order.paid") else []
+        )
         wanted_events = [e for e, _ in events if routed(e) and self.routes.wants(e.type)]
         if not wanted_orders and not wanted_events:
             return found
@@ -191,12 +224,17 @@ class InboxProcessor:
         keys += [(e.store, e.customer_id) for e in wanted_events if e.customer_id]
         people = await tables.by_ids(self.db, keys)
         if wanted_orders:
-            statuses = await tables.order_statuses(self.db, [(o.store, o.id)
-                                                             for o in wanted_orders])
+            statuses = await tables.order_statuses(
+                self.db, [(o.store, o.id) for o in wanted_orders]
+            )
             for order in wanted_orders:
                 person = people.get((order.store, order.customer_id or ""))
-                found += order_events(order, statuses.get((order.store, order.id)),
-                                      asdict(person) if person else None, now)
+                found += order_events(
+                    order,
+                    statuses.get((order.store, order.id)),
+                    asdict(person) if person else None,
+                    now,
+                )
                 was = statuses.get((order.store, order.id))
                 if tables.replaces(order.updated_at, was[1] if was else None):
                     statuses[(order.store, order.id)] = (order.status, order.updated_at)
@@ -205,15 +243,22 @@ class InboxProcessor:
             found.append(store_event(event, asdict(person) if person else None))
         return found
 
-    async def _quarantine(self, batch: Sequence[inbox_rows.Pending],
-                          failed: list[tuple[int, str]]) -> None:
+    async def _quarantine(
+        self, batch: Sequence[inbox_rows.Pending], failed: list[tuple[int, str]]
+    ) -> None:
         await inbox_rows.quarantine(self.db, failed, isoformat(self.clock.now()))
         self.quarantined = await inbox_rows.quarantined_count(self.db)
         where = {row.id: row for row in batch}
         for inbox_id, error in failed:
             row = where[inbox_id]
-            self.log.error("inbox row quarantined; the rows behind it go on", inbox=inbox_id,
-                           store=row.store, kind=row.kind, source=row.source, error=error)
+            self.log.error(
+                "inbox row quarantined; the rows behind it go on",
+                inbox=inbox_id,
+                store=row.store,
+                kind=row.kind,
+                source=row.source,
+                error=error,
+            )
 
 
 @dataclass(frozen=True)
@@ -229,8 +274,9 @@ def classify(batch: Sequence[inbox_rows.Pending]) -> tuple[list[Mapped], list[tu
     failed: list[tuple[int, str]] = []
     for row in batch:
         try:
-            mapped.append(Mapped(row.id, record(row.store, row.source, row.kind,
-                                                json.loads(row.payload))))
+            mapped.append(
+                Mapped(row.id, record(row.store, row.source, row.kind, json.loads(row.payload)))
+            )
         except Exception as exc:
             failed.append((row.id, describe(exc)))
     return mapped, failed
@@ -247,10 +293,12 @@ class Sorted:
 
     @classmethod
     def of(cls, mapped: Sequence[Mapped]) -> Sorted:
-        return cls([(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreCustomer)],
-                   [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)],
-                   [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)],
-                   [m.item for m in mapped if isinstance(m.item, ProviderCallback)])
+        return cls(
+            [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreCustomer)],
+            [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreOrder)],
+            [(m.item, m.inbox_id) for m in mapped if isinstance(m.item, StoreEvent)],
+            [m.item for m in mapped if isinstance(m.item, ProviderCallback)],
+        )
 
 
 def describe(exc: Exception) -> str:

@@ -13,6 +13,7 @@ import of new subscribers is then a few batch requests, not one request each), a
 address a sync would filter (invalid, role) is never sent. A lookup at a provider that
 cannot be reached leaves the event queued for a later attempt, so no decision is lost.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,9 @@ def settings_of(live: Live) -> Settings:
     """The integration's consent settings (connect options opt_out_guard, fetch_on_register)."""
     options = live.integration.settings
     try:
-        guard = parse_duration(options.get("opt_out_guard") or "15m", "integration",
-                               "opt_out_guard")
+        guard = parse_duration(
+            options.get("opt_out_guard") or "15m", "integration", "opt_out_guard"
+        )
     except ConfigError:
         guard = 15 * 60.0
     fetch = (options.get("fetch_on_register") or "on").lower() not in ("off", "no", "false")
@@ -58,9 +60,17 @@ def settings_of(live: Live) -> Settings:
 
 
 class ConsentEngine:
-    def __init__(self, db: Database, clock: Clock, log: Logger,
-                 integrations: IntegrationManager, store_writer: StoreWriter, outbox: Outbox,
-                 *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        log: Logger,
+        integrations: IntegrationManager,
+        store_writer: StoreWriter,
+        outbox: Outbox,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.outbox = outbox
         self.store_writer = store_writer
@@ -102,11 +112,14 @@ class ConsentEngine:
         worker = self._workers.get(integration_id)
         if worker is None or worker.done():
             if worker is not None and not worker.cancelled() and worker.exception():
-                self.log.error("consent worker failed; restarting it",
-                               integration=integration_id,
-                               error=repr(worker.exception())[:200])
+                self.log.error(
+                    "consent worker failed; restarting it",
+                    integration=integration_id,
+                    error=repr(worker.exception())[:200],
+                )
             self._workers[integration_id] = asyncio.create_task(
-                self._worker(integration_id), name=f"consent {integration_id}")
+                self._worker(integration_id), name=f"consent {integration_id}"
+            )
 
     async def _worker(self, integration_id: int) -> None:
         wake = self._wakes.setdefault(integration_id, asyncio.Event())
@@ -128,16 +141,20 @@ class ConsentEngine:
                 await self._handle(event)
             except Transient as exc:
                 deferred.append(event.id)
-                self.log.warning("consent change deferred: provider unreachable",
-                                 email=event.email, integration=integration_id,
-                                 reason=exc.reason)
+                self.log.warning(
+                    "consent change deferred: provider unreachable",
+                    email=event.email,
+                    integration=integration_id,
+                    reason=exc.reason,
+                )
                 continue
             finished.append(event.id)
         # Marked together: after a crash a decided event is decided again, which only
         # records a duplicate (decisions are idempotent), and nothing is skipped.
         await rows.done(self.db, finished, self._now())
-        await rows.defer(self.db, deferred,
-                         isoformat(self.clock.now() + timedelta(seconds=RETRY_SECONDS)))
+        await rows.defer(
+            self.db, deferred, isoformat(self.clock.now() + timedelta(seconds=RETRY_SECONDS))
+        )
         return len(batch), len(deferred)
 
     async def _handle(self, event: ConsentEvent) -> None:
@@ -162,19 +179,25 @@ class ConsentEngine:
             store_state, store_at = state, provider_at
         return Known(
             registered_at=parse_time(customer.created_at) if customer else None,
-            store_state=store_state, store_at=store_at,
-            provider_state=state, provider_at=provider_at), customer
+            store_state=store_state,
+            store_at=store_at,
+            provider_state=state,
+            provider_at=provider_at,
+        ), customer
 
-    async def _decide(self, event: ConsentEvent, live: Live,
-                      change: Change | None = None) -> None:
+    async def _decide(self, event: ConsentEvent, live: Live, change: Change | None = None) -> None:
         known, customer = await self._known(event, live)
-        change = change or Change(event.source,  # type: ignore[arg-type]
-                                  event.state, parse_time(event.event_at))
+        change = change or Change(
+            event.source,  # type: ignore[arg-type]
+            event.state,
+            parse_time(event.event_at),
+        )
         decision = decide(change, known, settings_of(live), self.clock.now())
         refused = ineligible(event.email)
         if decision.action == "send_to_provider" and refused:
-            decision = Decision("ignored", "none", "eligibility", refused, decision.old_state,
-                                decision.new_state)
+            decision = Decision(
+                "ignored", "none", "eligibility", refused, decision.old_state, decision.new_state
+            )
         reason = decision.reason
         try:
             follow_up, note = await self._act(decision, change, event, live, customer)
@@ -182,26 +205,49 @@ class ConsentEngine:
             raise
         except ProviderError as exc:
             reason = f"{decision.reason}; failed: {exc.reason}"
-            decision = Decision("failed", "none", decision.rule, reason, decision.old_state,
-                                decision.new_state)
+            decision = Decision(
+                "failed", "none", decision.rule, reason, decision.old_state, decision.new_state
+            )
             follow_up, note = None, None
         if note:
             reason = f"{reason}; {note}"
-        await rows.audit(self.db, {
-            "decided_at": self._now(), "integration_id": live.integration.id,
-            "store": event.store, "email": event.email,
-            "customer_id": customer.id if customer else event.customer_id,
-            "source": change.source, "rule": decision.rule, "outcome": decision.outcome,
-            "old_state": decision.old_state, "new_state": decision.new_state,
-            "reason": reason, "event_at": isoformat(change.at) if change.at else None})
+        await rows.audit(
+            self.db,
+            {
+                "decided_at": self._now(),
+                "integration_id": live.integration.id,
+                "store": event.store,
+                "email": event.email,
+                "customer_id": customer.id if customer else event.customer_id,
+                "source": change.source,
+                "rule": decision.rule,
+                "outcome": decision.outcome,
+                "old_state": decision.old_state,
+                "new_state": decision.new_state,
+                "reason": reason,
+                "event_at": isoformat(change.at) if change.at else None,
+            },
+        )
         log = self.log.warning if decision.outcome in ("suppressed", "failed") else self.log.info
-        log("consent decision", email=event.email, integration=live.integration.id,
-            outcome=decision.outcome, rule=decision.rule, reason=reason)
+        log(
+            "consent decision",
+            email=event.email,
+            integration=live.integration.id,
+            outcome=decision.outcome,
+            rule=decision.rule,
+            reason=reason,
+        )
         if follow_up is not None:
             await self._decide(event, live, follow_up)
 
-    async def _act(self, decision: Decision, change: Change, event: ConsentEvent, live: Live,
-                   customer: StoreCustomer | None) -> tuple[Change | None, str | None]:
+    async def _act(
+        self,
+        decision: Decision,
+        change: Change,
+        event: ConsentEvent,
+        live: Live,
+        customer: StoreCustomer | None,
+    ) -> tuple[Change | None, str | None]:
         """Do what the decision says; (a follow-up change to decide, a note for the audit)."""
         integration_id = live.integration.id
         if decision.action == "send_to_provider" and decision.new_state:
@@ -209,55 +255,93 @@ class ConsentEngine:
             syncs = await sync_rows.live(self.db)  # read once for every question below
             carrier = _carrier(live, customer, decision.new_state, syncs)
             destination = _destination(integration_id, syncs)
-            if (carrier is None and decision.new_state == "subscribed"
-                    and live.provider.has_lists and destination is None):
+            if (
+                carrier is None
+                and decision.new_state == "subscribed"
+                and live.provider.has_lists
+                and destination is None
+            ):
                 # Nowhere to subscribe them: a list-based provider keeps opt-ins per list.
-                return None, (f"not sent: {live.integration.provider} keeps opt-ins per "
-                              "list and no sync of this integration names one")
+                return None, (
+                    f"not sent: {live.integration.provider} keeps opt-ins per "
+                    "list and no sync of this integration names one"
+                )
             if carrier is None:
                 # The provider's state is recorded when the outbox has delivered it.
-                return None, await self._enqueue(event, live, decision.new_state, at,
-                                                 destination, customer)
-            await rows.set_provider_state(self.db, integration_id, event.email,
-                                          decision.new_state, at)
+                return None, await self._enqueue(
+                    event, live, decision.new_state, at, destination, customer
+                )
+            await rows.set_provider_state(
+                self.db, integration_id, event.email, decision.new_state, at
+            )
             return None, f"carried by sync {carrier}'s next batch"
         if decision.action == "write_to_store" and decision.new_state and customer:
             state: ConsentState = decision.new_state  # type: ignore[assignment]
             await self.store_writer.set_email_consent(
-                customer, state, change.at or self.clock.now(), change.source)
-            await rows.set_provider_state(self.db, integration_id, event.email,
-                                          decision.new_state,
-                                          isoformat(change.at or self.clock.now()))
+                customer, state, change.at or self.clock.now(), change.source
+            )
+            await rows.set_provider_state(
+                self.db,
+                integration_id,
+                event.email,
+                decision.new_state,
+                isoformat(change.at or self.clock.now()),
+            )
         elif decision.action == "note_provider" and decision.new_state and change.at:
-            await rows.set_provider_state(self.db, integration_id, event.email,
-                                          decision.new_state, isoformat(change.at))
+            await rows.set_provider_state(
+                self.db, integration_id, event.email, decision.new_state, isoformat(change.at)
+            )
         elif decision.action == "lookup_provider":
             destination = _destination(integration_id, await sync_rows.live(self.db))
             found = await self.integrations.call(
-                integration_id, "consent looked up",
-                lambda p: p.lookup_consent(event.email, destination))
-            return Change("lookup", found.state if found else None,
-                          found.at if found else None), None
+                integration_id,
+                "consent looked up",
+                lambda p: p.lookup_consent(event.email, destination),
+            )
+            return Change(
+                "lookup", found.state if found else None, found.at if found else None
+            ), None
         return None, None
 
-    async def _enqueue(self, event: ConsentEvent, live: Live, state: str, at: str | None,
-                       destination: str | None, customer: StoreCustomer | None) -> str:
+    async def _enqueue(
+        self,
+        event: ConsentEvent,
+        live: Live,
+        state: str,
+        at: str | None,
+        destination: str | None,
+        customer: StoreCustomer | None,
+    ) -> str:
         integration_id = live.integration.id
         delivery = NewDelivery(
-            SYSTEM_ROUTE, "consent", integration_id, event.store, f"consent.{state}",
-            f"consent:{event.id}", 0, "set_consent", event.email,
+            SYSTEM_ROUTE,
+            "consent",
+            integration_id,
+            event.store,
+            f"consent.{state}",
+            f"consent:{event.id}",
+            0,
+            "set_consent",
+            event.email,
             f"consent:{event.id}:{integration_id}",
-            {"email": event.email, "state": state, "at": at,
-             "list": destination,
-             "customer_id": customer.id if customer else event.customer_id},
-            self.timeout, None)
+            {
+                "email": event.email,
+                "state": state,
+                "at": at,
+                "list": destination,
+                "customer_id": customer.id if customer else event.customer_id,
+            },
+            self.timeout,
+            None,
+        )
         await outbox_rows.add(self.db, [delivery], self._now())
         self.outbox.wake({integration_id})
         return "sent through the outbox (patchbay deliveries list --route 0)"
 
 
-def _carrier(live: Live, customer: StoreCustomer | None, state: str,
-             syncs: Sequence[Sync]) -> int | None:
+def _carrier(
+    live: Live, customer: StoreCustomer | None, state: str, syncs: Sequence[Sync]
+) -> int | None:
     """An active sync of this integration that will send this opt-in in its next batch
     anyway (the contact is in its segment and passes its filters), or None. Opt-outs
     always go single: a sync never sends an unsubscribed contact."""
@@ -265,10 +349,13 @@ def _carrier(live: Live, customer: StoreCustomer | None, state: str,
         return None  # Klaviyo's import, SALESmanago's, Mailchimp's leave consent be
     subscribed = replace(customer, email_consent="subscribed")
     for sync in syncs:
-        if (sync.integration_id == live.integration.id and sync.mode == "active"
-                and sync.state in ("running", "active")  # following new data
-                and sync.segment in ("all", "subscribers")
-                and exclusion(subscribed, rules_of(sync), duplicate=False) is None):
+        if (
+            sync.integration_id == live.integration.id
+            and sync.mode == "active"
+            and sync.state in ("running", "active")  # following new data
+            and sync.segment in ("all", "subscribers")
+            and exclusion(subscribed, rules_of(sync), duplicate=False) is None
+        ):
             return sync.id
     return None
 

@@ -27,8 +27,18 @@ from .routes import (
     check_templates,
 )
 
-ROUTE_KEYS = {"name", "description", "provider", "trigger", "stores", "conditions",
-              "selector", "enabled", "timeout", "actions"}
+ROUTE_KEYS = {
+    "name",
+    "description",
+    "provider",
+    "trigger",
+    "stores",
+    "conditions",
+    "selector",
+    "enabled",
+    "timeout",
+    "actions",
+}
 ACTION_KEYS = {"type", "name", "prefix", "strip_prefix", "properties", "list", "url", "body"}
 NO_EVENTS = ("benchmark",)  # providers without an event API
 
@@ -42,8 +52,10 @@ def parse(text: str, file: str, providers: tuple[str, ...]) -> list[Route]:
     tables = data.get("route")
     if set(data) != {"route"} or not isinstance(tables, list) or not tables:
         raise RouteError(f"{file}: expected one or more [[route]] tables and nothing else")
-    routes = [from_table(table, f"{file}: route {index + 1}", providers)
-              for index, table in enumerate(tables)]
+    routes = [
+        from_table(table, f"{file}: route {index + 1}", providers)
+        for index, table in enumerate(tables)
+    ]
     names = [r.name for r in routes]
     for name in names:
         if names.count(name) > 1:
@@ -68,8 +80,10 @@ def from_table(table: Any, where: str, providers: tuple[str, ...]) -> Route:
         raise RouteError(f"{where}: provider: must be one of {', '.join(providers)}")
     trigger = table.get("trigger")
     if not isinstance(trigger, str) or not _trigger_ok(trigger):
-        raise RouteError(f"{where}: trigger: expected an event name such as order.paid, or a "
-                         "family such as loyalty.*")
+        raise RouteError(
+            f"{where}: trigger: expected an event name such as order.paid, or a "
+            "family such as loyalty.*"
+        )
     stores = table.get("stores", [])
     if not isinstance(stores, list) or not all(isinstance(s, str) and s for s in stores):
         raise RouteError(f"{where}: stores: expected a list of store names")
@@ -90,17 +104,27 @@ def from_table(table: Any, where: str, providers: tuple[str, ...]) -> Route:
     if not isinstance(description, str):
         raise RouteError(f"{where}: description: expected a text")
     return Route(
-        name=name.strip(), provider=str(provider), trigger=trigger, stores=tuple(stores),
-        conditions=conditions, selector=str(selector), enabled=enabled, timeout=timeout,
+        name=name.strip(),
+        provider=str(provider),
+        trigger=trigger,
+        stores=tuple(stores),
+        conditions=conditions,
+        selector=str(selector),
+        enabled=enabled,
+        timeout=timeout,
         description=description,
-        actions=tuple(_action(a, f"{where}: actions[{i}]", str(provider))
-                      for i, a in enumerate(actions)))
+        actions=tuple(
+            _action(a, f"{where}: actions[{i}]", str(provider)) for i, a in enumerate(actions)
+        ),
+    )
 
 
 def _trigger_ok(trigger: str) -> bool:
     body = trigger[:-2] if trigger.endswith(".*") else trigger
-    return trigger == "*" or (bool(body) and all(
-        part and all(c.isalnum() or c in "_-" for c in part) for part in body.split(".")))
+    return trigger == "*" or (
+        bool(body)
+        and all(part and all(c.isalnum() or c in "_-" for c in part) for part in body.split("."))
+    )
 
 
 def _timeout(value: Any, where: str) -> float:
@@ -109,8 +133,9 @@ def _timeout(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise RouteError(f"{where}: timeout: expected a duration such as 10s")
     try:
-        seconds = parse_duration(value, where, "timeout") if isinstance(value, str) else float(
-            value)
+        seconds = (
+            parse_duration(value, where, "timeout") if isinstance(value, str) else float(value)
+        )
     except ConfigError as exc:
         raise RouteError(f"{where}: timeout: {exc.reason}") from None
     if not 0 < seconds <= MAX_TIMEOUT:
@@ -128,8 +153,10 @@ def _action(table: Any, where: str, provider: str) -> Action:
     if unknown:
         raise RouteError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     if kind == "webhook" and provider != "webhook":
-        raise RouteError(f"{where}: type: a webhook action needs provider = \"webhook\" (its "
-                         "integration's key signs the request)")
+        raise RouteError(
+            f'{where}: type: a webhook action needs provider = "webhook" (its '
+            "integration's key signs the request)"
+        )
     if kind == "track_event" and provider in NO_EVENTS:
         raise RouteError(f"{where}: type: {provider} has no event API")
     if kind == "add_to_list" and not table.get("list"):
@@ -147,16 +174,25 @@ def _action(table: Any, where: str, provider: str) -> Action:
         check_templates(texts["name"], f"{where}: name")
     check_templates(dict(table.get("properties", {})), f"{where}: properties")
     check_templates(dict(table.get("body", {})), f"{where}: body")
-    return Action(type=str(kind), name=texts["name"], prefix=texts["prefix"],
-                  strip_prefix=texts["strip_prefix"], list=texts["list"], url=texts["url"],
-                  properties=dict(table.get("properties", {})),
-                  body=dict(table.get("body", {})))
+    return Action(
+        type=str(kind),
+        name=texts["name"],
+        prefix=texts["prefix"],
+        strip_prefix=texts["strip_prefix"],
+        list=texts["list"],
+        url=texts["url"],
+        properties=dict(table.get("properties", {})),
+        body=dict(table.get("body", {})),
+    )
 
 
 def to_table(route: Route) -> dict[str, Any]:
     """The route as its file table (and database JSON): defaults and empties left out."""
-    table: dict[str, Any] = {"name": route.name, "provider": route.provider,
-                             "trigger": route.trigger}
+    table: dict[str, Any] = {
+        "name": route.name,
+        "provider": route.provider,
+        "trigger": route.trigger,
+    }
     if route.description:
         table["description"] = route.description
     if route.stores:
@@ -170,12 +206,22 @@ def to_table(route: Route) -> dict[str, Any]:
     if route.conditions:
         table["conditions"] = dict(route.conditions)
     table["actions"] = [
-        {key: value for key, value in (
-            ("type", a.type), ("name", a.name), ("prefix", a.prefix),
-            ("strip_prefix", a.strip_prefix), ("list", a.list), ("url", a.url),
-            ("properties", dict(a.properties)), ("body", dict(a.body)))
-         if value not in (None, {})}
-        for a in route.actions]
+        {
+            key: value
+            for key, value in (
+                ("type", a.type),
+                ("name", a.name),
+                ("prefix", a.prefix),
+                ("strip_prefix", a.strip_prefix),
+                ("list", a.list),
+                ("url", a.url),
+                ("properties", dict(a.properties)),
+                ("body", dict(a.body)),
+            )
+            if value not in (None, {})
+        }
+        for a in route.actions
+    ]
     return table
 
 

@@ -29,8 +29,9 @@ class Installed:
 
 
 class RouteBook:
-    def __init__(self, db: Database, log: Logger,
-                 installed: Callable[[], Sequence[Installed]]) -> None:
+    def __init__(
+        self, db: Database, log: Logger, installed: Callable[[], Sequence[Installed]]
+    ) -> None:
         self.db, self.log = db, log
         self.installed = installed
         self.routes: list[tuple[int, Route]] = []
@@ -41,14 +42,20 @@ class RouteBook:
             try:
                 route = from_table(stored.definition, f"route {stored.id}", tuple(SPECS))
             except RouteError as exc:  # stored by an older version with other rules
-                self.log.error("route cannot be used; skipped", route=stored.id,
-                               error=str(exc))
+                self.log.error("route cannot be used; skipped", route=stored.id, error=str(exc))
                 continue
             loaded.append((stored.id, replace(route, enabled=stored.enabled)))
         self.routes = loaded
 
-    async def install(self, routes: Sequence[Route], file: str, stores: Collection[str], *,
-                      replace_same_name: bool, now: str) -> tuple[list[int], list[str]]:
+    async def install(
+        self,
+        routes: Sequence[Route],
+        file: str,
+        stores: Collection[str],
+        *,
+        replace_same_name: bool,
+        now: str,
+    ) -> tuple[list[int], list[str]]:
         """Store routes read from `file` and put them in force; (new ids, names kept as
         they were). RouteError, naming the file and route, when a route names a store that
         is not configured or whose provider is not installed there."""
@@ -56,13 +63,17 @@ class RouteBook:
         for route in routes:
             for store in route.stores:
                 if store not in stores:
-                    raise RouteError(f"{file}: route {route.name!r}: stores: no store "
-                                     f"{store!r} in the config")
+                    raise RouteError(
+                        f"{file}: route {route.name!r}: stores: no store {store!r} in the config"
+                    )
                 if (store, route.provider) not in installed:
-                    raise RouteError(f"{file}: route {route.name!r}: stores: {route.provider}"
-                                     f" is not installed in store {store!r} (connect it first)")
-        ids, kept = await route_rows.save(self.db, [to_table(r) for r in routes],
-                                          replace=replace_same_name, now=now)
+                    raise RouteError(
+                        f"{file}: route {route.name!r}: stores: {route.provider}"
+                        f" is not installed in store {store!r} (connect it first)"
+                    )
+        ids, kept = await route_rows.save(
+            self.db, [to_table(r) for r in routes], replace=replace_same_name, now=now
+        )
         await self.reload()
         self.log.info("routes imported", file=file, imported=len(ids), kept=len(kept))
         return ids, kept
@@ -77,8 +88,7 @@ class RouteBook:
 
     def wants(self, event_type: str) -> bool:
         """Whether any enabled route listens for this type (saves work when none does)."""
-        return any(r.enabled and trigger_matches(r.trigger, event_type)
-                   for _, r in self.routes)
+        return any(r.enabled and trigger_matches(r.trigger, event_type) for _, r in self.routes)
 
     def deliveries(self, events: Sequence[RouteEvent]) -> list[NewDelivery]:
         if not self.routes or not events:
@@ -95,8 +105,22 @@ class RouteBook:
                     continue
                 planned = plan(route, event)
                 for integration in (i for i in here if i.provider == route.provider):
-                    found += [NewDelivery(
-                        route_id, route.name, integration.id, event.store, event.type,
-                        event.id, p.action, p.kind, p.contact, f"r{route_id}:{p.key}",
-                        p.payload, route.timeout, p.refused) for p in planned]
+                    found += [
+                        NewDelivery(
+                            route_id,
+                            route.name,
+                            integration.id,
+                            event.store,
+                            event.type,
+                            event.id,
+                            p.action,
+                            p.kind,
+                            p.contact,
+                            f"r{route_id}:{p.key}",
+                            p.payload,
+                            route.timeout,
+                            p.refused,
+                        )
+                        for p in planned
+                    ]
         return found

@@ -25,15 +25,23 @@ from .mapping import ineligible
 
 ACTIONS = ("track_event", "upsert_contact", "add_to_list", "webhook")
 SELECTORS = ("email", "phone", "external_id")
-OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with",
-       "exists")
+OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with", "exists")
 BUILT_IN_TRIGGERS = (
-    "customer.created", "customer.updated", "consent.changed", "order.paid",
-    "loyalty.points_awarded", "loyalty.coupon_created", "loyalty.tier_changed",
-    "loyalty.points_expiring", "referral.completed", "review.created")
+    "customer.created",
+    "customer.updated",
+    "consent.changed",
+    "order.paid",
+    "loyalty.points_awarded",
+    "loyalty.coupon_created",
+    "loyalty.tier_changed",
+    "loyalty.points_expiring",
+    "referral.completed",
+    "review.created",
+)
 MAX_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 10.0
 MAX_RETRIES = 5
+
 
 class _Bounded(Environment):
     """Liquid with limits: a template renders untrusted event data, and rendering runs
@@ -52,6 +60,8 @@ def _compiled(text: str) -> BoundTemplate:
     """A template parsed once, not at every event it renders (a route's templates are
     few and fixed; events are many)."""
     return _LIQUID.from_string(text)
+
+
 _PLAIN_PATH = re.compile(r"^\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*\}\}$")
 _MISSING = object()
 
@@ -102,7 +112,7 @@ def with_prefix(name: str, prefix: str | None, strip: str | None) -> str:
     """The event name as the provider gets it: `strip` removed if it leads, then `prefix`
     added unless already there (so a route re-applied never doubles it)."""
     if strip and name.startswith(strip):
-        name = name[len(strip):]
+        name = name[len(strip) :]
     if prefix and not name.startswith(prefix):
         name = prefix + name
     return name
@@ -147,8 +157,12 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         pair = (actual, expected)
     else:
         return False
-    outcomes: dict[str, bool] = {"gt": pair[0] > pair[1], "gte": pair[0] >= pair[1],
-                                 "lt": pair[0] < pair[1], "lte": pair[0] <= pair[1]}
+    outcomes: dict[str, bool] = {
+        "gt": pair[0] > pair[1],
+        "gte": pair[0] >= pair[1],
+        "lt": pair[0] < pair[1],
+        "lte": pair[0] <= pair[1],
+    }
     return outcomes[op]
 
 
@@ -192,8 +206,7 @@ def holds(condition: Mapping[str, Any] | None, context: Mapping[str, Any]) -> bo
             return isinstance(expected, str) and expected in actual
         return isinstance(actual, list | tuple) and expected in actual
     if op == "starts_with":
-        return isinstance(actual, str) and isinstance(expected, str) and actual.startswith(
-            expected)
+        return isinstance(actual, str) and isinstance(expected, str) and actual.startswith(expected)
     return _compare(op, actual, expected)
 
 
@@ -282,10 +295,18 @@ class RouteEvent:
     order: Mapping[str, Any] | None = None
 
     def context(self) -> dict[str, Any]:
-        return {"event": {"type": self.type, "id": self.id, "store": self.store,
-                          "occurred_at": self.occurred_at},
-                "customer": dict(self.customer), "data": dict(self.data),
-                "order": dict(self.order) if self.order else {}, "store": self.store}
+        return {
+            "event": {
+                "type": self.type,
+                "id": self.id,
+                "store": self.store,
+                "occurred_at": self.occurred_at,
+            },
+            "customer": dict(self.customer),
+            "data": dict(self.data),
+            "order": dict(self.order) if self.order else {},
+            "store": self.store,
+        }
 
 
 @dataclass(frozen=True)
@@ -326,45 +347,59 @@ def plan(route: Route, event: RouteEvent) -> list[Planned]:
     for index, action in enumerate(route.actions):
         why = refused
         try:
-            payload = _payload(action, event, context, contact.lower() if route.selector ==
-                               "email" else contact, route.selector)
+            payload = _payload(
+                action,
+                event,
+                context,
+                contact.lower() if route.selector == "email" else contact,
+                route.selector,
+            )
         except (LiquidError, ArithmeticError, ValueError, TypeError) as exc:
             # A template that fails on this event's data: this delivery is dead with the
             # reason; the event itself (and the route's other actions) go on.
             payload = {}
             why = why or f"template error: {str(exc).splitlines()[0][:200]}"
-        planned.append(Planned(index, action.type, contact.lower(), f"{event.id}:{index}",
-                               payload, why))
+        planned.append(
+            Planned(index, action.type, contact.lower(), f"{event.id}:{index}", payload, why)
+        )
     return planned
 
 
 _SELECTOR_FIELD = {"email": "email", "phone": "phone", "external_id": "id"}
 
 
-def _payload(action: Action, event: RouteEvent, context: Mapping[str, Any], contact: str,
-             selector: str) -> dict[str, Any]:
+def _payload(
+    action: Action, event: RouteEvent, context: Mapping[str, Any], contact: str, selector: str
+) -> dict[str, Any]:
     who = {selector: contact}
     if action.type == "track_event":
         # Without a name template, the event's type as it is: it came from outside, and
         # outside text is data, never a template.
         name = render(action.name, context) if action.name else event.type
-        return {**who, "name": with_prefix(str(name), action.prefix, action.strip_prefix),
-                "occurred_at": event.occurred_at, "list": action.list,
-                "properties": render(dict(action.properties), context)}
+        return {
+            **who,
+            "name": with_prefix(str(name), action.prefix, action.strip_prefix),
+            "occurred_at": event.occurred_at,
+            "list": action.list,
+            "properties": render(dict(action.properties), context),
+        }
     if action.type == "upsert_contact":
-        return {**who, "list": action.list, "properties": render(dict(action.properties),
-                                                                 context)}
+        return {**who, "list": action.list, "properties": render(dict(action.properties), context)}
     if action.type == "add_to_list":
-        return {**who, "list": action.list, "properties": render(dict(action.properties),
-                                                                 context)}
+        return {**who, "list": action.list, "properties": render(dict(action.properties), context)}
     return {**who, "url": action.url, "body": render(dict(action.body), context)}
 
 
 # ---- retries ---------------------------------------------------------------------------
 
 
-def retry_delay(attempt: int, base: float, cap: float, retry_after: float | None = None,
-                rng: random.Random | None = None) -> float:
+def retry_delay(
+    attempt: int,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds before retry number `attempt` (1-based): exponential with full jitter,
     uniform in [0, min(cap, base * 2**(attempt-1))]; a provider's Retry-After wins."""
     if retry_after is not None and retry_after > 0:

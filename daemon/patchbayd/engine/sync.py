@@ -50,10 +50,12 @@ class StopRun(Exception):
 def rules_of(sync: Sync) -> SyncRules:
     data = sync.rules
     return SyncRules(
-        mapping=dict(data.get("mapping") or {}), tags=tuple(data.get("tags") or ()),
+        mapping=dict(data.get("mapping") or {}),
+        tags=tuple(data.get("tags") or ()),
         export_opted_out=bool(data.get("export_opted_out")),
         acquired_since=parse_time(data.get("acquired_since")),
-        acquired_until=parse_time(data.get("acquired_until")))
+        acquired_until=parse_time(data.get("acquired_until")),
+    )
 
 
 @dataclass
@@ -68,18 +70,23 @@ class Report:
 
     def sample(self, kind: str, found: list[Sample]) -> None:
         kept: list[dict[str, Any]] = getattr(self, kind)
-        for one in found[:max(0, SAMPLES - len(kept))]:
+        for one in found[: max(0, SAMPLES - len(kept))]:
             kept.append({"customer": one.customer, "email": one.email, "reason": one.reason})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts.as_dict(), "would_send": self.would_send,
-                "filtered": self.filtered, "failures": self.failures,
-                "capacity": self.capacity}
+        return {
+            "counts": self.counts.as_dict(),
+            "would_send": self.would_send,
+            "filtered": self.filtered,
+            "failures": self.failures,
+            "capacity": self.capacity,
+        }
 
 
 class SyncEngine:
-    def __init__(self, db: Database, clock: Clock, log: Logger, bus: Bus,
-                 integrations: IntegrationManager) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, log: Logger, bus: Bus, integrations: IntegrationManager
+    ) -> None:
         self.db, self.clock, self.log, self.bus = db, clock, log, bus
         self.integrations = integrations
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -136,14 +143,28 @@ class SyncEngine:
             return
         self._tasks[sync_id] = asyncio.ensure_future(self._loop(sync_id))
 
-    async def create(self, *, integration_id: int, segment: str, destination: str | None,
-                     mode: str, rules: dict[str, Any]) -> Sync:
+    async def create(
+        self,
+        *,
+        integration_id: int,
+        segment: str,
+        destination: str | None,
+        mode: str,
+        rules: dict[str, Any],
+    ) -> Sync:
         """A new sync, stored, and its first run requested."""
-        sync = await rows.create(self.db, integration_id=integration_id, segment=segment,
-                                 destination=destination, mode=mode, rules=rules,
-                                 now=isoformat(self.clock.now()))
-        self.log.info("sync created", sync=sync.id, integration=integration_id,
-                      segment=segment, mode=mode)
+        sync = await rows.create(
+            self.db,
+            integration_id=integration_id,
+            segment=segment,
+            destination=destination,
+            mode=mode,
+            rules=rules,
+            now=isoformat(self.clock.now()),
+        )
+        self.log.info(
+            "sync created", sync=sync.id, integration=integration_id, segment=segment, mode=mode
+        )
         self.request(sync.id)
         return sync
 
@@ -159,22 +180,25 @@ class SyncEngine:
             return None
         if not wanted:
             raise NoDestination(f"{name} needs --list (a list id or name)")
-        found = await self.integrations.call(integration_id, "lists read",
-                                             lambda p: p.destinations())
+        found = await self.integrations.call(
+            integration_id, "lists read", lambda p: p.destinations()
+        )
         for item in found:
             if wanted in (item.id, item.name):
                 return item.id
         if provider.creates_destinations:
-            made = await self.integrations.call(integration_id, f"list {wanted} created",
-                                                lambda p: p.ensure_destination(wanted))
+            made = await self.integrations.call(
+                integration_id, f"list {wanted} created", lambda p: p.ensure_destination(wanted)
+            )
             return made.id
         names = ", ".join(f"{d.id} ({d.name})" for d in found) or "none"
         raise NoDestination(f"no list {wanted!r} at {name}; lists: {names}")
 
     async def start(self, sync: Sync) -> None:
         """A stopped (or finished) sync runs again; one running goes on as it is."""
-        await rows.set_state(self.db, sync.id, "idle" if sync.state != "running"
-                             else "running", None)
+        await rows.set_state(
+            self.db, sync.id, "idle" if sync.state != "running" else "running", None
+        )
         self.request(sync.id)
 
     async def delete(self, sync_id: int) -> None:
@@ -194,9 +218,15 @@ class SyncEngine:
         unfinished = await rows.unfinished_run(self.db, sync_id)
         now = isoformat(self.clock.now())
         if unfinished is not None:
-            await rows.finish_run(self.db, unfinished, state="stopped",
-                                  counts=unfinished.counts, error=None, sync_state="stopped",
-                                  now=now)
+            await rows.finish_run(
+                self.db,
+                unfinished,
+                state="stopped",
+                counts=unfinished.counts,
+                error=None,
+                sync_state="stopped",
+                now=now,
+            )
         self.log.info("sync stopped", sync=sync_id)
 
     async def _loop(self, sync_id: int) -> None:
@@ -211,12 +241,17 @@ class SyncEngine:
             try:
                 run = await rows.unfinished_run(self.db, sync_id)
                 if run is not None:
-                    await rows.finish_run(self.db, run, state="failed", counts=run.counts,
-                                          error=f"internal error: {exc!r}", sync_state="error",
-                                          now=isoformat(self.clock.now()))
+                    await rows.finish_run(
+                        self.db,
+                        run,
+                        state="failed",
+                        counts=run.counts,
+                        error=f"internal error: {exc!r}",
+                        sync_state="error",
+                        now=isoformat(self.clock.now()),
+                    )
             except Exception as again:  # the database itself is failing: say so, go on
-                self.log.error("could not record the crashed run", sync=sync_id,
-                               error=repr(again))
+                self.log.error("could not record the crashed run", sync=sync_id, error=repr(again))
 
     # ---- a run -----------------------------------------------------------------------
 
@@ -234,16 +269,33 @@ class SyncEngine:
         resumed = run is not None
         if run is None:
             upto = await rows.max_seq(self.db, store)
-            run = await rows.open_run(self.db, sync_id, full=sync.seq_done == 0, upto=upto,
-                                      start=sync.seq_done, now=isoformat(self.clock.now()))
-        self.log.info("sync run started" if not resumed else "sync run resumed", sync=sync_id,
-                      run=run.id, integration=sync.integration_id, full=run.full)
+            run = await rows.open_run(
+                self.db,
+                sync_id,
+                full=sync.seq_done == 0,
+                upto=upto,
+                start=sync.seq_done,
+                now=isoformat(self.clock.now()),
+            )
+        self.log.info(
+            "sync run started" if not resumed else "sync run resumed",
+            sync=sync_id,
+            run=run.id,
+            integration=sync.integration_id,
+            full=run.full,
+        )
         await self.integrations.set_state(sync.integration_id, "syncing", None)
         counts = RunCounts.from_dict(run.counts)
         if counts.total is None:
-            counts.total = await rows.to_scan(self.db, sync_id, store, sync.segment,
-                                                 after=run.cursor_seq, upto=run.upto_seq,
-                                                 new_since=self._new_since())
+            counts.total = await rows.to_scan(
+                self.db,
+                sync_id,
+                store,
+                sync.segment,
+                after=run.cursor_seq,
+                upto=run.upto_seq,
+                new_since=self._new_since(),
+            )
         report = Report(counts)
         try:
             if not resumed:
@@ -254,38 +306,55 @@ class SyncEngine:
             return
         await self._finish(sync, run, report, "done", None)
 
-    async def _finish(self, sync: Sync, run: SyncRun, report: Report, state: str,
-                      error: str | None) -> None:
-        sync_state = ("error" if error else "active" if sync.mode == "active" else "done")
-        await rows.finish_run(self.db, run, state=state, counts=report.counts.as_dict(),
-                              error=error,
-                              sync_state=sync_state, now=isoformat(self.clock.now()))
+    async def _finish(
+        self, sync: Sync, run: SyncRun, report: Report, state: str, error: str | None
+    ) -> None:
+        sync_state = "error" if error else "active" if sync.mode == "active" else "done"
+        await rows.finish_run(
+            self.db,
+            run,
+            state=state,
+            counts=report.counts.as_dict(),
+            error=error,
+            sync_state=sync_state,
+            now=isoformat(self.clock.now()),
+        )
         self._progress(sync.id, run.id, report.counts, done=True)
         if error:
             self.log.warning("sync run failed", sync=sync.id, run=run.id, reason=error)
         else:
-            self.log.info("sync run finished", sync=sync.id, run=run.id,
-                          sent=report.counts.sent, failed=report.counts.failed,
-                          filtered=sum(report.counts.filtered.values()),
-                          unchanged=report.counts.unchanged)
+            self.log.info(
+                "sync run finished",
+                sync=sync.id,
+                run=run.id,
+                sent=report.counts.sent,
+                failed=report.counts.failed,
+                filtered=sum(report.counts.filtered.values()),
+                unchanged=report.counts.unchanged,
+            )
         with contextlib.suppress(UnknownIntegration):
             live_state = self.integrations.get(sync.integration_id).integration.state
             if live_state != "error":
                 await self.integrations.set_state(
-                    sync.integration_id, "active" if sync.mode == "active" and not error
-                    else "connected", None)
+                    sync.integration_id,
+                    "active" if sync.mode == "active" and not error else "connected",
+                    None,
+                )
 
-    async def _check_capacity(self, sync: Sync, store: str, provider: Provider,
-                              report: Report) -> None:
+    async def _check_capacity(
+        self, sync: Sync, store: str, provider: Provider, report: Report
+    ) -> None:
         try:
-            capacity = await self.integrations.call(sync.integration_id, "capacity checked",
-                                                    lambda p: p.capacity())
+            capacity = await self.integrations.call(
+                sync.integration_id, "capacity checked", lambda p: p.capacity()
+            )
         except ProviderError as exc:
             raise StopRun(f"cannot check capacity: {exc.reason}") from None
         if capacity is None:
             return
-        needed = await rows.candidates(self.db, store, sync.segment, sync.id,
-                                       new_since=self._new_since())
+        needed = await rows.candidates(
+            self.db, store, sync.segment, sync.id, new_since=self._new_since()
+        )
         report.capacity = {"needed": needed, "free": capacity.free, "limit": capacity.limit}
         if needed > capacity.free:
             raise StopRun(f"capacity: needs {needed}, has {capacity.free}")
@@ -293,8 +362,9 @@ class SyncEngine:
     def _new_since(self) -> str:
         return isoformat(self.clock.now() - timedelta(days=30))
 
-    async def _pass(self, sync: Sync, run: SyncRun, store: str, report: Report, *,
-                    dry: bool) -> None:
+    async def _pass(
+        self, sync: Sync, run: SyncRun, store: str, report: Report, *, dry: bool
+    ) -> None:
         """Failed rows first, then everything changed since the last finished run."""
         rules = rules_of(sync)
         provider = self.integrations.get(sync.integration_id).provider
@@ -303,32 +373,58 @@ class SyncEngine:
         if not run.retry_done:
             after = ""
             while True:
-                batch = await rows.failed_rows(self.db, sync.id, store, sync.segment,
-                                               after=after, limit=page,
-                                               new_since=self._new_since())
+                batch = await rows.failed_rows(
+                    self.db,
+                    sync.id,
+                    store,
+                    sync.segment,
+                    after=after,
+                    limit=page,
+                    new_since=self._new_since(),
+                )
                 if not batch:
                     break
                 after = batch[-1][0].id
                 report.counts.retried += len(batch)
-                await self._batch(sync, run, rules, batch, report, dry=dry, cursor=None,
-                                  retry_done=False)
+                await self._batch(
+                    sync, run, rules, batch, report, dry=dry, cursor=None, retry_done=False
+                )
         cursor = run.cursor_seq
         while True:
-            batch = await rows.scan(self.db, store, sync.segment, after=cursor, upto=run.upto_seq,
-                                    limit=page, new_since=self._new_since())
+            batch = await rows.scan(
+                self.db,
+                store,
+                sync.segment,
+                after=cursor,
+                upto=run.upto_seq,
+                limit=page,
+                new_since=self._new_since(),
+            )
             if not batch:
                 break
             cursor = batch[-1][1]
-            await self._batch(sync, run, rules, batch, report, dry=dry, cursor=cursor,
-                              retry_done=True)
+            await self._batch(
+                sync, run, rules, batch, report, dry=dry, cursor=cursor, retry_done=True
+            )
             if not dry:
                 elapsed = max(self.clock.monotonic() - started, 1e-6)
                 report.counts.rate = round(report.counts.sent / elapsed, 1)
-                self._progress(sync.id, run.id, report.counts, done=False,
-                               total=run.upto_seq, cursor=cursor)
+                self._progress(
+                    sync.id, run.id, report.counts, done=False, total=run.upto_seq, cursor=cursor
+                )
 
-    async def _batch(self, sync: Sync, run: SyncRun, rules: SyncRules, batch: list[ScanRow],
-                     report: Report, *, dry: bool, cursor: int | None, retry_done: bool) -> None:
+    async def _batch(
+        self,
+        sync: Sync,
+        run: SyncRun,
+        rules: SyncRules,
+        batch: list[ScanRow],
+        report: Report,
+        *,
+        dry: bool,
+        cursor: int | None,
+        retry_done: bool,
+    ) -> None:
         """Plan (pure), send, record: the ledger rows and the cursor in one commit."""
         previous = await rows.states(self.db, sync.id, [c.id for c, _, _ in batch])
         plan = plan_batch(batch, previous, rules, sync.destination, dry=dry)
@@ -338,10 +434,14 @@ class SyncEngine:
         report.sample("failures", plan.unsendable)
         if dry:
             counts.would_send = (counts.would_send or 0) + len(plan.send)
-            for planned in plan.send[:max(0, SAMPLES - len(report.would_send))]:
-                report.would_send.append({"customer": planned.customer_id,
-                                          "email": planned.contact.email,
-                                          "properties": dict(planned.contact.properties)})
+            for planned in plan.send[: max(0, SAMPLES - len(report.would_send))]:
+                report.would_send.append(
+                    {
+                        "customer": planned.customer_id,
+                        "email": planned.contact.email,
+                        "properties": dict(planned.contact.properties),
+                    }
+                )
             return
         outcome = list(plan.settled)
         if plan.send:
@@ -353,24 +453,44 @@ class SyncEngine:
                 else:
                     counts.failed += 1
                     outcome.append((planned.customer_id, None, "failed", result.reason))
-                    report.sample("failures", [Sample(planned.customer_id,
-                                                      planned.contact.email,
-                                                      result.reason or "refused")])
-        await rows.record(self.db, run, outcome, cursor_seq=cursor, retry_done=retry_done,
-                          counts=counts.as_dict(), now=isoformat(self.clock.now()))
+                    report.sample(
+                        "failures",
+                        [
+                            Sample(
+                                planned.customer_id,
+                                planned.contact.email,
+                                result.reason or "refused",
+                            )
+                        ],
+                    )
+        await rows.record(
+            self.db,
+            run,
+            outcome,
+            cursor_seq=cursor,
+            retry_done=retry_done,
+            counts=counts.as_dict(),
+            now=isoformat(self.clock.now()),
+        )
 
     async def _send(self, sync: Sync, contacts: list[Contact]) -> list[RowResult]:
         """One batch; transient trouble is retried a few times, then the run stops."""
         for attempt, pause in enumerate((*TRANSIENT_RETRIES, None)):
             try:
                 return await self.integrations.call(
-                    sync.integration_id, f"sync {sync.id}: {len(contacts)} contacts sent",
-                    lambda p: p.upsert_contacts(sync.destination, contacts))
+                    sync.integration_id,
+                    f"sync {sync.id}: {len(contacts)} contacts sent",
+                    lambda p: p.upsert_contacts(sync.destination, contacts),
+                )
             except Transient as exc:
                 if pause is None:
                     raise StopRun(f"provider unavailable: {exc.reason}") from None
-                self.log.warning("sync batch failed; retrying", sync=sync.id,
-                                 attempt=attempt + 1, reason=exc.reason)
+                self.log.warning(
+                    "sync batch failed; retrying",
+                    sync=sync.id,
+                    attempt=attempt + 1,
+                    reason=exc.reason,
+                )
                 await asyncio.sleep(pause)
             except (AuthFailed, CapacityExceeded) as exc:
                 raise StopRun(exc.reason) from None
@@ -378,12 +498,31 @@ class SyncEngine:
                 raise StopRun(f"destination refused the batch: {exc.reason}") from None
         raise AssertionError("unreachable")
 
-    def _progress(self, sync_id: int, run_id: int, counts: RunCounts, *, done: bool,
-                  total: int | None = None, cursor: int | None = None) -> None:
-        self.bus.publish(ts=isoformat(self.clock.now()), kind="progress", level="info",
-                         component="sync", message="sync finished" if done else "sync progress",
-                         fields={"sync": sync_id, "run": run_id, "done": done,
-                                 "cursor": cursor, "upto": total, **counts.as_dict()})
+    def _progress(
+        self,
+        sync_id: int,
+        run_id: int,
+        counts: RunCounts,
+        *,
+        done: bool,
+        total: int | None = None,
+        cursor: int | None = None,
+    ) -> None:
+        self.bus.publish(
+            ts=isoformat(self.clock.now()),
+            kind="progress",
+            level="info",
+            component="sync",
+            message="sync finished" if done else "sync progress",
+            fields={
+                "sync": sync_id,
+                "run": run_id,
+                "done": done,
+                "cursor": cursor,
+                "upto": total,
+                **counts.as_dict(),
+            },
+        )
 
     # ---- dry run ---------------------------------------------------------------------
 
@@ -392,9 +531,19 @@ class SyncEngine:
         live = self.integrations.get(sync.integration_id)
         store = live.integration.store
         upto = await rows.max_seq(self.db, store)
-        run = SyncRun(id=0, sync_id=sync.id, state="dry", full=sync.seq_done == 0,
-                      upto_seq=upto, cursor_seq=sync.seq_done, retry_done=False,
-                      counts={}, error=None, started_at="", finished_at=None)
+        run = SyncRun(
+            id=0,
+            sync_id=sync.id,
+            state="dry",
+            full=sync.seq_done == 0,
+            upto_seq=upto,
+            cursor_seq=sync.seq_done,
+            retry_done=False,
+            counts={},
+            error=None,
+            started_at="",
+            finished_at=None,
+        )
         report = Report()
         try:
             await self._check_capacity(sync, store, live.provider, report)
@@ -402,4 +551,3 @@ class SyncEngine:
             report.counts.refused = str(exc)
         await self._pass(sync, run, store, report, dry=True)
         return report
-

@@ -35,33 +35,58 @@ def customer_context(customer: StoreCustomer) -> dict[str, Any]:
     return asdict(customer)
 
 
-def customer_events(customer: StoreCustomer, known: Known | None, seq: int,
-                    now: str) -> list[RouteEvent]:
+def customer_events(
+    customer: StoreCustomer, known: Known | None, seq: int, now: str
+) -> list[RouteEvent]:
     """customer.created / customer.updated / consent.changed for one committed row."""
-    if known and known.updated_at and customer.updated_at and (
-            customer.updated_at <= known.updated_at):
+    if (
+        known
+        and known.updated_at
+        and customer.updated_at
+        and (customer.updated_at <= known.updated_at)
+    ):
         return []  # not newer than what is stored: a late update or a plain repeat
     context = customer_context(customer)
     at = customer.updated_at or customer.created_at or now
     version = customer.updated_at or str(seq)
     key = f"{customer.store}:{customer.id}"
     if known is None:
-        found = [RouteEvent("customer.created", f"customer.created:{key}", customer.store,
-                            customer.created_at or at, context)]
+        found = [
+            RouteEvent(
+                "customer.created",
+                f"customer.created:{key}",
+                customer.store,
+                customer.created_at or at,
+                context,
+            )
+        ]
     else:
-        found = [RouteEvent("customer.updated", f"customer.updated:{key}:{version}",
-                            customer.store, at, context)]
+        found = [
+            RouteEvent(
+                "customer.updated", f"customer.updated:{key}:{version}", customer.store, at, context
+            )
+        ]
     before = known.email_consent if known else None
     if customer.email_consent and customer.email_consent != before:
-        found.append(RouteEvent(
-            "consent.changed", f"consent.changed:{key}:{customer.email_consent}:{version}",
-            customer.store, customer.email_consent_at or at, context,
-            data={"channel": "email", "from": before, "to": customer.email_consent}))
+        found.append(
+            RouteEvent(
+                "consent.changed",
+                f"consent.changed:{key}:{customer.email_consent}:{version}",
+                customer.store,
+                customer.email_consent_at or at,
+                context,
+                data={"channel": "email", "from": before, "to": customer.email_consent},
+            )
+        )
     return found
 
 
-def order_events(order: StoreOrder, previous: tuple[str, str | None] | None,
-                 customer: Mapping[str, Any] | None, now: str) -> list[RouteEvent]:
+def order_events(
+    order: StoreOrder,
+    previous: tuple[str, str | None] | None,
+    customer: Mapping[str, Any] | None,
+    now: str,
+) -> list[RouteEvent]:
     """order.paid the first time an order is seen paid (never again for the same order),
     unless the update is older than the stored one (a late `paid` after a refund)."""
     status, updated_at = previous or (None, None)
@@ -71,9 +96,16 @@ def order_events(order: StoreOrder, previous: tuple[str, str | None] | None,
         return []  # the upsert ignores it, and so do routes
     context = dict(customer or {"id": order.customer_id, "email": order.email})
     context.setdefault("email", order.email)
-    return [RouteEvent("order.paid", f"order.paid:{order.store}:{order.id}", order.store,
-                       order.updated_at or order.created_at or now, context,
-                       order=asdict(order))]
+    return [
+        RouteEvent(
+            "order.paid",
+            f"order.paid:{order.store}:{order.id}",
+            order.store,
+            order.updated_at or order.created_at or now,
+            context,
+            order=asdict(order),
+        )
+    ]
 
 
 def routed(event: StoreEvent) -> bool:
@@ -87,5 +119,11 @@ def store_event(event: StoreEvent, customer: Mapping[str, Any] | None) -> RouteE
     context.setdefault("id", event.customer_id)
     if event.email:
         context["email"] = event.email
-    return RouteEvent(event.type, f"{event.store}:{event.id}", event.store, event.occurred_at,
-                      context, data=dict(event.data))
+    return RouteEvent(
+        event.type,
+        f"{event.store}:{event.id}",
+        event.store,
+        event.occurred_at,
+        context,
+        data=dict(event.data),
+    )

@@ -51,8 +51,7 @@ def loads(raw: bytes | str) -> Any:
     """The document in `raw`; Malformed (naming the field where it can) if any part of it
     could not be stored, sent or logged as it is."""
     try:
-        document = json.loads(raw, parse_int=_int, parse_float=_float,
-                              parse_constant=_constant)
+        document = json.loads(raw, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except RecursionError:
         raise Malformed(f"the body is nested more than {MAX_DEPTH} levels deep") from None
     except (json.JSONDecodeError, UnicodeDecodeError):

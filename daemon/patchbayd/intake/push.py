@@ -30,7 +30,7 @@ def items(body: Any) -> list[dict[str, Any]]:
         return listed
     if isinstance(body, dict):
         return [body]
-    raise Malformed("expected a JSON object or {\"items\": [...]}")
+    raise Malformed('expected a JSON object or {"items": [...]}')
 
 
 def _member(item: dict[str, Any], where: str) -> dict[str, Any]:
@@ -65,12 +65,22 @@ def push_customer(store: str, item: dict[str, Any], where: str = "") -> StoreCus
     if email is None and phone is None:
         raise Malformed(f"{where}email: required (or phone)")
     return StoreCustomer(
-        store=store, id=str(text(item, "id", where, required=True)), email=email, phone=phone,
-        first_name=text(item, "first_name", where), last_name=text(item, "last_name", where),
-        created_at=time(item, "created_at", where), updated_at=time(item, "updated_at", where),
-        email_consent=email_state, email_consent_at=email_at, sms_consent=sms_state,
-        sms_consent_at=sms_at, member=_member(item, where), tags=tags,
-        properties=obj(item, "properties", where))
+        store=store,
+        id=str(text(item, "id", where, required=True)),
+        email=email,
+        phone=phone,
+        first_name=text(item, "first_name", where),
+        last_name=text(item, "last_name", where),
+        created_at=time(item, "created_at", where),
+        updated_at=time(item, "updated_at", where),
+        email_consent=email_state,
+        email_consent_at=email_at,
+        sms_consent=sms_state,
+        sms_consent_at=sms_at,
+        member=_member(item, where),
+        tags=tags,
+        properties=obj(item, "properties", where),
+    )
 
 
 def push_order(store: str, item: dict[str, Any], where: str = "") -> StoreOrder:
@@ -81,21 +91,30 @@ def push_order(store: str, item: dict[str, Any], where: str = "") -> StoreOrder:
     if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
         raise Malformed(f"{where}items: expected a list of objects")
     return StoreOrder(
-        store=store, id=str(text(item, "id", where, required=True)),
-        customer_id=text(item, "customer_id", where), email=text(item, "email", where),
-        status=str(status), total=text(item, "total", where),
-        currency=text(item, "currency", where), created_at=time(item, "created_at", where),
-        items=lines, updated_at=time(item, "updated_at", where))
+        store=store,
+        id=str(text(item, "id", where, required=True)),
+        customer_id=text(item, "customer_id", where),
+        email=text(item, "email", where),
+        status=str(status),
+        total=text(item, "total", where),
+        currency=text(item, "currency", where),
+        created_at=time(item, "created_at", where),
+        items=lines,
+        updated_at=time(item, "updated_at", where),
+    )
 
 
 def push_event(store: str, item: dict[str, Any], where: str = "") -> StoreEvent:
     customer = obj(item, "customer", where)
     return StoreEvent(
-        store=store, id=str(text(item, "id", where, required=True)),
+        store=store,
+        id=str(text(item, "id", where, required=True)),
         type=str(text(item, "type", where, required=True)),
         occurred_at=str(time(item, "occurred_at", where, required=True)),
         customer_id=text(customer, "id", f"{where}customer."),
-        email=text(customer, "email", f"{where}customer."), data=obj(item, "data", where))
+        email=text(customer, "email", f"{where}customer."),
+        data=obj(item, "data", where),
+    )
 
 
 PUSH: dict[str, Any] = {"customers": push_customer, "orders": push_order, "events": push_event}

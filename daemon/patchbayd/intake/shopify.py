@@ -15,8 +15,13 @@ from ..model import CONSENT_STATES, StoreCustomer, StoreOrder
 from .fields import Malformed, obj, text, time
 
 TOPICS = ("customers/create", "customers/update", "orders/paid")
-KINDS = {"customers/create": "customers", "customers/update": "customers",
-         "orders/paid": "orders", "orders/create": "orders", "orders/updated": "orders"}
+KINDS = {
+    "customers/create": "customers",
+    "customers/update": "customers",
+    "orders/paid": "orders",
+    "orders/create": "orders",
+    "orders/updated": "orders",
+}
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -53,33 +58,51 @@ def customer(store: str, customer: dict[str, Any]) -> StoreCustomer:
     else:
         raise Malformed("tags: expected a comma-separated string")
     return StoreCustomer(
-        store=store, id=str(text(customer, "id", "", required=True)),
-        email=text(customer, "email", ""), phone=text(customer, "phone", ""),
-        first_name=text(customer, "first_name", ""), last_name=text(customer, "last_name", ""),
-        created_at=time(customer, "created_at", ""), updated_at=time(customer, "updated_at", ""),
-        email_consent=email_state, email_consent_at=email_at, sms_consent=sms_state,
-        sms_consent_at=sms_at, tags=tag_list)
+        store=store,
+        id=str(text(customer, "id", "", required=True)),
+        email=text(customer, "email", ""),
+        phone=text(customer, "phone", ""),
+        first_name=text(customer, "first_name", ""),
+        last_name=text(customer, "last_name", ""),
+        created_at=time(customer, "created_at", ""),
+        updated_at=time(customer, "updated_at", ""),
+        email_consent=email_state,
+        email_consent_at=email_at,
+        sms_consent=sms_state,
+        sms_consent_at=sms_at,
+        tags=tag_list,
+    )
 
 
 def order(store: str, order: dict[str, Any]) -> StoreOrder:
     financial = text(order, "financial_status", "")
     status = {"paid": "paid", "refunded": "refunded", "voided": "cancelled"}.get(
-        str(financial), "confirmed" if order.get("confirmed") is True else "pending")
+        str(financial), "confirmed" if order.get("confirmed") is True else "pending"
+    )
     customer = obj(order, "customer", "")
     lines = order.get("line_items") or []
     if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
         raise Malformed("line_items: expected a list of objects")
     return StoreOrder(
-        store=store, id=str(text(order, "id", "", required=True)),
+        store=store,
+        id=str(text(order, "id", "", required=True)),
         customer_id=text(customer, "id", "customer."),
         email=text(order, "email", "") or text(customer, "email", "customer."),
-        status=status, total=text(order, "total_price", ""),
-        currency=text(order, "currency", ""), created_at=time(order, "created_at", ""),
-        items=[{"sku": line.get("sku"), "name": line.get("title"),
-                "quantity": line.get("quantity"), "price": line.get("price")}
-               for line in lines],
-        updated_at=time(order, "updated_at", ""))
-
+        status=status,
+        total=text(order, "total_price", ""),
+        currency=text(order, "currency", ""),
+        created_at=time(order, "created_at", ""),
+        items=[
+            {
+                "sku": line.get("sku"),
+                "name": line.get("title"),
+                "quantity": line.get("quantity"),
+                "price": line.get("price"),
+            }
+            for line in lines
+        ],
+        updated_at=time(order, "updated_at", ""),
+    )
 
 
 def validate(topic: str, body: Any) -> str:

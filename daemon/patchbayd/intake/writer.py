@@ -26,7 +26,8 @@ class InboxWriter:
         self.db, self.clock = db, clock
         self.on_commit = on_commit
         self._queue: asyncio.Queue[tuple[Sequence[Incoming], asyncio.Future[None]]] = (
-            asyncio.Queue())
+            asyncio.Queue()
+        )
 
     async def add(self, rows: Sequence[Incoming]) -> None:
         """Returns once the rows are committed; raises what the commit raised."""

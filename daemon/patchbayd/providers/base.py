@@ -25,7 +25,6 @@ __all__ = ["CONSENT_STATES", "Consent", "ConsentState", "Contact", "Provider"]
 T = TypeVar("T")
 
 
-
 @dataclass(frozen=True)
 class Consent:
     state: ConsentState
@@ -104,8 +103,15 @@ class TrackedEvent:
 
     def contact(self) -> dict[str, str]:
         """The identifiers present, by their neutral names."""
-        return {k: v for k, v in (("email", self.email), ("phone", self.phone),
-                                  ("external_id", self.external_id)) if v}
+        return {
+            k: v
+            for k, v in (
+                ("email", self.email),
+                ("phone", self.phone),
+                ("external_id", self.external_id),
+            )
+            if v
+        }
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,7 @@ class Provider:
         return Rejected(reason)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, headers=self._headers or None,
-                                           **kwargs)
+        response = await self.http.request(method, path, headers=self._headers or None, **kwargs)
         self.http.raise_for_status(response, self.error_message)
         return self.unwrap(self.http.json(response))
 
@@ -194,13 +199,15 @@ class Provider:
         """Lists/audiences a sync can target (empty where the provider has none)."""
         return []
 
-    async def upsert_contacts(self, destination: str | None,
-                              contacts: Sequence[Contact]) -> list[RowResult]:
+    async def upsert_contacts(
+        self, destination: str | None, contacts: Sequence[Contact]
+    ) -> list[RowResult]:
         """Create or update a batch; one RowResult per contact, in order."""
         raise NotImplementedError
 
-    async def lookup_consent(self, email: str,
-                             destination: str | None = None) -> RemoteConsent | None:
+    async def lookup_consent(
+        self, email: str, destination: str | None = None
+    ) -> RemoteConsent | None:
         """Email consent at the provider, or None when it does not know the contact."""
         return None
 
@@ -236,7 +243,15 @@ class Provider:
 def order_event(order: OrderPayload) -> TrackedEvent:
     """An order as the "Placed Order" event most providers take, keyed by the order id."""
     return TrackedEvent(
-        name="Placed Order", event_id=f"order-{order.id}", occurred_at=order.created_at,
-        email=order.email, properties={"order_id": order.id, "status": order.status,
-                                       "value": order.total, "currency": order.currency,
-                                       "items": [dict(i) for i in order.items]})
+        name="Placed Order",
+        event_id=f"order-{order.id}",
+        occurred_at=order.created_at,
+        email=order.email,
+        properties={
+            "order_id": order.id,
+            "status": order.status,
+            "value": order.total,
+            "currency": order.currency,
+            "items": [dict(i) for i in order.items],
+        },
+    )

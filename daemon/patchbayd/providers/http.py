@@ -32,37 +32,53 @@ def encode_json(body: Any, name: str) -> bytes:
     """The body as strict JSON; a value no JSON can carry (NaN, a lone surrogate) is this
     one request's problem (Rejected), never an exception that stops an engine's loop."""
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode()
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (ValueError, TypeError) as exc:
-        raise Rejected(f"{name}: the payload cannot be sent as JSON ({str(exc)[:80]})"
-                       ) from None
+        raise Rejected(f"{name}: the payload cannot be sent as JSON ({str(exc)[:80]})") from None
 
 
 class ProviderHttp:
-    def __init__(self, name: str, base_url: str, *, limiter: RateLimiter,
-                 secrets: Sequence[str] = (), headers: Mapping[str, str] | None = None,
-                 auth: httpx.Auth | tuple[str, str] | None = None,
-                 timeout: float = DEFAULT_TIMEOUT,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        limiter: RateLimiter,
+        secrets: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.timeout = timeout
         self._secrets = [s for s in secrets if s]
         self._client = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, auth=auth, transport=transport,
-            headers={"User-Agent": USER_AGENT, **(headers or {})}, follow_redirects=False)
+            base_url=self.base_url,
+            timeout=timeout,
+            auth=auth,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            follow_redirects=False,
+        )
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "********")
         return text
 
-    async def request(self, method: str, path: str, *, json_body: Any = None,
-                      params: Mapping[str, Any] | None = None,
-                      headers: Mapping[str, str] | None = None,
-                      content: bytes | None = None) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         """Send once (plus as many 429 waits as it takes); never raises httpx errors."""
         if json_body is not None:
             content = encode_json(json_body, self.name)
@@ -72,17 +88,24 @@ class ProviderHttp:
             async with self.limiter.slot():
                 try:
                     response = await self._client.request(
-                        method, path, params=params, headers=headers, content=content,
-                        timeout=timeout)
+                        method,
+                        path,
+                        params=params,
+                        headers=headers,
+                        content=content,
+                        timeout=timeout,
+                    )
                 except httpx.TimeoutException as exc:
-                    raise Transient(f"{self.name} did not answer within {timeout:g} s",
-                                    maybe_delivered=not isinstance(exc, httpx.ConnectTimeout)
-                                    ) from None
+                    raise Transient(
+                        f"{self.name} did not answer within {timeout:g} s",
+                        maybe_delivered=not isinstance(exc, httpx.ConnectTimeout),
+                    ) from None
                 except httpx.HTTPError as exc:
                     reason = self.scrub(str(exc) or type(exc).__name__)
-                    raise Transient(f"{self.name} is unreachable: {reason}",
-                                    maybe_delivered=not isinstance(exc, httpx.ConnectError)
-                                    ) from None
+                    raise Transient(
+                        f"{self.name} is unreachable: {reason}",
+                        maybe_delivered=not isinstance(exc, httpx.ConnectError),
+                    ) from None
             hold = self.limiter.observe(response.status_code, response.headers)
             if response.status_code != 429:
                 return response
@@ -95,11 +118,13 @@ class ProviderHttp:
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Transient(f"{self.name} sent a malformed response "
-                            f"(HTTP {response.status_code}, not JSON)") from None
+            raise Transient(
+                f"{self.name} sent a malformed response (HTTP {response.status_code}, not JSON)"
+            ) from None
 
-    def raise_for_status(self, response: httpx.Response,
-                         message: Callable[[Any], str | None]) -> None:
+    def raise_for_status(
+        self, response: httpx.Response, message: Callable[[Any], str | None]
+    ) -> None:
         """Map an error status to the taxonomy, with the provider's own words."""
         status = response.status_code
         if status < 400:
@@ -108,8 +133,9 @@ class ProviderHttp:
             detail = message(response.json()) if response.content else None
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             detail = None
-        reason = self.scrub(f"{self.name}: {detail or response.reason_phrase or 'error'} "
-                            f"(HTTP {status})")
+        reason = self.scrub(
+            f"{self.name}: {detail or response.reason_phrase or 'error'} (HTTP {status})"
+        )
         if status in (401, 403):
             raise AuthFailed(reason)
         if status == 408 or status >= 500:

@@ -29,8 +29,9 @@ def waits(first: float = FIRST_WAIT, cap: float = MAX_WAIT) -> Iterator[float]:
         wait = min(cap, wait * 2)
 
 
-async def poll_job(check: Callable[[], Awaitable[T | None]], clock: Clock, what: str, *,
-                   deadline: float = DEADLINE) -> T:
+async def poll_job(
+    check: Callable[[], Awaitable[T | None]], clock: Clock, what: str, *, deadline: float = DEADLINE
+) -> T:
     """`check()` until it returns a result (None means still running); Transient, naming
     `what`, when the deadline passes first."""
     give_up = clock.monotonic() + deadline

@@ -29,8 +29,11 @@ from .http import ProviderHttp
 
 REVISION = "2026-07-15"
 BULK_MAX = 10_000
-CONSENT_IN: dict[str, ConsentState] = {"SUBSCRIBED": "subscribed", "UNSUBSCRIBED": "unsubscribed",
-              "NEVER_SUBSCRIBED": "not_subscribed"}
+CONSENT_IN: dict[str, ConsentState] = {
+    "SUBSCRIBED": "subscribed",
+    "UNSUBSCRIBED": "unsubscribed",
+    "NEVER_SUBSCRIBED": "not_subscribed",
+}
 
 
 def _message(body: Any) -> str | None:
@@ -43,9 +46,13 @@ def _message(body: Any) -> str | None:
 
 def profile_attributes(contact: Contact) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
-    for name, value in (("email", contact.email), ("phone_number", contact.phone),
-                        ("external_id", contact.external_id),
-                        ("first_name", contact.first_name), ("last_name", contact.last_name)):
+    for name, value in (
+        ("email", contact.email),
+        ("phone_number", contact.phone),
+        ("external_id", contact.external_id),
+        ("first_name", contact.first_name),
+        ("last_name", contact.last_name),
+    ):
         if value is not None:
             attributes[name] = value
     properties = dict(contact.properties)
@@ -75,20 +82,37 @@ class Klaviyo(Provider):
 
     async def destinations(self) -> list[Destination]:
         body = await self._call("GET", "/api/lists")
-        return [Destination(str(d["id"]), str(d["attributes"]["name"]))
-                for d in body.get("data", [])]
+        return [
+            Destination(str(d["id"]), str(d["attributes"]["name"])) for d in body.get("data", [])
+        ]
 
-    async def upsert_contacts(self, destination: str | None,
-                              contacts: Sequence[Contact]) -> list[RowResult]:
-        job = await self._call("POST", "/api/profile-bulk-import-jobs", json_body={
-            "data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": [
-                {"type": "profile", "attributes": profile_attributes(c)} for c in contacts]}}}})
+    async def upsert_contacts(
+        self, destination: str | None, contacts: Sequence[Contact]
+    ) -> list[RowResult]:
+        job = await self._call(
+            "POST",
+            "/api/profile-bulk-import-jobs",
+            json_body={
+                "data": {
+                    "type": "profile-bulk-import-job",
+                    "attributes": {
+                        "profiles": {
+                            "data": [
+                                {"type": "profile", "attributes": profile_attributes(c)}
+                                for c in contacts
+                            ]
+                        }
+                    },
+                }
+            },
+        )
         job_id = job["data"]["id"]
 
         async def completed() -> bool | None:
             state = await self._call("GET", f"/api/profile-bulk-import-jobs/{job_id}")
-            return True if state["data"]["attributes"]["status"] in (
-                "complete", "cancelled") else None
+            return (
+                True if state["data"]["attributes"]["status"] in ("complete", "cancelled") else None
+            )
 
         await self.poll_job(completed, f"import job {job_id}")
         errors = await self._call("GET", f"/api/profile-bulk-import-jobs/{job_id}/import-errors")
@@ -100,17 +124,26 @@ class Klaviyo(Provider):
             if index.isdigit():
                 why = attributes.get("detail") or attributes.get("title")
                 failed[int(index)] = f"{self.http.name}: {why}"
-        return [RowResult(c.key, i not in failed, failed.get(i))
-                for i, c in enumerate(contacts)]
+        return [RowResult(c.key, i not in failed, failed.get(i)) for i, c in enumerate(contacts)]
 
-    async def lookup_consent(self, email: str,
-                             destination: str | None = None) -> RemoteConsent | None:
+    async def lookup_consent(
+        self, email: str, destination: str | None = None
+    ) -> RemoteConsent | None:
         quoted = email.replace('"', "")
-        body = await self._call("GET", "/api/profiles", params={
-            "filter": f'equals(email,"{quoted}")', "additional-fields[profile]": "subscriptions"})
+        body = await self._call(
+            "GET",
+            "/api/profiles",
+            params={
+                "filter": f'equals(email,"{quoted}")',
+                "additional-fields[profile]": "subscriptions",
+            },
+        )
         for profile in body.get("data", []):
-            marketing = (profile.get("attributes", {}).get("subscriptions") or {}).get(
-                "email", {}).get("marketing", {})
+            marketing = (
+                (profile.get("attributes", {}).get("subscriptions") or {})
+                .get("email", {})
+                .get("marketing", {})
+            )
             state = CONSENT_IN.get(str(marketing.get("consent")), "not_subscribed")
             return RemoteConsent(state, parse_time(marketing.get("consent_timestamp")))
         return None
@@ -119,15 +152,31 @@ class Klaviyo(Provider):
         if consent.state == "not_subscribed":
             return  # Klaviyo has no "never subscribed" to set; nothing to change
         subscribe = consent.state == "subscribed"
-        job = "profile-subscription-bulk-create-job" if subscribe else (
-            "profile-subscription-bulk-delete-job")
+        job = (
+            "profile-subscription-bulk-create-job"
+            if subscribe
+            else ("profile-subscription-bulk-delete-job")
+        )
         marketing: dict[str, Any] = {"consent": "SUBSCRIBED" if subscribe else "UNSUBSCRIBED"}
         if subscribe and consent.at:
             marketing["consented_at"] = isoformat(consent.at)
-        data: dict[str, Any] = {"type": job, "attributes": {
-            "profiles": {"data": [{"type": "profile", "attributes": {
-                "email": email, "subscriptions": {"email": {"marketing": marketing}}}}]},
-            "historical_import": bool(subscribe and consent.at)}}
+        data: dict[str, Any] = {
+            "type": job,
+            "attributes": {
+                "profiles": {
+                    "data": [
+                        {
+                            "type": "profile",
+                            "attributes": {
+                                "email": email,
+                                "subscriptions": {"email": {"marketing": marketing}},
+                            },
+                        }
+                    ]
+                },
+                "historical_import": bool(subscribe and consent.at),
+            },
+        }
         if destination:
             data["relationships"] = {"list": {"data": {"type": "list", "id": destination}}}
         elif subscribe:
@@ -135,12 +184,30 @@ class Klaviyo(Provider):
         await self._call("POST", f"/api/{job}s", json_body={"data": data})
 
     async def track_event(self, event: TrackedEvent) -> None:
-        await self._call("POST", "/api/events", json_body={"data": {"type": "event", "attributes": {
-            "properties": dict(event.properties), "time": isoformat(event.occurred_at),
-            "unique_id": event.event_id,
-            "metric": {"data": {"type": "metric", "attributes": {"name": event.name}}},
-            "profile": {"data": {"type": "profile", "attributes": {
-                {"phone": "phone_number"}.get(k, k): v for k, v in event.contact().items()}}}}}})
+        await self._call(
+            "POST",
+            "/api/events",
+            json_body={
+                "data": {
+                    "type": "event",
+                    "attributes": {
+                        "properties": dict(event.properties),
+                        "time": isoformat(event.occurred_at),
+                        "unique_id": event.event_id,
+                        "metric": {"data": {"type": "metric", "attributes": {"name": event.name}}},
+                        "profile": {
+                            "data": {
+                                "type": "profile",
+                                "attributes": {
+                                    {"phone": "phone_number"}.get(k, k): v
+                                    for k, v in event.contact().items()
+                                },
+                            }
+                        },
+                    },
+                }
+            },
+        )
 
     async def export_order(self, order: OrderPayload) -> None:
         await self.track_event(order_event(order))

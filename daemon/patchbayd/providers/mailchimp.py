@@ -28,9 +28,13 @@ from .base import (
 from .errors import Rejected
 
 BATCH_MAX = 500
-STATUS_IN: dict[str, ConsentState] = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
-             "cleaned": "unsubscribed", "pending": "not_subscribed",
-             "transactional": "not_subscribed"}
+STATUS_IN: dict[str, ConsentState] = {
+    "subscribed": "subscribed",
+    "unsubscribed": "unsubscribed",
+    "cleaned": "unsubscribed",
+    "pending": "not_subscribed",
+    "transactional": "not_subscribed",
+}
 
 
 def data_centre(api_key: str) -> str | None:
@@ -53,11 +57,20 @@ def member_body(contact: Contact) -> dict[str, Any]:
     body: dict[str, Any] = {
         "email_address": contact.email,
         "status_if_new": {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}.get(
-            state, "transactional")}
+            state, "transactional"
+        ),
+    }
     if state == "unsubscribed":
         body["status"] = "unsubscribed"
-    merge = {k: v for k, v in (("FNAME", contact.first_name), ("LNAME", contact.last_name),
-                               ("PHONE", contact.phone)) if v is not None}
+    merge = {
+        k: v
+        for k, v in (
+            ("FNAME", contact.first_name),
+            ("LNAME", contact.last_name),
+            ("PHONE", contact.phone),
+        )
+        if v is not None
+    }
     merge.update({str(k).upper()[:10]: v for k, v in contact.properties.items()})
     if merge:
         body["merge_fields"] = merge
@@ -83,31 +96,47 @@ class Mailchimp(Provider):
         body = await self._call("GET", "/lists", params={"count": 1000})
         return [Destination(str(d["id"]), str(d["name"])) for d in body.get("lists", [])]
 
-    async def upsert_contacts(self, destination: str | None,
-                              contacts: Sequence[Contact]) -> list[RowResult]:
+    async def upsert_contacts(
+        self, destination: str | None, contacts: Sequence[Contact]
+    ) -> list[RowResult]:
         if not destination:
             raise Rejected(f"{self.http.name}: members belong to an audience; give --list")
-        body = await self._call("POST", f"/lists/{destination}", json_body={
-            "members": [member_body(c) for c in contacts], "update_existing": True})
-        errors = {str(e.get("email_address", "")).lower(): str(e.get("error"))
-                  for e in body.get("errors", [])}
-        ids = {str(m.get("email_address", "")).lower(): str(m.get("id"))
-               for m in [*body.get("new_members", []), *body.get("updated_members", [])]}
-        return [RowResult(c.key, False, f"{self.http.name}: {errors[c.key]}") if c.key in errors
-                else RowResult(c.key, True, remote_id=ids.get(c.key)) for c in contacts]
+        body = await self._call(
+            "POST",
+            f"/lists/{destination}",
+            json_body={"members": [member_body(c) for c in contacts], "update_existing": True},
+        )
+        errors = {
+            str(e.get("email_address", "")).lower(): str(e.get("error"))
+            for e in body.get("errors", [])
+        }
+        ids = {
+            str(m.get("email_address", "")).lower(): str(m.get("id"))
+            for m in [*body.get("new_members", []), *body.get("updated_members", [])]
+        }
+        return [
+            RowResult(c.key, False, f"{self.http.name}: {errors[c.key]}")
+            if c.key in errors
+            else RowResult(c.key, True, remote_id=ids.get(c.key))
+            for c in contacts
+        ]
 
-    async def lookup_consent(self, email: str,
-                             destination: str | None = None) -> RemoteConsent | None:
+    async def lookup_consent(
+        self, email: str, destination: str | None = None
+    ) -> RemoteConsent | None:
         lists = [destination] if destination else [d.id for d in await self.destinations()]
         for list_id in lists:
-            response = await self.http.request("GET",
-                                               f"/lists/{list_id}/members/{member_hash(email)}")
+            response = await self.http.request(
+                "GET", f"/lists/{list_id}/members/{member_hash(email)}"
+            )
             if response.status_code == 404:
                 continue
             self.http.raise_for_status(response, _message)
             member = self.http.json(response)
-            return RemoteConsent(STATUS_IN.get(str(member.get("status")), "not_subscribed"),
-                                 parse_time(member.get("last_changed")))
+            return RemoteConsent(
+                STATUS_IN.get(str(member.get("status")), "not_subscribed"),
+                parse_time(member.get("last_changed")),
+            )
         return None
 
     async def set_consent(self, destination: str | None, email: str, consent: Consent) -> None:
@@ -116,9 +145,20 @@ class Mailchimp(Provider):
         if not destination:
             raise Rejected(f"{self.http.name}: consent is per audience; the sync has no list")
         # The batch upsert with an explicit status is Mailchimp's "add or update" for one.
-        body = await self._call("POST", f"/lists/{destination}", json_body={
-            "members": [{"email_address": email, "status_if_new": consent.state,
-                         "status": consent.state}], "update_existing": True})
+        body = await self._call(
+            "POST",
+            f"/lists/{destination}",
+            json_body={
+                "members": [
+                    {
+                        "email_address": email,
+                        "status_if_new": consent.state,
+                        "status": consent.state,
+                    }
+                ],
+                "update_existing": True,
+            },
+        )
         if body.get("errors"):
             raise Rejected(f"{self.http.name}: {body['errors'][0].get('error')}")
 
@@ -126,15 +166,19 @@ class Mailchimp(Provider):
         """A member event (it starts a Mailchimp customer journey); needs the audience the
         member is in, and the member there already."""
         if not event.destination or not event.email:
-            raise Rejected(f"{self.http.name}: member events need an audience (list) and "
-                           "an email")
-        await self._call("POST", f"/lists/{event.destination}/members/"
-                         f"{member_hash(event.email)}/events", json_body={
-                             "name": event.name[:30], "properties": {
-                                 k: str(v) for k, v in event.properties.items()},
-                             "occurred_at": isoformat(event.occurred_at)})
+            raise Rejected(f"{self.http.name}: member events need an audience (list) and an email")
+        await self._call(
+            "POST",
+            f"/lists/{event.destination}/members/{member_hash(event.email)}/events",
+            json_body={
+                "name": event.name[:30],
+                "properties": {k: str(v) for k, v in event.properties.items()},
+                "occurred_at": isoformat(event.occurred_at),
+            },
+        )
 
     async def export_order(self, order: OrderPayload) -> None:
-        raise Rejected(f"{self.http.name}: orders need Mailchimp's e-commerce API, which "
-                       "patchbay does not speak yet")
-
+        raise Rejected(
+            f"{self.http.name}: orders need Mailchimp's e-commerce API, which "
+            "patchbay does not speak yet"
+        )

@@ -25,10 +25,16 @@ from .base import (
 )
 from .errors import Rejected
 
-STATUS_OUT = {"subscribed": "subscribed", "unsubscribed": "unsubscribed",
-              "not_subscribed": "nonSubscribed"}
+STATUS_OUT = {
+    "subscribed": "subscribed",
+    "unsubscribed": "unsubscribed",
+    "not_subscribed": "nonSubscribed",
+}
 STATUS_IN: dict[str, ConsentState] = {
-    "subscribed": "subscribed", "unsubscribed": "unsubscribed", "nonSubscribed": "not_subscribed"}
+    "subscribed": "subscribed",
+    "unsubscribed": "unsubscribed",
+    "nonSubscribed": "not_subscribed",
+}
 BATCH_MAX = 1000
 
 
@@ -39,11 +45,21 @@ def _message(body: Any) -> str | None:
 def contact_body(contact: Contact) -> dict[str, Any]:
     identifiers: list[dict[str, Any]] = []
     if contact.email:
-        identifiers.append({"type": "email", "id": contact.email,
-                            "channels": {"email": _channel(contact.email_consent)}})
+        identifiers.append(
+            {
+                "type": "email",
+                "id": contact.email,
+                "channels": {"email": _channel(contact.email_consent)},
+            }
+        )
     if contact.phone:
-        identifiers.append({"type": "phone", "id": contact.phone,
-                            "channels": {"sms": _channel(contact.sms_consent)}})
+        identifiers.append(
+            {
+                "type": "phone",
+                "id": contact.phone,
+                "channels": {"sms": _channel(contact.sms_consent)},
+            }
+        )
     body: dict[str, Any] = {"identifiers": identifiers}
     if contact.first_name is not None:
         body["firstName"] = contact.first_name
@@ -74,18 +90,24 @@ class Omnisend(Provider):
 
     error_message = staticmethod(_message)
 
-
     async def verify(self) -> Account:
         await self._call("GET", "/v3/contacts", params={"limit": 1})
         return Account(name="Omnisend account")
 
-    async def upsert_contacts(self, destination: str | None,
-                              contacts: Sequence[Contact]) -> list[RowResult]:
+    async def upsert_contacts(
+        self, destination: str | None, contacts: Sequence[Contact]
+    ) -> list[RowResult]:
         if len(contacts) == 1:
             return [await self._upsert_one(contacts[0])]
-        batch = await self._call("POST", "/v3/batches", json_body={
-            "method": "POST", "endpoint": "contacts",
-            "items": [contact_body(c) for c in contacts]})
+        batch = await self._call(
+            "POST",
+            "/v3/batches",
+            json_body={
+                "method": "POST",
+                "endpoint": "contacts",
+                "items": [contact_body(c) for c in contacts],
+            },
+        )
         batch_id = batch["batchID"]
 
         async def finished() -> bool | None:
@@ -93,23 +115,31 @@ class Omnisend(Provider):
             return True if state.get("status") in ("finished", "stopped") else None
 
         await self.poll_job(finished, f"batch {batch_id}")
-        items = (await self._call("GET", f"/v3/batches/{batch_id}/items",
-                                  params={"limit": len(contacts)})).get("items", [])
+        items = (
+            await self._call(
+                "GET", f"/v3/batches/{batch_id}/items", params={"limit": len(contacts)}
+            )
+        ).get("items", [])
         results = []
         for index, contact in enumerate(contacts):
             item = items[index] if index < len(items) else None
             if item is None:
-                results.append(RowResult(contact.key, False,
-                                         f"{self.http.name}: no result for this row"))
+                results.append(
+                    RowResult(contact.key, False, f"{self.http.name}: no result for this row")
+                )
                 continue
             code = int(item.get("responseCode", 0))
             response = item.get("response") or {}
             if 200 <= code < 300:
                 results.append(RowResult(contact.key, True, remote_id=response.get("contactID")))
             else:
-                results.append(RowResult(contact.key, False,
-                                         f"{self.http.name}: {_message(response) or 'rejected'}"
-                                         f" (HTTP {code})"))
+                results.append(
+                    RowResult(
+                        contact.key,
+                        False,
+                        f"{self.http.name}: {_message(response) or 'rejected'} (HTTP {code})",
+                    )
+                )
         return results
 
     async def _upsert_one(self, contact: Contact) -> RowResult:
@@ -119,8 +149,9 @@ class Omnisend(Provider):
             return RowResult(contact.key, False, exc.reason)
         return RowResult(contact.key, True, remote_id=body.get("contactID"))
 
-    async def lookup_consent(self, email: str,
-                             destination: str | None = None) -> RemoteConsent | None:
+    async def lookup_consent(
+        self, email: str, destination: str | None = None
+    ) -> RemoteConsent | None:
         body = await self._call("GET", "/v3/contacts", params={"email": email})
         for found in body.get("contacts", []):
             for ident in found.get("identifiers", []):
@@ -136,12 +167,18 @@ class Omnisend(Provider):
             raise Rejected(result.reason or f"{self.http.name}: consent change rejected")
 
     async def track_event(self, event: TrackedEvent) -> None:
-        await self._call("POST", "/v5/events", json_body={
-            "eventName": event.name, "eventID": event.event_id,
-            "eventTime": isoformat(event.occurred_at), "origin": "api",
-            "contact": {k: v for k, v in event.contact().items() if k != "external_id"},
-            "properties": dict(event.properties)})
+        await self._call(
+            "POST",
+            "/v5/events",
+            json_body={
+                "eventName": event.name,
+                "eventID": event.event_id,
+                "eventTime": isoformat(event.occurred_at),
+                "origin": "api",
+                "contact": {k: v for k, v in event.contact().items() if k != "external_id"},
+                "properties": dict(event.properties),
+            },
+        )
 
     async def export_order(self, order: OrderPayload) -> None:
         await self.track_event(order_event(order))
-

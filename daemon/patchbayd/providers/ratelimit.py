@@ -18,8 +18,16 @@ from email.utils import parsedate_to_datetime
 
 from ..clock import Clock, SystemClock
 
-UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0,
-         "h": 3600.0, "hour": 3600.0}
+UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+}
 BACKOFF_CAP = 60.0  # 429s without a hint back off 1, 2, 4 … s, up to this
 MAX_HOLD = 3600.0  # never believe a header asking us to stop for more than an hour
 
@@ -52,8 +60,9 @@ def parse_limit(text: str, concurrency: int | None = None) -> Limit | None:
         return None
     match = re.fullmatch(r"(\d+)\s*/\s*(\d*)\s*([a-z]+)", value)
     if not match or match.group(3) not in UNITS or int(match.group(1)) < 1:
-        raise ValueError(f"rate limit must look like 400/min, 2/s or 3600/h (or none), "
-                         f"got {text!r}")
+        raise ValueError(
+            f"rate limit must look like 400/min, 2/s or 3600/h (or none), got {text!r}"
+        )
     per = UNITS[match.group(3)] * (int(match.group(2)) if match.group(2) else 1)
     return Limit(int(match.group(1)), per, concurrency=concurrency)
 
@@ -75,8 +84,9 @@ class Bucket:
         """Take one token; seconds until it may be used (0 when available now)."""
         start = max(now, self.held_until)
         if start > self.updated:
-            self.tokens = min(float(self.limit.bucket),
-                              self.tokens + (start - self.updated) * self.limit.rate)
+            self.tokens = min(
+                float(self.limit.bucket), self.tokens + (start - self.updated) * self.limit.rate
+            )
             self.updated = start
         self.tokens -= 1
         debt = max(0.0, -self.tokens) / self.limit.rate
@@ -120,23 +130,24 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
         return None
 
 
-def hold_seconds(status: int, headers: Mapping[str, str], now: datetime,
-                 unhinted: int = 0) -> float | None:
+def hold_seconds(
+    status: int, headers: Mapping[str, str], now: datetime, unhinted: int = 0
+) -> float | None:
     """How long the provider asks us to pause, judging by one response; None: no pause.
 
     `unhinted` counts the 429s without any hint just before this one: such 429s back
     off exponentially. `headers` must be case-insensitive (httpx.Headers is).
     """
-    reset = _number(_header(headers, "x-rate-limit-reset", "ratelimit-reset",
-                            "x-ratelimit-reset"))
+    reset = _number(_header(headers, "x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset"))
     if status == 429:
         wait = retry_after_seconds(headers.get("retry-after"), now)
         wait = wait if wait is not None else reset
         if wait is None:
-            return min(BACKOFF_CAP, 2.0 ** unhinted)
+            return min(BACKOFF_CAP, 2.0**unhinted)
         return min(MAX_HOLD, max(wait, 0.5))
-    remaining = _number(_header(headers, "x-rate-limit-remaining", "ratelimit-remaining",
-                                "x-ratelimit-remaining"))
+    remaining = _number(
+        _header(headers, "x-rate-limit-remaining", "ratelimit-remaining", "x-ratelimit-remaining")
+    )
     if remaining is not None and remaining <= 0 and reset is not None and reset > 0:
         return min(MAX_HOLD, reset)
     shopify = headers.get("x-shopify-shop-api-call-limit")
@@ -155,8 +166,9 @@ class RateLimiter:
         self.limit = limit
         self._bucket = Bucket.full(limit, self.clock.monotonic()) if limit else None
         self._held_until = 0.0
-        self._in_flight = (asyncio.Semaphore(limit.concurrency)
-                           if limit and limit.concurrency else None)
+        self._in_flight = (
+            asyncio.Semaphore(limit.concurrency) if limit and limit.concurrency else None
+        )
         self.throttled = 0  # 429s seen, for status and benchmarks
         self._unhinted = 0  # consecutive 429s that said nothing about when to come back
 
@@ -188,8 +200,15 @@ class RateLimiter:
         hold = hold_seconds(status, headers, self.clock.now(), self._unhinted)
         if status == 429:
             self.throttled += 1
-            hinted = any(h in headers for h in ("retry-after", "x-rate-limit-reset",
-                                                "ratelimit-reset", "x-ratelimit-reset"))
+            hinted = any(
+                h in headers
+                for h in (
+                    "retry-after",
+                    "x-rate-limit-reset",
+                    "ratelimit-reset",
+                    "x-ratelimit-reset",
+                )
+            )
             self._unhinted = 0 if hinted else self._unhinted + 1
         else:
             self._unhinted = 0

@@ -68,19 +68,33 @@ class ProviderSpec:
     auth: Auth = Auth()
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "secret": self.secret_label,
-                "has_lists": self.has_lists,
-                "default_rate_limit": str(self.default_limit) if self.default_limit else "none",
-                "options": [{"name": o.name, "help": o.help, "required": o.required,
-                             "default": o.default} for o in self.options]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "secret": self.secret_label,
+            "has_lists": self.has_lists,
+            "default_rate_limit": str(self.default_limit) if self.default_limit else "none",
+            "options": [
+                {"name": o.name, "help": o.help, "required": o.required, "default": o.default}
+                for o in self.options
+            ],
+        }
 
 
-COMMON = (Option("base_url", "API address (the sandbox's, or a proxy's)"),
-          Option("rate_limit", "requests per window, e.g. 400/min; 'none' disables"),
-          Option("opt_out_guard", "store-side opt-outs sooner than this after registration "
-                 "are held back", default="15m"),
-          Option("fetch_on_register", "on: look new customers without consent up at the "
-                 "provider", default="on"))
+COMMON = (
+    Option("base_url", "API address (the sandbox's, or a proxy's)"),
+    Option("rate_limit", "requests per window, e.g. 400/min; 'none' disables"),
+    Option(
+        "opt_out_guard",
+        "store-side opt-outs sooner than this after registration are held back",
+        default="15m",
+    ),
+    Option(
+        "fetch_on_register",
+        "on: look new customers without consent up at the provider",
+        default="on",
+    ),
+)
 
 
 def _fixed(url: str) -> Callable[[Mapping[str, str], str], str]:
@@ -90,16 +104,17 @@ def _fixed(url: str) -> Callable[[Mapping[str, str], str], str]:
 def _salesmanago_url(settings: Mapping[str, str], secret: str) -> str:
     server = settings.get("server") or "www"
     if not re.fullmatch(r"[a-z0-9-]+", server):
-        raise InvalidSettings(f"server must be a SALESmanago server name like app3, "
-                              f"got {server!r}")
+        raise InvalidSettings(f"server must be a SALESmanago server name like app3, got {server!r}")
     return f"https://{server}.salesmanago.com"
 
 
 def _mailchimp_url(settings: Mapping[str, str], secret: str) -> str:
     dc = data_centre(secret)
     if not dc:
-        raise InvalidSettings("a Mailchimp key ends in its data centre (…-us21); this one "
-                              "does not, so give --base-url")
+        raise InvalidSettings(
+            "a Mailchimp key ends in its data centre (…-us21); this one "
+            "does not, so give --base-url"
+        )
     return f"https://{dc}.api.mailchimp.com/3.0"
 
 
@@ -107,37 +122,82 @@ def _webhook_url(settings: Mapping[str, str], secret: str) -> str:
     raise InvalidSettings("the webhook provider needs --base-url (the URL to POST to)")
 
 
-SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in (
-    ProviderSpec(
-        "omnisend", "Omnisend", "API key", COMMON, Limit(400, 60.0), False,
-        lambda http, secret, s, clock: Omnisend(http),
-        _fixed("https://api.omnisend.com"), Auth(header="X-API-KEY")),
-    ProviderSpec(
-        "klaviyo", "Klaviyo", "private API key", COMMON, Limit(750, 60.0, burst=75), True,
-        lambda http, secret, s, clock: Klaviyo(http),
-        _fixed("https://a.klaviyo.com"),
-        Auth(header="Authorization", value="Klaviyo-API-Key {secret}")),
-    ProviderSpec(
-        "salesmanago", "SALESmanago", "API secret",
-        (*COMMON, Option("client_id", "SALESmanago client id", required=True),
-         Option("owner", "email of the account user that owns the contacts", required=True),
-         Option("server", "SALESmanago server, e.g. app3", default="www")),
-        Limit(120, 60.0), False,
-        lambda http, secret, s, clock: SalesManago(
-            http, client_id=s["client_id"], api_secret=secret, owner=s["owner"], clock=clock),
-        _salesmanago_url),
-    ProviderSpec(
-        "benchmark", "Benchmark Email", "AuthToken", COMMON, Limit(3600, 3600.0, burst=10),
-        True, lambda http, secret, s, clock: Benchmark(http),
-        _fixed("https://clientapi.benchmarkemail.com"), Auth(header="AuthToken")),
-    ProviderSpec(
-        "mailchimp", "Mailchimp", "API key", COMMON, Limit(600, 60.0, concurrency=10), True,
-        lambda http, secret, s, clock: Mailchimp(http), _mailchimp_url,
-        Auth(basic_user="patchbay")),
-    ProviderSpec(
-        "webhook", "Webhook", "signing secret", COMMON, None, False,
-        lambda http, secret, s, clock: Webhook(http, secret, clock), _webhook_url),
-)}
+SPECS: dict[str, ProviderSpec] = {
+    spec.name: spec
+    for spec in (
+        ProviderSpec(
+            "omnisend",
+            "Omnisend",
+            "API key",
+            COMMON,
+            Limit(400, 60.0),
+            False,
+            lambda http, secret, s, clock: Omnisend(http),
+            _fixed("https://api.omnisend.com"),
+            Auth(header="X-API-KEY"),
+        ),
+        ProviderSpec(
+            "klaviyo",
+            "Klaviyo",
+            "private API key",
+            COMMON,
+            Limit(750, 60.0, burst=75),
+            True,
+            lambda http, secret, s, clock: Klaviyo(http),
+            _fixed("https://a.klaviyo.com"),
+            Auth(header="Authorization", value="Klaviyo-API-Key {secret}"),
+        ),
+        ProviderSpec(
+            "salesmanago",
+            "SALESmanago",
+            "API secret",
+            (
+                *COMMON,
+                Option("client_id", "SALESmanago client id", required=True),
+                Option("owner", "email of the account user that owns the contacts", required=True),
+                Option("server", "SALESmanago server, e.g. app3", default="www"),
+            ),
+            Limit(120, 60.0),
+            False,
+            lambda http, secret, s, clock: SalesManago(
+                http, client_id=s["client_id"], api_secret=secret, owner=s["owner"], clock=clock
+            ),
+            _salesmanago_url,
+        ),
+        ProviderSpec(
+            "benchmark",
+            "Benchmark Email",
+            "AuthToken",
+            COMMON,
+            Limit(3600, 3600.0, burst=10),
+            True,
+            lambda http, secret, s, clock: Benchmark(http),
+            _fixed("https://clientapi.benchmarkemail.com"),
+            Auth(header="AuthToken"),
+        ),
+        ProviderSpec(
+            "mailchimp",
+            "Mailchimp",
+            "API key",
+            COMMON,
+            Limit(600, 60.0, concurrency=10),
+            True,
+            lambda http, secret, s, clock: Mailchimp(http),
+            _mailchimp_url,
+            Auth(basic_user="patchbay"),
+        ),
+        ProviderSpec(
+            "webhook",
+            "Webhook",
+            "signing secret",
+            COMMON,
+            None,
+            False,
+            lambda http, secret, s, clock: Webhook(http, secret, clock),
+            _webhook_url,
+        ),
+    )
+}
 
 
 def normalize(spec: ProviderSpec, settings: Mapping[str, Any]) -> dict[str, str]:
@@ -151,8 +211,9 @@ def normalize(spec: ProviderSpec, settings: Mapping[str, Any]) -> dict[str, str]
         value = settings.get(option.name)
         if value in (None, ""):
             if option.required:
-                raise InvalidSettings(f"{spec.name} needs --{option.name.replace('_', '-')} "
-                                      f"({option.help})")
+                raise InvalidSettings(
+                    f"{spec.name} needs --{option.name.replace('_', '-')} ({option.help})"
+                )
             if option.default is not None:
                 result[option.name] = option.default
             continue
@@ -187,11 +248,25 @@ def limit_for(spec: ProviderSpec, settings: Mapping[str, str]) -> Limit | None:
     return limit
 
 
-def build(spec: ProviderSpec, settings: Mapping[str, str], secret: str, clock: Clock, *,
-          timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> Provider:
+def build(
+    spec: ProviderSpec,
+    settings: Mapping[str, str],
+    secret: str,
+    clock: Clock,
+    *,
+    timeout: float = 10.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Provider:
     """A ready client; its RateLimiter belongs to this integration alone."""
     base_url = settings.get("base_url") or spec.base_url(settings, secret)
-    http = ProviderHttp(spec.title, base_url, limiter=RateLimiter(limit_for(spec, settings), clock),
-                        secrets=[secret], headers=spec.auth.headers(secret),
-                        auth=spec.auth.basic(secret), timeout=timeout, transport=transport)
+    http = ProviderHttp(
+        spec.title,
+        base_url,
+        limiter=RateLimiter(limit_for(spec, settings), clock),
+        secrets=[secret],
+        headers=spec.auth.headers(secret),
+        auth=spec.auth.basic(secret),
+        timeout=timeout,
+        transport=transport,
+    )
     return spec.make(http, secret, settings, clock)

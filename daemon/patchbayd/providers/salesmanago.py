@@ -29,8 +29,11 @@ from .http import ProviderHttp
 
 BATCH_MAX = 1000
 ENVELOPE_ERRORS: tuple[tuple[str, type[ProviderError]], ...] = (
-    ("not authenticated", AuthFailed), ("authentication", AuthFailed),
-    ("owner not found", AuthFailed), ("limit exceeded", CapacityExceeded))
+    ("not authenticated", AuthFailed),
+    ("authentication", AuthFailed),
+    ("owner not found", AuthFailed),
+    ("limit exceeded", CapacityExceeded),
+)
 
 
 def _message(body: Any) -> str | None:
@@ -55,8 +58,15 @@ class SalesManago(Provider):
     envelope_errors = ENVELOPE_ERRORS
     callback_query = "&key=$key$"  # SALESmanago fills in the signature
 
-    def __init__(self, http: ProviderHttp, *, client_id: str, api_secret: str, owner: str,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        http: ProviderHttp,
+        *,
+        client_id: str,
+        api_secret: str,
+        owner: str,
+        clock: Clock | None = None,
+    ) -> None:
         super().__init__(http)
         self._api_secret = api_secret
         self.client_id = client_id
@@ -66,12 +76,18 @@ class SalesManago(Provider):
         self.clock = clock or SystemClock()
 
     def _auth(self) -> dict[str, Any]:
-        return {"clientId": self.client_id, "apiKey": self._api_key, "sha": self._sha,
-                "requestTime": int(self.clock.now().timestamp() * 1000), "owner": self.owner}
+        return {
+            "clientId": self.client_id,
+            "apiKey": self._api_key,
+            "sha": self._sha,
+            "requestTime": int(self.clock.now().timestamp() * 1000),
+            "owner": self.owner,
+        }
 
     async def _api(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self.http.request("POST", f"/api/{method}",
-                                           json_body={**self._auth(), **body})
+        response = await self.http.request(
+            "POST", f"/api/{method}", json_body={**self._auth(), **body}
+        )
         self.http.raise_for_status(response, _message)
         answer = self.http.json(response)
         if not isinstance(answer, dict):
@@ -95,9 +111,11 @@ class SalesManago(Provider):
             person["phone"] = contact.phone
         if contact.external_id:
             person["externalId"] = contact.external_id
-        details: dict[str, Any] = {"contact": person, "tags": list(contact.tags),
-                                   "properties": {k: str(v) for k, v in
-                                                  contact.properties.items()}}
+        details: dict[str, Any] = {
+            "contact": person,
+            "tags": list(contact.tags),
+            "properties": {k: str(v) for k, v in contact.properties.items()},
+        }
         # A bulk upsert may pass an opt-out on but never forces an opt-in: someone who
         # left at SALESmanago must not be re-subscribed by a resync. Opt-ins go through
         # set_consent, decided by the consent engine.
@@ -109,13 +127,17 @@ class SalesManago(Provider):
         details["forcePhoneOptOut"] = sms == "unsubscribed"
         return details
 
-    async def upsert_contacts(self, destination: str | None,
-                              contacts: Sequence[Contact]) -> list[RowResult]:
-        answer = await self._api("contact/batchupsertv2", {
-            "upsertDetails": [self._details(c) for c in contacts]})
+    async def upsert_contacts(
+        self, destination: str | None, contacts: Sequence[Contact]
+    ) -> list[RowResult]:
+        answer = await self._api(
+            "contact/batchupsertv2", {"upsertDetails": [self._details(c) for c in contacts]}
+        )
         ids = {str(k).lower(): str(v) for k, v in (answer.get("contactIds") or {}).items()}
-        failed = {str(f.get("email", "")).lower(): str(f.get("message"))
-                  for f in answer.get("failed") or []}
+        failed = {
+            str(f.get("email", "")).lower(): str(f.get("message"))
+            for f in answer.get("failed") or []
+        }
         results = []
         for contact in contacts:
             if contact.key in failed:
@@ -127,16 +149,19 @@ class SalesManago(Provider):
                 results.append(RowResult(contact.key, False, f"{self.http.name}: not acknowledged"))
         return results
 
-    async def lookup_consent(self, email: str,
-                             destination: str | None = None) -> RemoteConsent | None:
+    async def lookup_consent(
+        self, email: str, destination: str | None = None
+    ) -> RemoteConsent | None:
         answer = await self._api("contact/basic", {"email": [email]})
         for found in answer.get("contacts") or []:
             if str(found.get("email", "")).lower() == email.lower():
                 modified = found.get("modifiedOn")
-                at = (datetime.fromtimestamp(modified / 1000, UTC)
-                      if isinstance(modified, int | float) else None)
-                return RemoteConsent("unsubscribed" if found.get("optedOut") else "subscribed",
-                                     at)
+                at = (
+                    datetime.fromtimestamp(modified / 1000, UTC)
+                    if isinstance(modified, int | float)
+                    else None
+                )
+                return RemoteConsent("unsubscribed" if found.get("optedOut") else "subscribed", at)
         return None
 
     async def set_consent(self, destination: str | None, email: str, consent: Consent) -> None:
@@ -144,28 +169,44 @@ class SalesManago(Provider):
             return
         # upsert with force flags, not /optin|/optout: those refuse unknown contacts
         subscribed = consent.state == "subscribed"
-        await self._api("contact/upsert", {"contact": {"email": email},
-                                            "forceOptIn": subscribed,
-                                            "forceOptOut": not subscribed})
+        await self._api(
+            "contact/upsert",
+            {"contact": {"email": email}, "forceOptIn": subscribed, "forceOptOut": not subscribed},
+        )
 
     async def track_event(self, event: TrackedEvent) -> None:
-        await self._api("v2/contact/addContactExtEvent", {
-            "email": event.email, "contactEvent": {
-                "date": int(event.occurred_at.timestamp() * 1000),
-                "contactExtEventType": "OTHER", "description": event.name,
-                "externalId": event.event_id,
-                "value": event.properties.get("value"),
-                "products": event.properties.get("products")}})
+        await self._api(
+            "v2/contact/addContactExtEvent",
+            {
+                "email": event.email,
+                "contactEvent": {
+                    "date": int(event.occurred_at.timestamp() * 1000),
+                    "contactExtEventType": "OTHER",
+                    "description": event.name,
+                    "externalId": event.event_id,
+                    "value": event.properties.get("value"),
+                    "products": event.properties.get("products"),
+                },
+            },
+        )
 
     async def export_order(self, order: OrderPayload) -> None:
-        await self._api("v2/contact/addContactExtEvent", {
-            "email": order.email, "contactEvent": {
-                "date": int(order.created_at.timestamp() * 1000),
-                "contactExtEventType": "PURCHASE", "externalId": order.id,
-                "value": float(order.total) if order.total else None,
-                "products": ",".join(str(i.get("sku") or i.get("name") or "")
-                                     for i in order.items),
-                "description": f"order {order.id} ({order.status})"}})
+        await self._api(
+            "v2/contact/addContactExtEvent",
+            {
+                "email": order.email,
+                "contactEvent": {
+                    "date": int(order.created_at.timestamp() * 1000),
+                    "contactExtEventType": "PURCHASE",
+                    "externalId": order.id,
+                    "value": float(order.total) if order.total else None,
+                    "products": ",".join(
+                        str(i.get("sku") or i.get("name") or "") for i in order.items
+                    ),
+                    "description": f"order {order.id} ({order.status})",
+                },
+            },
+        )
 
     def callback_accepted(self, email: str, fields: Mapping[str, Any]) -> bool:
         """SALESmanago signs each callback: key = sha1(email + the API secret)."""

@@ -25,8 +25,9 @@ def _ready(url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m patchbayd.sandbox",
-                                     description="Simulated store and providers on loopback.")
+    parser = argparse.ArgumentParser(
+        prog="python -m patchbayd.sandbox", description="Simulated store and providers on loopback."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()

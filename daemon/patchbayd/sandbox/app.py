@@ -22,7 +22,8 @@ def build(*, webhook_secret: str = DEFAULT_WEBHOOK_SECRET, clock: Clock | None =
     omni, klav, sm = omnisend.create(clock), klaviyo.create(clock), salesmanago.create(clock)
     bench, chimp, hook = benchmark.create(clock), mailchimp.create(clock), webhook.create(clock)
     systems: dict[str, System[Any]] = {
-        system.name: system for system in (shop, omni, klav, sm, bench, chimp, hook)}
+        system.name: system for system in (shop, omni, klav, sm, bench, chimp, hook)
+    }
     routes: list[BaseRoute] = [
         *control.routes(systems, shop),
         shop.mount(shopify.PREFIX, shopify.endpoints(shop)),

@@ -27,8 +27,10 @@ from .window import Quota
 PREFIX = "/benchmark"
 DEFAULT_LIMIT = 2500
 FIELDS = ("FirstName", "LastName", "Field1", "Field2", "Field3", "Field4", "Field5")
-ERROR_CODES = {status.value: "".join(word.capitalize() for word in status.phrase.split())
-               for status in HTTPStatus}
+ERROR_CODES = {
+    status.value: "".join(word.capitalize() for word in status.phrase.split())
+    for status in HTTPStatus
+}
 
 
 def answer(data: Any = None, **extra: Any) -> Response:
@@ -39,9 +41,10 @@ def answer(data: Any = None, **extra: Any) -> Response:
 
 
 def failed(code: str, message: str, status: int = 200) -> Response:
-    return JSONResponse({"Response": {"Status": "-1",
-                                      "Errors": [{"Code": code, "Message": message}]}},
-                        status_code=status)
+    return JSONResponse(
+        {"Response": {"Status": "-1", "Errors": [{"Code": code, "Message": message}]}},
+        status_code=status,
+    )
 
 
 def error(status: int, message: str) -> Response:
@@ -61,8 +64,11 @@ def throttled(retry_after: int) -> Response:
 def rate_headers(quota: Quota | None) -> dict[str, str]:
     if quota is None:
         return {}
-    return {"X-RateLimit-Limit": str(quota.limit), "X-RateLimit-Remaining": str(quota.remaining),
-            "X-RateLimit-Reset": str(quota.reset)}
+    return {
+        "X-RateLimit-Limit": str(quota.limit),
+        "X-RateLimit-Remaining": str(quota.remaining),
+        "X-RateLimit-Reset": str(quota.reset),
+    }
 
 
 DIALECT = Dialect(error, authenticate, throttled, rate_headers)
@@ -83,8 +89,13 @@ class ContactList:
     members: dict[str, str] = field(default_factory=dict)  # lowercased email -> contact id
 
     def summary(self) -> dict[str, Any]:
-        return {"ID": self.id, "Name": self.name, "Description": self.description,
-                "ContactCount": len(self.members), "CreatedDate": self.created}
+        return {
+            "ID": self.id,
+            "Name": self.name,
+            "Description": self.description,
+            "ContactCount": len(self.members),
+            "CreatedDate": self.created,
+        }
 
 
 class BenchmarkState(ProviderState):
@@ -110,9 +121,12 @@ class BenchmarkState(ProviderState):
         self.next_id = 0
 
     def snapshot(self) -> dict[str, Any]:
-        return {"lists": [item.summary() for item in self.lists.values()],
-                "contacts": list(self.contacts.values()),
-                "unsubscribed": sorted(self.unsubscribed), "callbacks": self.callbacks.as_dict()}
+        return {
+            "lists": [item.summary() for item in self.lists.values()],
+            "contacts": list(self.contacts.values()),
+            "unsubscribed": sorted(self.unsubscribed),
+            "callbacks": self.callbacks.as_dict(),
+        }
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -134,8 +148,14 @@ class BenchmarkState(ProviderState):
             if key not in self.by_email and len(self.by_email) >= limit:
                 raise Refused("ContactLimitExceeded", "Contact limit exceeded", "limit")
             cid = self.new_id()
-            self.contacts[cid] = {"ID": cid, "Email": email, "ListID": item.id, "EmailPerm": "1",
-                                  "Status": "Active", "CreatedDate": isoformat(self.clock.now())}
+            self.contacts[cid] = {
+                "ID": cid,
+                "Email": email,
+                "ListID": item.id,
+                "EmailPerm": "1",
+                "Status": "Active",
+                "CreatedDate": isoformat(self.clock.now()),
+            }
             item.members[key] = cid
             self.by_email.setdefault(key, set()).add(cid)
         contact = self.contacts[cid]
@@ -165,9 +185,13 @@ class BenchmarkState(ProviderState):
         else:
             self.unsubscribed.add(key)
         for cid in self.by_email.get(key, ()):
-            self.contacts[cid].update({"EmailPerm": "1" if subscribed else "0",
-                                       "Status": "Active" if subscribed else "Unsubscribed",
-                                       "ModifiedDate": isoformat(at)})
+            self.contacts[cid].update(
+                {
+                    "EmailPerm": "1" if subscribed else "0",
+                    "Status": "Active" if subscribed else "Unsubscribed",
+                    "ModifiedDate": isoformat(at),
+                }
+            )
 
     def import_csv(self, item: ContactList, text: str, limit: int) -> dict[str, Any]:
         rows = list(csv.DictReader(io.StringIO(text)))
@@ -195,9 +219,14 @@ class BenchmarkState(ProviderState):
             if reason is not None:
                 rejections.append({"Email": email, "Reason": reason})
         result: dict[str, Any] = {
-            "ImportID": uuid.uuid4().hex[:12], "Status": "Completed", "ListID": item.id,
-            "Total": len(rows), "Imported": imported, "Rejected": len(rejections),
-            "Rejections": rejections}
+            "ImportID": uuid.uuid4().hex[:12],
+            "Status": "Completed",
+            "ListID": item.id,
+            "Total": len(rows),
+            "Imported": imported,
+            "Rejected": len(rejections),
+            "Rejections": rejections,
+        }
         self.imports[result["ImportID"]] = result
         return result
 
@@ -214,16 +243,22 @@ def endpoints(system: System[BenchmarkState]) -> list[Endpoint]:
         return DEFAULT_LIMIT if capacity is None else capacity
 
     def plan() -> dict[str, Any]:
-        return {"PlanName": "Sandbox", "ContactCount": len(state.by_email),
-                "ContactLimit": limit()}
+        return {"PlanName": "Sandbox", "ContactCount": len(state.by_email), "ContactLimit": limit()}
 
     async def data_of(call: Call) -> dict[str, Any]:
         data = (await call.json_object()).get("Data")
         return data if isinstance(data, dict) else {}
 
     async def client(call: Call) -> Response:
-        return answer({"CompanyName": "Sandbox Store", "Email": "store@example.com",
-                       "FirstName": "Sandbox", "LastName": "Owner", **plan()})
+        return answer(
+            {
+                "CompanyName": "Sandbox Store",
+                "Email": "store@example.com",
+                "FirstName": "Sandbox",
+                "LastName": "Owner",
+                **plan(),
+            }
+        )
 
     async def client_plan(call: Call) -> Response:
         return answer(plan())
@@ -285,8 +320,14 @@ def endpoints(system: System[BenchmarkState]) -> list[Endpoint]:
         if result is None:
             return failed("ImportNotFound", "Import not found")
         if not call.job_done(state.ready_at.get(import_id, 0.0)):
-            return answer({"ImportID": import_id, "Status": "Processing",
-                           "ListID": result["ListID"], "Total": result["Total"]})
+            return answer(
+                {
+                    "ImportID": import_id,
+                    "Status": "Processing",
+                    "ListID": result["ListID"],
+                    "Total": result["Total"],
+                }
+            )
         return answer(result)
 
     return [

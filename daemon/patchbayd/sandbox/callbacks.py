@@ -32,8 +32,12 @@ class CallbackSettings:
     secret: str | None = None  # for $key$ = sha1(email + secret); never shown in state
 
     def as_dict(self) -> dict[str, Any]:
-        return {"opt_in": self.opt_in, "opt_out": self.opt_out, "method": self.method,
-                "secret": "set" if self.secret else None}
+        return {
+            "opt_in": self.opt_in,
+            "opt_out": self.opt_out,
+            "method": self.method,
+            "secret": "set" if self.secret else None,
+        }
 
     @classmethod
     def parse(cls, body: object) -> CallbackSettings:
@@ -44,8 +48,9 @@ class CallbackSettings:
             raise ValueError(f"unknown field: {', '.join(unknown)}")
         urls = {name: body.get(name) for name in ("opt_in", "opt_out")}
         for name, url in urls.items():
-            if url is not None and not (isinstance(url, str)
-                                        and url.startswith(("http://", "https://"))):
+            if url is not None and not (
+                isinstance(url, str) and url.startswith(("http://", "https://"))
+            ):
                 raise ValueError(f"{name} must be an http(s) URL or null")
         method = body.get("method", "GET")
         if method not in METHODS:
@@ -53,8 +58,7 @@ class CallbackSettings:
         secret = body.get("secret")
         if secret is not None and not isinstance(secret, str):
             raise ValueError("secret must be a string")
-        return cls(opt_in=urls["opt_in"], opt_out=urls["opt_out"], method=method,
-                   secret=secret)
+        return cls(opt_in=urls["opt_in"], opt_out=urls["opt_out"], method=method, secret=secret)
 
     def deliveries(self, email: str, subscribed: bool, at: datetime) -> list[Delivery]:
         template = self.opt_in if subscribed else self.opt_out

@@ -51,11 +51,13 @@ async def body_of(request: Request) -> dict[str, Any]:
 
 def answering(handler: Handler) -> Handler:
     """Turn a ControlError into its {"error"} answer."""
+
     async def run(request: Request) -> Response:
         try:
             return await handler(request)
         except ControlError as exc:
             return refusal(exc.status, exc.message)
+
     return run
 
 
@@ -113,11 +115,20 @@ def routes(systems: Mapping[str, System[Any]], shopify: System[ShopifyState]) ->
         provider.set_consent(email, CONSENT_STATES[wanted], at)
         deliveries = provider.callbacks.deliveries(email, CONSENT_STATES[wanted], at)
         statuses = await deliver_all(deliveries)
-        return JSONResponse({"email": email, "state": wanted, "at": isoformat(at), "callbacks": [
-            {"url": d.url, "status": s} for d, s in zip(deliveries, statuses, strict=True)]})
+        return JSONResponse(
+            {
+                "email": email,
+                "state": wanted,
+                "at": isoformat(at),
+                "callbacks": [
+                    {"url": d.url, "status": s} for d, s in zip(deliveries, statuses, strict=True)
+                ],
+            }
+        )
 
-    async def shop_change(request: Request, key: str,
-                          change: Callable[[dict[str, Any]], Announcement]) -> Response:
+    async def shop_change(
+        request: Request, key: str, change: Callable[[dict[str, Any]], Announcement]
+    ) -> Response:
         try:
             announcement = change(await body_of(request))
         except Invalid as exc:
@@ -128,20 +139,25 @@ def routes(systems: Mapping[str, System[Any]], shopify: System[ShopifyState]) ->
 
     async def customers(request: Request) -> Response:
         shop = shopify.state.shop(request.path_params["shop"])
-        return await shop_change(request, "customer",
-                                 lambda body: shopify.state.upsert_customer(shop, body))
+        return await shop_change(
+            request, "customer", lambda body: shopify.state.upsert_customer(shop, body)
+        )
 
     async def orders(request: Request) -> Response:
         shop = shopify.state.shop(request.path_params["shop"])
-        return await shop_change(request, "order",
-                                 lambda body: shopify.state.upsert_order(shop, body))
+        return await shop_change(
+            request, "order", lambda body: shopify.state.upsert_order(shop, body)
+        )
 
     async def seed(request: Request) -> Response:
         body = await body_of(request)
         counts = {name: body.get(name, 0) for name in ("customers", "orders")}
         for name, count in counts.items():
-            if isinstance(count, bool) or not isinstance(count, int) or not (
-                    0 <= count <= MAX_SEED):
+            if (
+                isinstance(count, bool)
+                or not isinstance(count, int)
+                or not (0 <= count <= MAX_SEED)
+            ):
                 raise ControlError(400, f"{name} must be an integer from 0 to {MAX_SEED}")
         shop = shopify.state.shop(request.path_params["shop"])
         now = shopify.clock.now()

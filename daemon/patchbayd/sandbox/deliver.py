@@ -30,8 +30,9 @@ async def deliver_all(deliveries: Sequence[Delivery]) -> list[int | str]:
     async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, trust_env=False) as client:
         for delivery in deliveries:
             try:
-                response = await client.request(delivery.method, delivery.url,
-                                                content=delivery.body, headers=delivery.headers)
+                response = await client.request(
+                    delivery.method, delivery.url, content=delivery.body, headers=delivery.headers
+                )
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 results.append(f"error: {type(exc).__name__}: {exc}".rstrip(": "))
             else:

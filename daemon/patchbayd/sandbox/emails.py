@@ -11,9 +11,25 @@ from typing import TypeGuard
 
 _ADDRESS = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
 
-ROLE_NAMES = frozenset({"admin", "administrator", "billing", "contact", "help", "hello",
-                        "info", "marketing", "noreply", "no-reply", "office", "postmaster",
-                        "sales", "support", "webmaster"})
+ROLE_NAMES = frozenset(
+    {
+        "admin",
+        "administrator",
+        "billing",
+        "contact",
+        "help",
+        "hello",
+        "info",
+        "marketing",
+        "noreply",
+        "no-reply",
+        "office",
+        "postmaster",
+        "sales",
+        "support",
+        "webmaster",
+    }
+)
 
 
 def is_valid(email: object) -> TypeGuard[str]:

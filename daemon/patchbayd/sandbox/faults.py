@@ -50,10 +50,12 @@ class Faults:
         unknown = sorted(set(changes) - set(_PARSERS) - set(extra))
         if unknown:
             raise FaultError(f"unknown fault knob: {', '.join(unknown)}")
-        parsed = {name: _PARSERS[name](name, value)
-                  for name, value in changes.items() if name in _PARSERS}
-        parsed_extra = {name: extra[name].parse(value)
-                        for name, value in changes.items() if name in extra}
+        parsed = {
+            name: _PARSERS[name](name, value) for name, value in changes.items() if name in _PARSERS
+        }
+        parsed_extra = {
+            name: extra[name].parse(value) for name, value in changes.items() if name in extra
+        }
         for name, value in parsed.items():
             setattr(self, name, value)
         for name, value in parsed_extra.items():
@@ -101,6 +103,7 @@ def _optional_count(minimum: int) -> Callable[[str, object], int | None]:
         if count < minimum:
             raise FaultError(f"{name} must be null or at least {minimum}")
         return count
+
     return parse
 
 

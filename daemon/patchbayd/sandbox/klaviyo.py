@@ -21,20 +21,43 @@ MEDIA_TYPE = "application/vnd.api+json"
 MAX_IMPORT = 10_000
 MAX_SUBSCRIBE, MAX_UNSUBSCRIBE = 1000, 100
 DEFAULT_PAGE, MAX_PAGE = 20, 100
-CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied",
-         404: "not_found", 405: "method_not_allowed", 409: "conflict", 415: "unsupported_media",
-         429: "throttled", 503: "service_unavailable"}
-TITLES = {400: "Invalid input.", 401: "Authentication credentials were not provided.",
-          403: "You do not have permission to perform this action.", 404: "Not found.",
-          429: "Request was throttled."}
+CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media",
+    429: "throttled",
+    503: "service_unavailable",
+}
+TITLES = {
+    400: "Invalid input.",
+    401: "Authentication credentials were not provided.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    429: "Request was throttled.",
+}
 FILTER = re.compile(r'equals\((email|phone_number|external_id|id),\s*"([^"]*)"\)')
 
 
-def problem(status: int, detail: str, *, pointer: str = "/data/", code: str | None = None,
-            title: str | None = None) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "status": status, "code": code or CODES.get(status, "error"),
-            "title": title or TITLES.get(status, "A server error occurred."), "detail": detail,
-            "source": {"pointer": pointer}}
+def problem(
+    status: int,
+    detail: str,
+    *,
+    pointer: str = "/data/",
+    code: str | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "status": status,
+        "code": code or CODES.get(status, "error"),
+        "title": title or TITLES.get(status, "A server error occurred."),
+        "detail": detail,
+        "source": {"pointer": pointer},
+    }
 
 
 def reply(content: Any, status: int = 200) -> Response:
@@ -54,8 +77,16 @@ async def authenticate(call: Call) -> Response | None:
     if scheme != "Klaviyo-API-Key" or not call.key_ok(key.strip()):
         return error(401, "Missing or invalid private key.")
     if "revision" not in call.request.headers:
-        return reply({"errors": [problem(400, "The revision header is required.",
-                                         title="revision header missing")]}, 400)
+        return reply(
+            {
+                "errors": [
+                    problem(
+                        400, "The revision header is required.", title="revision header missing"
+                    )
+                ]
+            },
+            400,
+        )
     return None
 
 
@@ -66,8 +97,11 @@ def throttled(retry_after: int) -> Response:
 def rate_headers(quota: Quota | None) -> dict[str, str]:
     if quota is None:
         return {}
-    return {"RateLimit-Limit": str(quota.limit), "RateLimit-Remaining": str(quota.remaining),
-            "RateLimit-Reset": str(quota.reset)}
+    return {
+        "RateLimit-Limit": str(quota.limit),
+        "RateLimit-Remaining": str(quota.remaining),
+        "RateLimit-Reset": str(quota.reset),
+    }
 
 
 DIALECT = Dialect(error, authenticate, throttled, rate_headers)
@@ -98,8 +132,9 @@ def _subscription_rows(rows: list[Any]) -> list[dict[str, Any]]:
             raise Invalid("A valid email is required", f"{pointer}/email")
         consented = dig(attributes, "subscriptions", "email", "marketing", "consented_at")
         if consented is not None and parse_time(consented) is None:
-            raise Invalid("Invalid consented_at",
-                          f"{pointer}/subscriptions/email/marketing/consented_at")
+            raise Invalid(
+                "Invalid consented_at", f"{pointer}/subscriptions/email/marketing/consented_at"
+            )
         checked.append(attributes)
     return checked
 
@@ -112,11 +147,25 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
     state = system.state
 
     async def accounts(call: Call) -> Response:
-        return reply({"data": [{"type": "account", "id": "ACC123", "attributes": {
-            "contact_information": {"organization_name": "Sandbox Store",
-                                    "default_sender_email": "store@example.com",
-                                    "default_sender_name": "Sandbox Store"},
-            "timezone": "UTC", "preferred_currency": "EUR"}}]})
+        return reply(
+            {
+                "data": [
+                    {
+                        "type": "account",
+                        "id": "ACC123",
+                        "attributes": {
+                            "contact_information": {
+                                "organization_name": "Sandbox Store",
+                                "default_sender_email": "store@example.com",
+                                "default_sender_name": "Sandbox Store",
+                            },
+                            "timezone": "UTC",
+                            "preferred_currency": "EUR",
+                        },
+                    }
+                ]
+            }
+        )
 
     async def import_profile(call: Call) -> Response:
         body = await call.json_object()
@@ -124,8 +173,9 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         if not isinstance(data, dict) or data.get("type") != "profile":
             return invalid("data.type must be profile", "/data/type")
         try:
-            created, pid = state.import_profile(data.get("attributes"), call.faults.capacity,
-                                                "/data/attributes", data.get("id"))
+            created, pid = state.import_profile(
+                data.get("attributes"), call.faults.capacity, "/data/attributes", data.get("id")
+            )
         except Invalid as exc:
             return reply({"errors": [_problem_of(exc)]}, 400)
         return reply({"data": state.resource(pid)}, 201 if created else 200)
@@ -142,14 +192,26 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
             pointer = f"/data/attributes/profiles/data/{index}"
             try:
                 attributes = row.get("attributes") if isinstance(row, dict) else None
-                state.import_profile(attributes, call.faults.capacity, pointer,
-                                     row.get("id") if isinstance(row, dict) else None)
+                state.import_profile(
+                    attributes,
+                    call.faults.capacity,
+                    pointer,
+                    row.get("id") if isinstance(row, dict) else None,
+                )
             except Invalid as exc:
-                job.errors.append({"type": "import-error", "id": uuid.uuid4().hex,
-                                   "attributes": {"code": exc.code, "title": "Invalid input.",
-                                                  "detail": exc.detail,
-                                                  "source": {"pointer": pointer},
-                                                  "original_payload": row}})
+                job.errors.append(
+                    {
+                        "type": "import-error",
+                        "id": uuid.uuid4().hex,
+                        "attributes": {
+                            "code": exc.code,
+                            "title": "Invalid input.",
+                            "detail": exc.detail,
+                            "source": {"pointer": pointer},
+                            "original_payload": row,
+                        },
+                    }
+                )
         state.jobs[job.id] = job
         return reply({"data": job.resource("queued")}, 202)
 
@@ -164,8 +226,12 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         job = state.jobs.get(call.request.path_params["job_id"])
         if job is None:
             return error(404, "Bulk import job not found.")
-        return reply({"data": job.errors, "links": {"self": str(call.request.url),
-                                                    "next": None, "prev": None}})
+        return reply(
+            {
+                "data": job.errors,
+                "links": {"self": str(call.request.url), "next": None, "prev": None},
+            }
+        )
 
     async def get_profiles(call: Call) -> Response:
         params = call.request.query_params
@@ -173,14 +239,18 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         if raw_filter is not None:
             match = FILTER.fullmatch(raw_filter.strip())
             if match is None:
-                return reply({"errors": [problem(400, f"Invalid filter: {raw_filter}",
-                                                 pointer="filter")]}, 400)
+                return reply(
+                    {"errors": [problem(400, f"Invalid filter: {raw_filter}", pointer="filter")]},
+                    400,
+                )
             name, value = match.groups()
-            pid = value if name == "id" and value in state.profiles else state.find(
-                {name: value})
-            return reply({"data": [state.resource(pid)] if pid else [],
-                          "links": {"self": str(call.request.url), "next": None,
-                                    "prev": None}})
+            pid = value if name == "id" and value in state.profiles else state.find({name: value})
+            return reply(
+                {
+                    "data": [state.resource(pid)] if pid else [],
+                    "links": {"self": str(call.request.url), "next": None, "prev": None},
+                }
+            )
         size_raw = params.get("page[size]", str(DEFAULT_PAGE))
         offset_raw = params.get("page[cursor]", "0")
         if not (size_raw.isdigit() and 1 <= int(size_raw) <= MAX_PAGE and offset_raw.isdigit()):
@@ -189,26 +259,36 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         ids = list(itertools.islice(state.profiles, offset, offset + size))
         following = None
         if offset + size < len(state.profiles):
-            following = str(call.request.url.include_query_params(
-                **{"page[cursor]": offset + size, "page[size]": size}))
-        return reply({"data": [state.resource(pid) for pid in ids],
-                      "links": {"self": str(call.request.url), "next": following,
-                                "prev": None}})
+            following = str(
+                call.request.url.include_query_params(
+                    **{"page[cursor]": offset + size, "page[size]": size}
+                )
+            )
+        return reply(
+            {
+                "data": [state.resource(pid) for pid in ids],
+                "links": {"self": str(call.request.url), "next": following, "prev": None},
+            }
+        )
 
     async def subscribe(call: Call) -> Response:
         body = await call.json_object()
         try:
-            rows = _subscription_rows(_job_profiles(
-                body, "profile-subscription-bulk-create-job", MAX_SUBSCRIBE))
+            rows = _subscription_rows(
+                _job_profiles(body, "profile-subscription-bulk-create-job", MAX_SUBSCRIBE)
+            )
             list_id = dig(body, "data", "relationships", "list", "data", "id")
             if list_id not in state.lists:
-                raise Invalid(f"List {list_id} does not exist.",
-                              "/data/relationships/list/data/id")
+                raise Invalid(f"List {list_id} does not exist.", "/data/relationships/list/data/id")
             historical = dig(body, "data", "attributes", "historical_import") is True
-            if historical and any(dig(row, "subscriptions", "email", "marketing",
-                                       "consented_at") is None for row in rows):
-                raise Invalid("consented_at is required for historical imports",
-                              "/data/attributes/profiles/data")
+            if historical and any(
+                dig(row, "subscriptions", "email", "marketing", "consented_at") is None
+                for row in rows
+            ):
+                raise Invalid(
+                    "consented_at is required for historical imports",
+                    "/data/attributes/profiles/data",
+                )
         except Invalid as exc:
             return reply({"errors": [_problem_of(exc)]}, 400)
         call.count_items(len(rows))
@@ -218,12 +298,12 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
     async def unsubscribe(call: Call) -> Response:
         body = await call.json_object()
         try:
-            rows = _subscription_rows(_job_profiles(
-                body, "profile-subscription-bulk-delete-job", MAX_UNSUBSCRIBE))
+            rows = _subscription_rows(
+                _job_profiles(body, "profile-subscription-bulk-delete-job", MAX_UNSUBSCRIBE)
+            )
             list_id = dig(body, "data", "relationships", "list", "data", "id")
             if list_id is not None and list_id not in state.lists:
-                raise Invalid(f"List {list_id} does not exist.",
-                              "/data/relationships/list/data/id")
+                raise Invalid(f"List {list_id} does not exist.", "/data/relationships/list/data/id")
         except Invalid as exc:
             return reply({"errors": [_problem_of(exc)]}, 400)
         call.count_items(len(rows))
@@ -231,12 +311,24 @@ def endpoints(system: System[KlaviyoState]) -> list[Endpoint]:
         return Response(status_code=202)
 
     async def lists(call: Call) -> Response:
-        return reply({"data": [
-            {"type": "list", "id": lid, "attributes": {
-                "name": data["name"], "created": data["created"], "updated": data["created"],
-                "opt_in_process": "single_opt_in"}}
-            for lid, data in state.lists.items()],
-            "links": {"self": str(call.request.url), "next": None, "prev": None}})
+        return reply(
+            {
+                "data": [
+                    {
+                        "type": "list",
+                        "id": lid,
+                        "attributes": {
+                            "name": data["name"],
+                            "created": data["created"],
+                            "updated": data["created"],
+                            "opt_in_process": "single_opt_in",
+                        },
+                    }
+                    for lid, data in state.lists.items()
+                ],
+                "links": {"self": str(call.request.url), "next": None, "prev": None},
+            }
+        )
 
     async def add_event(call: Call) -> Response:
         body = await call.json_object()

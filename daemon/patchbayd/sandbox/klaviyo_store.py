@@ -18,9 +18,22 @@ from .callbacks import ProviderState
 
 DEFAULT_LIST = "LIST1"
 IDENTIFIERS = ("email", "phone_number", "external_id")
-ATTRIBUTES = frozenset({"email", "phone_number", "external_id", "first_name", "last_name",
-                        "organization", "title", "image", "location", "properties",
-                        "locale"})
+ATTRIBUTES = frozenset(
+    {
+        "email",
+        "phone_number",
+        "external_id",
+        "first_name",
+        "last_name",
+        "organization",
+        "title",
+        "image",
+        "location",
+        "properties",
+        "locale",
+    }
+)
+
 
 class Invalid(Exception):
     def __init__(self, detail: str, pointer: str, code: str = "invalid") -> None:
@@ -39,10 +52,18 @@ class ImportJob:
     def resource(self, status: str) -> dict[str, Any]:
         done = status == "complete"
         failed = len(self.errors) if done else 0
-        return {"type": "profile-bulk-import-job", "id": self.id, "attributes": {
-            "status": status, "total_count": self.total,
-            "completed_count": self.total - failed if done else 0, "failed_count": failed,
-            "created_at": self.created, "completed_at": self.created if done else None}}
+        return {
+            "type": "profile-bulk-import-job",
+            "id": self.id,
+            "attributes": {
+                "status": status,
+                "total_count": self.total,
+                "completed_count": self.total - failed if done else 0,
+                "failed_count": failed,
+                "created_at": self.created,
+                "completed_at": self.created if done else None,
+            },
+        }
 
 
 class KlaviyoState(ProviderState):
@@ -72,11 +93,14 @@ class KlaviyoState(ProviderState):
         return isoformat(self.clock.now())
 
     def snapshot(self) -> dict[str, Any]:
-        return {"profiles": [self.resource(pid) for pid in self.profiles],
-                "events": list(self.events),
-                "subscriptions": {lid: list(data["members"].values())
-                                  for lid, data in self.lists.items()},
-                "callbacks": self.callbacks.as_dict()}
+        return {
+            "profiles": [self.resource(pid) for pid in self.profiles],
+            "events": list(self.events),
+            "subscriptions": {
+                lid: list(data["members"].values()) for lid, data in self.lists.items()
+            },
+            "callbacks": self.callbacks.as_dict(),
+        }
 
     def resource(self, pid: str) -> dict[str, Any]:
         return {"type": "profile", "id": pid, "attributes": self.profiles[pid]}
@@ -92,8 +116,9 @@ class KlaviyoState(ProviderState):
                     return self.index[name][key]
         return None
 
-    def import_profile(self, attributes: object, capacity: int | None, pointer: str,
-                       pid: object = None) -> tuple[bool, str]:
+    def import_profile(
+        self, attributes: object, capacity: int | None, pointer: str, pid: object = None
+    ) -> tuple[bool, str]:
         """(created, id) after validating; omitted attributes keep their value, null clears."""
         if not isinstance(attributes, dict):
             raise Invalid("attributes must be an object", pointer)
@@ -102,8 +127,11 @@ class KlaviyoState(ProviderState):
         created = found is None
         if found is None:
             if capacity is not None and len(self.profiles) >= capacity:
-                raise Invalid("The account's profile limit has been reached.", pointer,
-                              code="capacity_exceeded")
+                raise Invalid(
+                    "The account's profile limit has been reached.",
+                    pointer,
+                    code="capacity_exceeded",
+                )
             found = self._new_profile()
         profile = self.profiles[found]
         for name, value in attributes.items():
@@ -156,31 +184,48 @@ class KlaviyoState(ProviderState):
             return Invalid("data.attributes is required", "/data/attributes")
         metric = dig(attributes, "metric", "data", "attributes", "name")
         if not isinstance(metric, str) or not metric:
-            return Invalid("A metric name is required",
-                           "/data/attributes/metric/data/attributes/name")
+            return Invalid(
+                "A metric name is required", "/data/attributes/metric/data/attributes/name"
+            )
         who = dig(attributes, "profile", "data", "attributes")
         if not isinstance(who, dict) or not any(isinstance(who.get(n), str) for n in IDENTIFIERS):
-            return Invalid("A profile identifier is required",
-                           "/data/attributes/profile/data/attributes")
+            return Invalid(
+                "A profile identifier is required", "/data/attributes/profile/data/attributes"
+            )
         unique_id = attributes.get("unique_id")
         if isinstance(unique_id, str):
             if unique_id in self.event_ids:
                 return None
             self.event_ids.add(unique_id)
-        self.events.append({"id": uuid.uuid4().hex, "metric": metric, "profile": who,
-                            "properties": attributes.get("properties", {}),
-                            "time": attributes.get("time") or self.now(),
-                            "value": attributes.get("value"), "unique_id": unique_id})
+        self.events.append(
+            {
+                "id": uuid.uuid4().hex,
+                "metric": metric,
+                "profile": who,
+                "properties": attributes.get("properties", {}),
+                "time": attributes.get("time") or self.now(),
+                "value": attributes.get("value"),
+                "unique_id": unique_id,
+            }
+        )
         return None
 
     def _new_profile(self) -> str:
         pid = "01" + uuid.uuid4().hex[:24].upper()
         now = self.now()
         self.profiles[pid] = {
-            "email": None, "phone_number": None, "external_id": None, "first_name": None,
-            "last_name": None, "properties": {}, "created": now, "updated": now,
-            "subscriptions": {"email": {"marketing": {"consent": "NEVER_SUBSCRIBED",
-                                                      "consent_timestamp": None}}}}
+            "email": None,
+            "phone_number": None,
+            "external_id": None,
+            "first_name": None,
+            "last_name": None,
+            "properties": {},
+            "created": now,
+            "updated": now,
+            "subscriptions": {
+                "email": {"marketing": {"consent": "NEVER_SUBSCRIBED", "consent_timestamp": None}}
+            },
+        }
         return pid
 
     def _set(self, pid: str, name: str, value: object) -> None:
@@ -196,7 +241,9 @@ class KlaviyoState(ProviderState):
 
     def _consent(self, pid: str, consent: str, at: str) -> None:
         self.profiles[pid]["subscriptions"]["email"]["marketing"] = {
-            "consent": consent, "consent_timestamp": at}
+            "consent": consent,
+            "consent_timestamp": at,
+        }
         self.profiles[pid]["updated"] = self.now()
 
 
@@ -217,6 +264,5 @@ def _check_profile(attributes: dict[str, Any], pointer: str) -> None:
         raise Invalid(f"Invalid phone number: {phone}", f"{pointer}/phone_number")
     if not any(isinstance(attributes.get(name), str) for name in IDENTIFIERS):
         raise Invalid("One of email, phone_number, or external_id is required", pointer)
-    if attributes.get("properties") is not None and not isinstance(attributes["properties"],
-                                                                   dict):
+    if attributes.get("properties") is not None and not isinstance(attributes["properties"], dict):
         raise Invalid("properties must be an object", f"{pointer}/properties")

@@ -27,15 +27,30 @@ MAX_BATCH = 500
 MAX_IN_FLIGHT = 10
 STATUSES = frozenset({"subscribed", "unsubscribed", "cleaned", "pending", "transactional"})
 ERRORS_DOC = "https://mailchimp.com/developer/marketing/docs/errors/"
-TITLES = {400: "Invalid Resource", 401: "API Key Invalid", 403: "Forbidden",
-          404: "Resource Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
-          500: "Internal Server Error", 503: "Service Unavailable"}
+TITLES = {
+    400: "Invalid Resource",
+    401: "API Key Invalid",
+    403: "Forbidden",
+    404: "Resource Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def problem(status: int, detail: str, title: str | None = None) -> Response:
-    return JSONResponse({"type": ERRORS_DOC, "title": title or TITLES.get(status, "Error"),
-                         "status": status, "detail": detail, "instance": str(uuid.uuid4())},
-                        status_code=status, media_type="application/problem+json")
+    return JSONResponse(
+        {
+            "type": ERRORS_DOC,
+            "title": title or TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "instance": str(uuid.uuid4()),
+        },
+        status_code=status,
+        media_type="application/problem+json",
+    )
 
 
 def error(status: int, message: str) -> Response:
@@ -52,13 +67,13 @@ async def authenticate(call: Call) -> Response | None:
             key = None
     if call.key_ok(key):
         return None
-    return problem(401, "Your API key may be invalid, or you've attempted to access the wrong "
-                        "datacenter.")
+    return problem(
+        401, "Your API key may be invalid, or you've attempted to access the wrong datacenter."
+    )
 
 
 def throttled(retry_after: int) -> Response:
-    return problem(429, f"You have exceeded the limit of {MAX_IN_FLIGHT} simultaneous "
-                        "connections.")
+    return problem(429, f"You have exceeded the limit of {MAX_IN_FLIGHT} simultaneous connections.")
 
 
 def rate_headers(quota: Quota | None) -> dict[str, str]:
@@ -85,33 +100,53 @@ class MailchimpState(ProviderState):
 
     def reset(self) -> None:
         super().reset()
-        self.lists = {DEFAULT_LIST: {"name": "Newsletter", "members": {},
-                                     "date_created": self.now()}}
+        self.lists = {
+            DEFAULT_LIST: {"name": "Newsletter", "members": {}, "date_created": self.now()}
+        }
         self.events.clear()
 
     def now(self) -> str:
         return isoformat(self.clock.now())
 
     def snapshot(self) -> dict[str, Any]:
-        return {"lists": {lid: {"name": data["name"], "members": list(data["members"].values())}
-                          for lid, data in self.lists.items()},
-                "events": list(self.events), "callbacks": self.callbacks.as_dict()}
+        return {
+            "lists": {
+                lid: {"name": data["name"], "members": list(data["members"].values())}
+                for lid, data in self.lists.items()
+            },
+            "events": list(self.events),
+            "callbacks": self.callbacks.as_dict(),
+        }
 
     def member_count(self) -> int:
         return sum(len(data["members"]) for data in self.lists.values())
 
     def list_info(self, lid: str) -> dict[str, Any]:
         data = self.lists[lid]
-        return {"id": lid, "name": data["name"], "date_created": data["date_created"],
-                "stats": {"member_count": sum(1 for m in data["members"].values()
-                                              if m["status"] == "subscribed"),
-                          "total_contacts": len(data["members"])}}
+        return {
+            "id": lid,
+            "name": data["name"],
+            "date_created": data["date_created"],
+            "stats": {
+                "member_count": sum(
+                    1 for m in data["members"].values() if m["status"] == "subscribed"
+                ),
+                "total_contacts": len(data["members"]),
+            },
+        }
 
     def add_member(self, lid: str, email: str, status: str) -> dict[str, Any]:
-        member = {"id": subscriber_hash(email), "email_address": email,
-                  "unique_email_id": uuid.uuid4().hex[:10], "status": status,
-                  "merge_fields": {}, "tags": [], "list_id": lid, "last_changed": self.now(),
-                  "timestamp_opt": self.now()}
+        member = {
+            "id": subscriber_hash(email),
+            "email_address": email,
+            "unique_email_id": uuid.uuid4().hex[:10],
+            "status": status,
+            "merge_fields": {},
+            "tags": [],
+            "list_id": lid,
+            "last_changed": self.now(),
+            "timestamp_opt": self.now(),
+        }
         self.lists[lid]["members"][member["id"]] = member
         return member
 
@@ -120,8 +155,9 @@ class MailchimpState(ProviderState):
             member["status"] = status
             member["last_changed"] = at or self.now()
 
-    def batch(self, lid: str, rows: list[Any], update_existing: bool,
-              capacity: int | None) -> dict[str, Any]:
+    def batch(
+        self, lid: str, rows: list[Any], update_existing: bool, capacity: int | None
+    ) -> dict[str, Any]:
         created: list[dict[str, Any]] = []
         updated: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
@@ -130,24 +166,40 @@ class MailchimpState(ProviderState):
             reason = _check_member(row) if isinstance(row, dict) else "member must be an object"
             if reason is not None:
                 email = row.get("email_address") if isinstance(row, dict) else None
-                refused.append({"email_address": email, "error": reason,
-                                "error_code": "ERROR_GENERIC"})
+                refused.append(
+                    {"email_address": email, "error": reason, "error_code": "ERROR_GENERIC"}
+                )
                 continue
             email = row["email_address"]
             member = members.get(subscriber_hash(email))
             if member is not None and not update_existing:
-                refused.append({"email_address": email, "error_code": "ERROR_CONTACT_EXISTS",
-                                "error": f"{email} is already a list member."})
+                refused.append(
+                    {
+                        "email_address": email,
+                        "error_code": "ERROR_CONTACT_EXISTS",
+                        "error": f"{email} is already a list member.",
+                    }
+                )
                 continue
             if member is None:
                 status = row.get("status") or row.get("status_if_new")
                 if status is None:
-                    refused.append({"email_address": email, "error": "status required",
-                                    "error_code": "ERROR_GENERIC"})
+                    refused.append(
+                        {
+                            "email_address": email,
+                            "error": "status required",
+                            "error_code": "ERROR_GENERIC",
+                        }
+                    )
                     continue
                 if capacity is not None and self.member_count() >= capacity:
-                    refused.append({"email_address": email, "error": "Contact limit reached",
-                                    "error_code": "LIMIT_EXCEEDED"})
+                    refused.append(
+                        {
+                            "email_address": email,
+                            "error": "Contact limit reached",
+                            "error_code": "LIMIT_EXCEEDED",
+                        }
+                    )
                     continue
                 member = self.add_member(lid, email, status)
                 created.append(member)
@@ -156,9 +208,14 @@ class MailchimpState(ProviderState):
                     self.set_status(member, row["status"])
                 updated.append(member)
             _merge(member, row)
-        return {"new_members": created, "updated_members": updated, "errors": refused,
-                "total_created": len(created), "total_updated": len(updated),
-                "error_count": len(refused)}
+        return {
+            "new_members": created,
+            "updated_members": updated,
+            "errors": refused,
+            "total_created": len(created),
+            "total_updated": len(updated),
+            "error_count": len(refused),
+        }
 
     def set_consent(self, email: str, subscribed: bool, at: datetime) -> None:
         status = "subscribed" if subscribed else "unsubscribed"
@@ -205,26 +262,38 @@ def endpoints(system: System[MailchimpState]) -> list[Endpoint]:
         params = call.request.path_params
         data = state.lists.get(params["list_id"])
         member: dict[str, Any] | None = (
-            data["members"].get(subscriber_hash(params["hash"])) if data else None)
+            data["members"].get(subscriber_hash(params["hash"])) if data else None
+        )
         if member is None:
             return problem(404, "The requested resource could not be found.")
         return member
 
     async def root(call: Call) -> Response:
-        subscribed = sum(1 for data in state.lists.values() for m in data["members"].values()
-                         if m["status"] == "subscribed")
-        return JSONResponse({"account_id": "sandbox0account", "login_id": "sandbox",
-                             "account_name": "Sandbox Store", "email": "store@example.com",
-                             "total_subscribers": subscribed})
+        subscribed = sum(
+            1
+            for data in state.lists.values()
+            for m in data["members"].values()
+            if m["status"] == "subscribed"
+        )
+        return JSONResponse(
+            {
+                "account_id": "sandbox0account",
+                "login_id": "sandbox",
+                "account_name": "Sandbox Store",
+                "email": "store@example.com",
+                "total_subscribers": subscribed,
+            }
+        )
 
     async def lists(call: Call) -> Response:
         params = call.request.query_params
         count, offset = params.get("count", "10"), params.get("offset", "0")
         if not (count.isdigit() and 1 <= int(count) <= 1000 and offset.isdigit()):
             return problem(400, "count must be 1..1000 and offset a non-negative integer")
-        ids = list(state.lists)[int(offset):int(offset) + int(count)]
-        return JSONResponse({"lists": [state.list_info(lid) for lid in ids],
-                             "total_items": len(state.lists)})
+        ids = list(state.lists)[int(offset) : int(offset) + int(count)]
+        return JSONResponse(
+            {"lists": [state.list_info(lid) for lid in ids], "total_items": len(state.lists)}
+        )
 
     async def get_list(call: Call) -> Response:
         lid = call.request.path_params["list_id"]
@@ -243,8 +312,9 @@ def endpoints(system: System[MailchimpState]) -> list[Endpoint]:
         if len(rows) > MAX_BATCH:
             return problem(400, f"members: at most {MAX_BATCH} members per request")
         call.count_items(len(rows))
-        return JSONResponse(state.batch(lid, rows, body.get("update_existing") is True,
-                                        call.faults.capacity))
+        return JSONResponse(
+            state.batch(lid, rows, body.get("update_existing") is True, call.faults.capacity)
+        )
 
     async def get_member(call: Call) -> Response:
         member = member_of(call)
@@ -270,10 +340,15 @@ def endpoints(system: System[MailchimpState]) -> list[Endpoint]:
         body = await call.json_object()
         if not isinstance(body.get("name"), str) or not body["name"]:
             return problem(400, "name: required")
-        state.events.append({"list_id": member["list_id"],
-                             "email_address": member["email_address"], "name": body["name"],
-                             "properties": body.get("properties", {}),
-                             "occurred_at": body.get("occurred_at") or state.now()})
+        state.events.append(
+            {
+                "list_id": member["list_id"],
+                "email_address": member["email_address"],
+                "name": body["name"],
+                "properties": body.get("properties", {}),
+                "occurred_at": body.get("occurred_at") or state.now(),
+            }
+        )
         return Response(status_code=204)
 
     member_path = "/3.0/lists/{list_id}/members/{hash}"

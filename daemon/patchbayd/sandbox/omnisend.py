@@ -26,8 +26,7 @@ MAX_BATCH_ITEMS = 1000
 MAX_PAGE = 250
 STATUSES = frozenset({"subscribed", "unsubscribed", "nonSubscribed"})
 CHANNELS = {"email": "email", "phone": "sms"}  # identifier type -> its channel
-OWN_FIELDS = frozenset({"contactID", "email", "phone", "identifiers", "createdAt",
-                        "updatedAt"})
+OWN_FIELDS = frozenset({"contactID", "email", "phone", "identifiers", "createdAt", "updatedAt"})
 CAPACITY_ERROR = "Contacts limit reached for your plan"
 
 
@@ -45,16 +44,17 @@ async def authenticate(call: Call) -> Response | None:
 
 
 def throttled(retry_after: int) -> Response:
-    return JSONResponse({"error": "Too many requests", "retryAfter": retry_after},
-                        status_code=429)
+    return JSONResponse({"error": "Too many requests", "retryAfter": retry_after}, status_code=429)
 
 
 def rate_headers(quota: Quota | None) -> dict[str, str]:
     if quota is None:
         return {}
-    return {"X-Rate-Limit-Limit": str(quota.limit),
-            "X-Rate-Limit-Remaining": str(quota.remaining),
-            "X-Rate-Limit-Reset": str(quota.reset)}
+    return {
+        "X-Rate-Limit-Limit": str(quota.limit),
+        "X-Rate-Limit-Remaining": str(quota.remaining),
+        "X-Rate-Limit-Reset": str(quota.reset),
+    }
 
 
 DIALECT = Dialect(error, authenticate, throttled, rate_headers)
@@ -76,14 +76,28 @@ class Batch:
 
     def summary(self, done: bool = True) -> dict[str, Any]:
         if not done:
-            return {"batchID": self.id, "method": "POST", "endpoint": self.endpoint,
-                    "status": "inProgress", "totalCount": len(self.results),
-                    "finishedCount": 0, "errorsCount": 0, "createdAt": self.created_at}
+            return {
+                "batchID": self.id,
+                "method": "POST",
+                "endpoint": self.endpoint,
+                "status": "inProgress",
+                "totalCount": len(self.results),
+                "finishedCount": 0,
+                "errorsCount": 0,
+                "createdAt": self.created_at,
+            }
         errors = sum(1 for item in self.results if item["responseCode"] >= 400)
-        return {"batchID": self.id, "method": "POST", "endpoint": self.endpoint,
-                "status": "finished", "totalCount": len(self.results),
-                "finishedCount": len(self.results), "errorsCount": errors,
-                "createdAt": self.created_at, "endedAt": self.created_at}
+        return {
+            "batchID": self.id,
+            "method": "POST",
+            "endpoint": self.endpoint,
+            "status": "finished",
+            "totalCount": len(self.results),
+            "finishedCount": len(self.results),
+            "errorsCount": errors,
+            "createdAt": self.created_at,
+            "endedAt": self.created_at,
+        }
 
 
 def _object_id() -> str:
@@ -107,15 +121,20 @@ class OmnisendState(ProviderState):
         self.batches.clear()
 
     def snapshot(self) -> dict[str, Any]:
-        return {"contacts": list(self.contacts.values()), "events": list(self.events),
-                "callbacks": self.callbacks.as_dict()}
+        return {
+            "contacts": list(self.contacts.values()),
+            "events": list(self.events),
+            "callbacks": self.callbacks.as_dict(),
+        }
 
     def set_consent(self, email: str, subscribed: bool, at: datetime) -> None:
         stamp = isoformat(self.clock.now())
         contact = self.contacts.get(email.lower()) or self._new_contact(email, stamp)
         status = "subscribed" if subscribed else "unsubscribed"
         _identifier(contact, "email", email)["channels"]["email"] = {
-            "status": status, "statusDate": isoformat(at)}
+            "status": status,
+            "statusDate": isoformat(at),
+        }
         contact["updatedAt"] = stamp
 
     def upsert_contact(self, body: object, capacity: int | None) -> tuple[int, dict[str, Any]]:
@@ -146,8 +165,10 @@ class OmnisendState(ProviderState):
             elif name not in OWN_FIELDS:
                 contact[name] = value
         contact["updatedAt"] = stamp
-        return (201 if created else 200), {"email": contact["email"],
-                                           "contactID": contact["contactID"]}
+        return (201 if created else 200), {
+            "email": contact["email"],
+            "contactID": contact["contactID"],
+        }
 
     def add_event(self, body: object) -> tuple[int, dict[str, Any]]:
         """(202 | 400, answer), exactly as POST /v5/events; an eventID+eventTime is kept once."""
@@ -156,8 +177,9 @@ class OmnisendState(ProviderState):
         if not isinstance(body.get("eventName"), str) or not body["eventName"]:
             return 400, {"error": "eventName: required"}
         contact = body.get("contact")
-        if not isinstance(contact, dict) or not (contact.get("email") or contact.get("phone")
-                                                 or contact.get("id")):
+        if not isinstance(contact, dict) or not (
+            contact.get("email") or contact.get("phone") or contact.get("id")
+        ):
             return 400, {"error": "contact: email, phone or id required"}
         if "email" in contact and not emails.is_valid(contact["email"]):
             return 400, {"error": "contact.email: invalid email"}
@@ -185,9 +207,17 @@ class OmnisendState(ProviderState):
 
     def _new_contact(self, email: str, now: str) -> dict[str, Any]:
         contact: dict[str, Any] = {
-            "contactID": _object_id(), "email": email, "phone": None, "firstName": None,
-            "lastName": None, "tags": [], "customProperties": {}, "identifiers": [],
-            "createdAt": now, "updatedAt": now}
+            "contactID": _object_id(),
+            "email": email,
+            "phone": None,
+            "firstName": None,
+            "lastName": None,
+            "tags": [],
+            "customProperties": {},
+            "identifiers": [],
+            "createdAt": now,
+            "updatedAt": now,
+        }
         self.contacts[email.lower()] = contact
         return contact
 
@@ -203,8 +233,9 @@ def _identifiers(body: dict[str, Any]) -> list[dict[str, Any]]:
             raise Invalid(400, f"{where}.type: must be email or phone")
         if ident["type"] == "email" and not emails.is_valid(ident.get("id")):
             raise Invalid(400, f"{where}.id: invalid email")
-        if ident["type"] == "phone" and not (isinstance(ident.get("id"), str)
-                                             and ident["id"].startswith("+")):
+        if ident["type"] == "phone" and not (
+            isinstance(ident.get("id"), str) and ident["id"].startswith("+")
+        ):
             raise Invalid(400, f"{where}.id: invalid phone number")
         channels = ident.get("channels", {})
         if not isinstance(channels, dict):
@@ -244,8 +275,9 @@ def _identifier(contact: dict[str, Any], kind: str, value: str) -> dict[str, Any
     return ident
 
 
-def _merge_identifier(contact: dict[str, Any], given: dict[str, Any], created: bool,
-                      now: datetime) -> None:
+def _merge_identifier(
+    contact: dict[str, Any], given: dict[str, Any], created: bool, now: datetime
+) -> None:
     stored = _identifier(contact, given["type"], given["id"])
     if given["type"] == "phone":
         contact["phone"] = given["id"]
@@ -279,19 +311,29 @@ def endpoints(system: System[OmnisendState]) -> list[Endpoint]:
         email = params.get("email")
         if email is not None:
             found = state.contacts.get(email.lower())
-            return JSONResponse({"contacts": [found] if found else [],
-                                 "paging": {"previous": None, "next": None, "limit": limit}})
+            return JSONResponse(
+                {
+                    "contacts": [found] if found else [],
+                    "paging": {"previous": None, "next": None, "limit": limit},
+                }
+            )
         raw_offset = params.get("offset", "0")
         if not raw_offset.isdigit():
             return error(400, "offset: must be a non-negative integer")
         offset = int(raw_offset)
         page = list(itertools.islice(state.contacts.values(), offset, offset + limit))
         more = offset + limit < len(state.contacts)
-        following = (str(call.request.url.include_query_params(offset=offset + limit,
-                                                                limit=limit))
-                     if more else None)
-        return JSONResponse({"contacts": page, "paging": {
-            "previous": None, "next": following, "limit": limit, "offset": offset}})
+        following = (
+            str(call.request.url.include_query_params(offset=offset + limit, limit=limit))
+            if more
+            else None
+        )
+        return JSONResponse(
+            {
+                "contacts": page,
+                "paging": {"previous": None, "next": following, "limit": limit, "offset": offset},
+            }
+        )
 
     async def upsert_contact(call: Call) -> Response:
         status, answer = state.upsert_contact(await call.json(), call.faults.capacity)
@@ -311,8 +353,14 @@ def endpoints(system: System[OmnisendState]) -> list[Endpoint]:
         call.count_items(len(items))
         batch = state.run_batch(body["endpoint"], items, call.faults.capacity)
         batch = state.batches[batch.id] = replace(batch, ready_at=call.job_ready_at())
-        return JSONResponse({"batchID": batch.id, "status": "pending",
-                             "totalCount": len(items), "endpoint": batch.endpoint})
+        return JSONResponse(
+            {
+                "batchID": batch.id,
+                "status": "pending",
+                "totalCount": len(items),
+                "endpoint": batch.endpoint,
+            }
+        )
 
     async def get_batch(call: Call) -> Response:
         batch = state.batches.get(call.request.path_params["batch_id"])

@@ -22,14 +22,22 @@ def decode(cursor: str) -> tuple[int, dict[str, str]] | None:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not (isinstance(data, dict) and isinstance(data.get("last_id"), int)
-            and isinstance(data.get("filters"), dict)):
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("last_id"), int)
+        and isinstance(data.get("filters"), dict)
+    ):
         return None
     return data["last_id"], data["filters"]
 
 
-def page(ids: list[int], rows: dict[int, dict[str, Any]], after: int, limit: int,
-         keep: Callable[[dict[str, Any]], bool]) -> tuple[list[dict[str, Any]], bool]:
+def page(
+    ids: list[int],
+    rows: dict[int, dict[str, Any]],
+    after: int,
+    limit: int,
+    keep: Callable[[dict[str, Any]], bool],
+) -> tuple[list[dict[str, Any]], bool]:
     """Up to `limit` kept rows with an id above `after`, and whether more kept rows follow."""
     found: list[dict[str, Any]] = []
     for index in range(bisect.bisect_right(ids, after), len(ids)):

@@ -81,8 +81,11 @@ class SalesmanagoState(ProviderState):
         self.secrets.clear()
 
     def snapshot(self) -> dict[str, Any]:
-        return {"contacts": list(self.contacts.values()), "events": list(self.events),
-                "callbacks": self.callbacks.as_dict()}
+        return {
+            "contacts": list(self.contacts.values()),
+            "events": list(self.events),
+            "callbacks": self.callbacks.as_dict(),
+        }
 
     def now_ms(self) -> int:
         return epoch_ms(self.clock.now())
@@ -92,9 +95,12 @@ class SalesmanagoState(ProviderState):
         if not (isinstance(client, str) and isinstance(key, str) and isinstance(sha, str)):
             return False
         candidates = {DEFAULT_SECRET, self.secrets.get(client, DEFAULT_SECRET)}
-        return any(hmac.compare_digest(
-            hashlib.sha1((key + client + secret).encode()).hexdigest(), sha.lower())
-            for secret in candidates)
+        return any(
+            hmac.compare_digest(
+                hashlib.sha1((key + client + secret).encode()).hexdigest(), sha.lower()
+            )
+            for secret in candidates
+        )
 
     def upsert(self, row: object, capacity: int | None) -> Upserted:
         if not isinstance(row, dict) or not isinstance(row.get("contact"), dict):
@@ -134,9 +140,18 @@ class SalesmanagoState(ProviderState):
     def _new_contact(self, email: str) -> dict[str, Any]:
         now = self.now_ms()
         contact: dict[str, Any] = {
-            "contactId": str(uuid.uuid4()), "email": email, "name": None, "phone": None,
-            "externalId": None, "optedOut": False, "optedOutPhone": False, "tags": [],
-            "properties": {}, "createdOn": now, "modifiedOn": now}
+            "contactId": str(uuid.uuid4()),
+            "email": email,
+            "name": None,
+            "phone": None,
+            "externalId": None,
+            "optedOut": False,
+            "optedOutPhone": False,
+            "tags": [],
+            "properties": {},
+            "createdOn": now,
+            "modifiedOn": now,
+        }
         self.contacts[email.lower()] = contact
         return contact
 
@@ -160,8 +175,9 @@ def create(clock: Clock) -> System[SalesmanagoState]:
 
     def parse_secrets(value: object) -> object:
         if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and v.startswith(KEY_PREFIX)
-                for k, v in value.items()):
+            isinstance(k, str) and isinstance(v, str) and v.startswith(KEY_PREFIX)
+            for k, v in value.items()
+        ):
             raise FaultError(f"secrets must map clientId to a secret starting {KEY_PREFIX!r}")
         return dict(value)
 
@@ -172,8 +188,10 @@ def create(clock: Clock) -> System[SalesmanagoState]:
         body = await call.json()
         if not isinstance(body, dict) or not state.signed(body):
             return failed("Not authenticated")
-        if body.get("clientId") in call.faults.revoked_keys or body.get(
-                "apiKey") in call.faults.revoked_keys:
+        if (
+            body.get("clientId") in call.faults.revoked_keys
+            or body.get("apiKey") in call.faults.revoked_keys
+        ):
             return failed("Not authenticated")
         return None
 
@@ -233,8 +251,9 @@ def endpoints(system: System[SalesmanagoState]) -> list[Endpoint]:
             if outcome.contact_id is not None:
                 ids[outcome.email] = outcome.contact_id
             else:
-                refused.append({"email": outcome.email,
-                                "message": outcome.refusal or "Contact not saved"})
+                refused.append(
+                    {"email": outcome.email, "message": outcome.refusal or "Contact not saved"}
+                )
         return succeeded(contactIds=ids, failed=refused)
 
     async def basic(call: Call) -> Response:
@@ -244,12 +263,27 @@ def endpoints(system: System[SalesmanagoState]) -> list[Endpoint]:
         wanted = body.get("email")
         if not isinstance(wanted, list):
             return failed("email must be a list")
-        found = [state.contacts[e.lower()] for e in wanted
-                 if isinstance(e, str) and e.lower() in state.contacts]
-        return succeeded(contacts=[
-            {name: contact[name] for name in ("email", "contactId", "optedOut", "optedOutPhone",
-                                              "createdOn", "modifiedOn")}
-            for contact in found])
+        found = [
+            state.contacts[e.lower()]
+            for e in wanted
+            if isinstance(e, str) and e.lower() in state.contacts
+        ]
+        return succeeded(
+            contacts=[
+                {
+                    name: contact[name]
+                    for name in (
+                        "email",
+                        "contactId",
+                        "optedOut",
+                        "optedOutPhone",
+                        "createdOn",
+                        "modifiedOn",
+                    )
+                }
+                for contact in found
+            ]
+        )
 
     def opt(opted_out: bool) -> Callable[[Call], Awaitable[Response]]:
         async def change(call: Call) -> Response:
@@ -262,6 +296,7 @@ def endpoints(system: System[SalesmanagoState]) -> list[Endpoint]:
             contact["optedOut"] = opted_out
             contact["modifiedOn"] = state.now_ms()
             return succeeded()
+
         return change
 
     async def add_event(call: Call) -> Response:
@@ -277,8 +312,14 @@ def endpoints(system: System[SalesmanagoState]) -> list[Endpoint]:
         if not isinstance(event.get("date"), int):
             return failed("contactEvent.date must be milliseconds since the epoch")
         event_id = str(uuid.uuid4())
-        state.events.append({"eventId": event_id, "email": contact["email"],
-                             "contactId": contact["contactId"], **event})
+        state.events.append(
+            {
+                "eventId": event_id,
+                "email": contact["email"],
+                "contactId": contact["contactId"],
+                **event,
+            }
+        )
         return succeeded(eventId=event_id)
 
     return [

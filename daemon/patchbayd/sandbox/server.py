@@ -31,8 +31,11 @@ def serve(host: str, port: int, *, ready: Callable[[str], None] | None = None) -
 
 
 async def _serve(sock: socket.socket, url: str, ready: Callable[[str], None] | None) -> None:
-    server = uvicorn.Server(uvicorn.Config(build(), lifespan="off", log_config=None,
-                                           access_log=False, server_header=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build(), lifespan="off", log_config=None, access_log=False, server_header=False
+        )
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     # uvicorn exposes `started` only as a flag, so there is no event to wait on.
     while not server.started and not task.done():  # noqa: ASYNC110

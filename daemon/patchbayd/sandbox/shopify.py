@@ -25,10 +25,14 @@ BUCKET_SIZE = 40
 MAX_PAGE = 250
 DEFAULT_PAGE = 50
 ORDER_STATUSES = frozenset({"any", "open", "closed", "cancelled"})
-INVALID_TOKEN = ("[API] Invalid API key or access token (unrecognized login or wrong "  # noqa: S105
-                 "password)")
-THROTTLED = ("Exceeded 2 calls per second for api client. Reduce request rates to resume "
-             "uninterrupted service.")
+INVALID_TOKEN = (
+    "[API] Invalid API key or access token (unrecognized login or wrong "  # noqa: S105
+    "password)"
+)
+THROTTLED = (
+    "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+    "uninterrupted service."
+)
 
 
 def error(status: int, message: object) -> Response:
@@ -72,8 +76,13 @@ def endpoints(system: System[ShopifyState]) -> list[Endpoint]:
 
     async def list_customers(call: Call) -> Response:
         shop = shop_of(call)
-        return _listing(call.request, "customers", shop.customer_ids, shop.customers,
-                        filters=("updated_at_min",))
+        return _listing(
+            call.request,
+            "customers",
+            shop.customer_ids,
+            shop.customers,
+            filters=("updated_at_min",),
+        )
 
     async def get_customer(call: Call) -> Response:
         customer = shop_of(call).customers.get(call.request.path_params["id"])
@@ -96,27 +105,39 @@ def endpoints(system: System[ShopifyState]) -> list[Endpoint]:
             announcement = state.upsert_customer(shop, fields, customer)
         except Invalid as exc:
             return error(exc.status, exc.errors)
-        return JSONResponse({"customer": announcement.payload},
-                            background=BackgroundTask(state.announce, shop, announcement))
+        return JSONResponse(
+            {"customer": announcement.payload},
+            background=BackgroundTask(state.announce, shop, announcement),
+        )
 
     async def list_orders(call: Call) -> Response:
         shop = shop_of(call)
         if call.request.query_params.get("status", "open") not in ORDER_STATUSES:
             return error(400, {"status": ["is not included in the list"]})
-        return _listing(call.request, "orders", shop.order_ids, shop.orders, filters=(),
-                        allowed_with_cursor=("status",))
+        return _listing(
+            call.request,
+            "orders",
+            shop.order_ids,
+            shop.orders,
+            filters=(),
+            allowed_with_cursor=("status",),
+        )
 
     async def list_webhooks(call: Call) -> Response:
         params = call.request.query_params
-        hooks = [hook for hook in shop_of(call).webhooks.values()
-                 if params.get("topic", hook["topic"]) == hook["topic"]
-                 and params.get("address", hook["address"]) == hook["address"]]
+        hooks = [
+            hook
+            for hook in shop_of(call).webhooks.values()
+            if params.get("topic", hook["topic"]) == hook["topic"]
+            and params.get("address", hook["address"]) == hook["address"]
+        ]
         return JSONResponse({"webhooks": hooks})
 
     async def add_webhook(call: Call) -> Response:
         try:
-            webhook = state.add_webhook(shop_of(call), await call.json(),
-                                        call.request.path_params["v"])
+            webhook = state.add_webhook(
+                shop_of(call), await call.json(), call.request.path_params["v"]
+            )
         except Invalid as exc:
             return error(exc.status, exc.errors)
         return JSONResponse({"webhook": webhook}, status_code=201)
@@ -139,8 +160,15 @@ def endpoints(system: System[ShopifyState]) -> list[Endpoint]:
     ]
 
 
-def _listing(request: Request, key: str, ids: list[int], rows: dict[int, dict[str, Any]], *,
-             filters: tuple[str, ...], allowed_with_cursor: tuple[str, ...] = ()) -> Response:
+def _listing(
+    request: Request,
+    key: str,
+    ids: list[int],
+    rows: dict[int, dict[str, Any]],
+    *,
+    filters: tuple[str, ...],
+    allowed_with_cursor: tuple[str, ...] = (),
+) -> Response:
     """One page of rows by id, with Shopify's Link header when more remain."""
     params = request.query_params
     raw_limit = params.get("limit", str(DEFAULT_PAGE))
@@ -151,8 +179,14 @@ def _listing(request: Request, key: str, ids: list[int], rows: dict[int, dict[st
     if cursor is not None:
         extra = set(params) - {"limit", "page_info", *allowed_with_cursor}
         if extra:
-            return error(400, {"page_info": [
-                "cannot be combined with other parameters: " + ", ".join(sorted(extra))]})
+            return error(
+                400,
+                {
+                    "page_info": [
+                        "cannot be combined with other parameters: " + ", ".join(sorted(extra))
+                    ]
+                },
+            )
         decoded = paging.decode(cursor)
         if decoded is None:
             return error(400, {"page_info": ["Invalid value."]})
@@ -166,11 +200,13 @@ def _listing(request: Request, key: str, ids: list[int], rows: dict[int, dict[st
                     return error(400, {name: ["is invalid"]})
                 active[name] = isoformat(moment)
     since = active.get("updated_at_min")
-    found, more = paging.page(ids, rows, after, limit,
-                              lambda row: since is None or row["updated_at"] >= since)
+    found, more = paging.page(
+        ids, rows, after, limit, lambda row: since is None or row["updated_at"] >= since
+    )
     response = JSONResponse({key: found})
     if more:
         next_url = request.url.remove_query_params(list(params)).include_query_params(
-            limit=limit, page_info=paging.encode(found[-1]["id"], active))
+            limit=limit, page_info=paging.encode(found[-1]["id"], active)
+        )
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response

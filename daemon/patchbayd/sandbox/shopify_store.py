@@ -18,13 +18,28 @@ from .shopify_webhooks import Announcement, sign_deliveries
 
 CONSENT_STATES = frozenset({"subscribed", "not_subscribed", "unsubscribed", "pending"})
 OPT_IN_LEVELS = frozenset({"single_opt_in", "confirmed_opt_in", "unknown"})
-TOPICS = frozenset({
-    "customers/create", "customers/update", "customers/delete", "customers/enable",
-    "customers/disable", "customers_email_marketing_consent/update",
-    "customers_marketing_consent/update", "orders/create", "orders/updated", "orders/paid",
-    "orders/cancelled", "orders/fulfilled", "orders/delete", "app/uninstalled", "shop/update"})
+TOPICS = frozenset(
+    {
+        "customers/create",
+        "customers/update",
+        "customers/delete",
+        "customers/enable",
+        "customers/disable",
+        "customers_email_marketing_consent/update",
+        "customers_marketing_consent/update",
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "orders/delete",
+        "app/uninstalled",
+        "shop/update",
+    }
+)
 READ_ONLY = frozenset({"id", "created_at", "updated_at", "admin_graphql_api_id"})
 DELIVERY_LOG = 1000
+
 
 class Invalid(Exception):
     """A change Shopify refuses: 422 with {"errors": {field: [reasons]}}."""
@@ -53,15 +68,23 @@ class Shop:
         return f"{self.name}.myshopify.com"
 
     def info(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "myshopify_domain": self.domain,
-                "domain": self.domain, "email": f"owner@{self.name}.example.com",
-                "currency": "EUR", "iana_timezone": "UTC"}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "myshopify_domain": self.domain,
+            "domain": self.domain,
+            "email": f"owner@{self.name}.example.com",
+            "currency": "EUR",
+            "iana_timezone": "UTC",
+        }
 
     def snapshot(self) -> dict[str, Any]:
-        return {"customers": [self.customers[i] for i in self.customer_ids],
-                "orders": [self.orders[i] for i in self.order_ids],
-                "webhooks": list(self.webhooks.values()),
-                "deliveries": list(self.deliveries)}
+        return {
+            "customers": [self.customers[i] for i in self.customer_ids],
+            "orders": [self.orders[i] for i in self.order_ids],
+            "webhooks": list(self.webhooks.values()),
+            "deliveries": list(self.deliveries),
+        }
 
     def add_customer(self, customer: dict[str, Any]) -> None:
         """Store a new customer, keeping the id order paging relies on."""
@@ -124,8 +147,9 @@ class ShopifyState:
     def now(self) -> str:
         return isoformat(self.clock.now())
 
-    def upsert_customer(self, shop: Shop, fields: dict[str, Any],
-                        customer: dict[str, Any] | None = None) -> Announcement:
+    def upsert_customer(
+        self, shop: Shop, fields: dict[str, Any], customer: dict[str, Any] | None = None
+    ) -> Announcement:
         """Create or change a customer (validated first, so a refusal changes nothing)."""
         _check_customer(fields)
         email = fields.get("email")
@@ -168,20 +192,32 @@ class ShopifyState:
         was_paid = order is not None and order.get("financial_status") == "paid"
         if order is None:
             number = len(shop.orders) + 1001
-            order = {"id": oid if isinstance(oid, int) else self.ids.next_order(),
-                     "name": f"#{number}", "order_number": number, "email": None,
-                     "customer": None, "financial_status": "pending", "confirmed": True,
-                     "total_price": "0.00", "currency": "EUR", "created_at": now,
-                     "processed_at": now, "line_items": []}
+            order = {
+                "id": oid if isinstance(oid, int) else self.ids.next_order(),
+                "name": f"#{number}",
+                "order_number": number,
+                "email": None,
+                "customer": None,
+                "financial_status": "pending",
+                "confirmed": True,
+                "total_price": "0.00",
+                "currency": "EUR",
+                "created_at": now,
+                "processed_at": now,
+                "line_items": [],
+            }
         for name, value in fields.items():
             if name not in ("id", "customer", "updated_at"):
                 order[name] = value
         order["updated_at"] = now
         customer = _order_customer(shop, fields, order)
         if customer is not None:
-            order["customer"] = {"id": customer["id"], "email": customer.get("email"),
-                                 "first_name": customer.get("first_name"),
-                                 "last_name": customer.get("last_name")}
+            order["customer"] = {
+                "id": customer["id"],
+                "email": customer.get("email"),
+                "first_name": customer.get("first_name"),
+                "last_name": customer.get("last_name"),
+            }
             order["email"] = order.get("email") or customer.get("email")
         if created:
             shop.add_order(order)
@@ -209,23 +245,38 @@ class ShopifyState:
             raise Invalid("address", "for this topic has already been taken")
         self.ids.webhook += 1
         now = self.now()
-        webhook = {"id": self.ids.webhook, "topic": topic, "address": address,
-                   "format": "json", "created_at": now, "updated_at": now,
-                   "api_version": version, "fields": [], "metafield_namespaces": []}
+        webhook = {
+            "id": self.ids.webhook,
+            "topic": topic,
+            "address": address,
+            "format": "json",
+            "created_at": now,
+            "updated_at": now,
+            "api_version": version,
+            "fields": [],
+            "metafield_namespaces": [],
+        }
         shop.webhooks[webhook["id"]] = webhook
         return webhook
 
     async def announce(self, shop: Shop, announcement: Announcement) -> list[dict[str, Any]]:
         """Deliver to every webhook of the announced topics; each one's address and status."""
-        targets = sign_deliveries(shop.domain, shop.webhooks.values(), announcement,
-                                  self.webhook_secret, self.now())
+        targets = sign_deliveries(
+            shop.domain, shop.webhooks.values(), announcement, self.webhook_secret, self.now()
+        )
         statuses = await deliver_all([delivery for _, delivery in targets])
         results = []
         for (webhook, _), status in zip(targets, statuses, strict=True):
             results.append({"address": webhook["address"], "status": status})
-            shop.deliveries.append({"webhook_id": webhook["id"], "topic": webhook["topic"],
-                                    "address": webhook["address"], "status": status,
-                                    "at": self.now()})
+            shop.deliveries.append(
+                {
+                    "webhook_id": webhook["id"],
+                    "topic": webhook["topic"],
+                    "address": webhook["address"],
+                    "status": status,
+                    "at": self.now(),
+                }
+            )
         return results
 
 
@@ -239,13 +290,27 @@ def _find(shop: Shop, fields: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _blank_customer(cid: int, now: str) -> dict[str, Any]:
-    return {"id": cid, "email": None, "phone": None, "first_name": None, "last_name": None,
-            "created_at": now, "updated_at": now, "tags": "", "state": "enabled",
-            "email_marketing_consent": {"state": "not_subscribed",
-                                        "opt_in_level": "single_opt_in",
-                                        "consent_updated_at": None},
-            "sms_marketing_consent": None, "orders_count": 0, "total_spent": "0.00",
-            "currency": "EUR", "verified_email": True}
+    return {
+        "id": cid,
+        "email": None,
+        "phone": None,
+        "first_name": None,
+        "last_name": None,
+        "created_at": now,
+        "updated_at": now,
+        "tags": "",
+        "state": "enabled",
+        "email_marketing_consent": {
+            "state": "not_subscribed",
+            "opt_in_level": "single_opt_in",
+            "consent_updated_at": None,
+        },
+        "sms_marketing_consent": None,
+        "orders_count": 0,
+        "total_spent": "0.00",
+        "currency": "EUR",
+        "verified_email": True,
+    }
 
 
 def _check_customer(fields: dict[str, Any]) -> None:
@@ -268,17 +333,25 @@ def _check_customer(fields: dict[str, Any]) -> None:
         if when is not None and parse_time(when) is None:
             raise Invalid(name, "consent_updated_at is invalid")
     tags = fields.get("tags", "")
-    if not (isinstance(tags, str) or (isinstance(tags, list)
-                                      and all(isinstance(tag, str) for tag in tags))):
+    if not (
+        isinstance(tags, str)
+        or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags))
+    ):
         raise Invalid("tags", "must be a string or a list of strings")
 
 
-def _merge_consent(stored: object, given: dict[str, Any] | None,
-                   now: str) -> dict[str, Any] | None:
+def _merge_consent(stored: object, given: dict[str, Any] | None, now: str) -> dict[str, Any] | None:
     if given is None:
         return None
-    merged = dict(stored) if isinstance(stored, dict) else {
-        "state": "not_subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": None}
+    merged = (
+        dict(stored)
+        if isinstance(stored, dict)
+        else {
+            "state": "not_subscribed",
+            "opt_in_level": "single_opt_in",
+            "consent_updated_at": None,
+        }
+    )
     changed = given.get("state", merged["state"]) != merged["state"]
     merged.update(given)
     if changed and "consent_updated_at" not in given:
@@ -296,16 +369,27 @@ def _check_order(fields: dict[str, Any]) -> None:
     if "id" in fields and not isinstance(fields["id"], int):
         raise Invalid("id", "must be an integer", status=400)
     status = fields.get("financial_status")
-    if status is not None and status not in ("pending", "paid", "refunded", "authorized",
-                                             "partially_paid", "partially_refunded", "voided"):
+    if status is not None and status not in (
+        "pending",
+        "paid",
+        "refunded",
+        "authorized",
+        "partially_paid",
+        "partially_refunded",
+        "voided",
+    ):
         raise Invalid("financial_status", "is not included in the list")
-    if "customer" in fields and fields["customer"] is not None and not isinstance(
-            fields["customer"], dict):
+    if (
+        "customer" in fields
+        and fields["customer"] is not None
+        and not isinstance(fields["customer"], dict)
+    ):
         raise Invalid("customer", "must be an object")
 
 
-def _order_customer(shop: Shop, fields: dict[str, Any],
-                    order: dict[str, Any]) -> dict[str, Any] | None:
+def _order_customer(
+    shop: Shop, fields: dict[str, Any], order: dict[str, Any]
+) -> dict[str, Any] | None:
     given = fields.get("customer") or {}
     if isinstance(given.get("id"), int) and given["id"] in shop.customers:
         return shop.customers[given["id"]]

@@ -29,8 +29,13 @@ def signature(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def sign_deliveries(domain: str, webhooks: Iterable[dict[str, Any]], announcement: Announcement,
-                    secret: str, now: str) -> list[tuple[dict[str, Any], Delivery]]:
+def sign_deliveries(
+    domain: str,
+    webhooks: Iterable[dict[str, Any]],
+    announcement: Announcement,
+    secret: str,
+    now: str,
+) -> list[tuple[dict[str, Any], Delivery]]:
     """One signed delivery per webhook subscribed to one of the announced topics."""
     body = json.dumps(announcement.payload, separators=(",", ":")).encode()
     digest = signature(body, secret)
@@ -40,10 +45,15 @@ def sign_deliveries(domain: str, webhooks: Iterable[dict[str, Any]], announcemen
         topic = webhook["topic"]
         if topic not in event_ids:
             continue
-        headers = {"Content-Type": "application/json", "X-Shopify-Topic": topic,
-                   "X-Shopify-Hmac-Sha256": digest, "X-Shopify-Shop-Domain": domain,
-                   "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                   "X-Shopify-Triggered-At": now, "X-Shopify-Event-Id": event_ids[topic],
-                   "X-Shopify-API-Version": webhook["api_version"]}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": digest,
+            "X-Shopify-Shop-Domain": domain,
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-Triggered-At": now,
+            "X-Shopify-Event-Id": event_ids[topic],
+            "X-Shopify-API-Version": webhook["api_version"],
+        }
         targets.append((webhook, Delivery("POST", webhook["address"], body, headers)))
     return targets

@@ -80,8 +80,11 @@ class Call:
         return self.system.faults
 
     def key_ok(self, key: str | None) -> bool:
-        return (key is not None and key.startswith(KEY_PREFIX)
-                and key not in self.system.faults.revoked_keys)
+        return (
+            key is not None
+            and key.startswith(KEY_PREFIX)
+            and key not in self.system.faults.revoked_keys
+        )
 
     def job_ready_at(self) -> float:
         """When a job submitted now may report done (the job_latency_ms fault)."""
@@ -111,8 +114,14 @@ class Call:
 
 
 class System(Generic[S]):
-    def __init__(self, name: str, state: S, dialect: Dialect, clock: Clock,
-                 knobs: Mapping[str, Knob] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        state: S,
+        dialect: Dialect,
+        clock: Clock,
+        knobs: Mapping[str, Knob] | None = None,
+    ) -> None:
         self.name, self.state, self.dialect, self.clock = name, state, dialect, clock
         self.knobs: Mapping[str, Knob] = knobs or {}
         self.faults = Faults()
@@ -136,8 +145,12 @@ class System(Generic[S]):
         return self.faults.as_dict(self.knobs)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"system": self.name, "faults": self.faults_dict(), **self.counts.snapshot(),
-                **self.state.snapshot()}
+        return {
+            "system": self.name,
+            "faults": self.faults_dict(),
+            **self.counts.snapshot(),
+            **self.state.snapshot(),
+        }
 
     def mount(self, prefix: str, endpoints: list[Endpoint]) -> Mount:
         routes: list[BaseRoute] = [self._route(endpoint) for endpoint in endpoints]
@@ -159,8 +172,9 @@ class System(Generic[S]):
     async def _handle(self, endpoint: Endpoint, call: Call) -> Response:
         self.counts.requests[call.template] += 1
         self._in_flight += 1
-        crowded = (self.dialect.max_in_flight is not None
-                   and self._in_flight > self.dialect.max_in_flight)
+        crowded = (
+            self.dialect.max_in_flight is not None and self._in_flight > self.dialect.max_in_flight
+        )
         try:
             response, quota = await self._pipeline(endpoint, call, crowded)
         finally:
@@ -170,8 +184,9 @@ class System(Generic[S]):
             response = _truncated(response)
         return response
 
-    async def _pipeline(self, endpoint: Endpoint, call: Call,
-                        crowded: bool) -> tuple[Response, Quota | None]:
+    async def _pipeline(
+        self, endpoint: Endpoint, call: Call, crowded: bool
+    ) -> tuple[Response, Quota | None]:
         faults = self.faults
         if faults.down:
             return self.dialect.error(503, "Service Unavailable"), None
@@ -205,5 +220,9 @@ def _truncated(response: Response) -> Response:
     """The same answer cut in half, as a dropped connection or a broken proxy leaves it."""
     body = bytes(response.body)
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(body[: len(body) // 2], status_code=response.status_code, headers=headers,
-                    background=response.background)
+    return Response(
+        body[: len(body) // 2],
+        status_code=response.status_code,
+        headers=headers,
+        background=response.background,
+    )

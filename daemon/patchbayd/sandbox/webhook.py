@@ -32,8 +32,11 @@ def throttled(retry_after: int) -> Response:
 def rate_headers(quota: Quota | None) -> dict[str, str]:
     if quota is None:
         return {}
-    return {"X-RateLimit-Limit": str(quota.limit), "X-RateLimit-Remaining": str(quota.remaining),
-            "X-RateLimit-Reset": str(quota.reset)}
+    return {
+        "X-RateLimit-Limit": str(quota.limit),
+        "X-RateLimit-Remaining": str(quota.remaining),
+        "X-RateLimit-Reset": str(quota.reset),
+    }
 
 
 DIALECT = Dialect(error, authenticate, throttled, rate_headers)
@@ -60,9 +63,14 @@ def endpoints(system: System[WebhookState]) -> list[Endpoint]:
 
     async def receive(call: Call) -> Response:
         body = await call.json()
-        state.received.append({"name": call.request.path_params["name"],
-                               "headers": dict(call.request.headers), "body": body,
-                               "received_at": isoformat(state.clock.now())})
+        state.received.append(
+            {
+                "name": call.request.path_params["name"],
+                "headers": dict(call.request.headers),
+                "body": body,
+                "received_at": isoformat(state.clock.now()),
+            }
+        )
         return JSONResponse({"ok": True})
 
     return [Endpoint("POST", "/{name}", receive)]

@@ -16,8 +16,13 @@ from .shopify import ShopifyClient
 
 
 class StoreClients:
-    def __init__(self, clock: Clock, *, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.clock, self.timeout, self.transport = clock, timeout, transport
         self._clients: dict[str, tuple[tuple[str, ...], ShopifyClient]] = {}
 

@@ -48,14 +48,24 @@ def next_page(link_header: str | None) -> str | None:
 
 
 class ShopifyClient:
-    def __init__(self, store: ShopifyStore, clock: Clock, *, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        store: ShopifyStore,
+        clock: Clock,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.store = store
         self.http = ProviderHttp(
-            f"Shopify {store.shop}", f"{store.base_url}/admin/api/{store.api_version}",
-            limiter=RateLimiter(LIMIT, clock), secrets=[store.access_token.reveal()],
-            headers={"X-Shopify-Access-Token": store.access_token.reveal()}, timeout=timeout,
-            transport=transport)
+            f"Shopify {store.shop}",
+            f"{store.base_url}/admin/api/{store.api_version}",
+            limiter=RateLimiter(LIMIT, clock),
+            secrets=[store.access_token.reveal()],
+            headers={"X-Shopify-Access-Token": store.access_token.reveal()},
+            timeout=timeout,
+            transport=transport,
+        )
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, path, **kwargs)
@@ -67,8 +77,9 @@ class ShopifyClient:
         shop: dict[str, Any] = body["shop"]
         return shop
 
-    async def _pages(self, path: str, key: str,
-                     params: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _pages(
+        self, path: str, key: str, params: dict[str, Any]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         url: str | None = path
         query: dict[str, Any] | None = {"limit": PAGE_SIZE, **params}
         while url:
@@ -78,8 +89,7 @@ class ShopifyClient:
             url = next_page(response.headers.get("link"))
             query = None  # the next link carries page_info and limit itself
 
-    def customers(self, updated_since: str | None = None
-                  ) -> AsyncIterator[list[dict[str, Any]]]:
+    def customers(self, updated_since: str | None = None) -> AsyncIterator[list[dict[str, Any]]]:
         params = {"updated_at_min": updated_since} if updated_since else {}
         return self._pages("/customers.json", "customers", params)
 
@@ -89,10 +99,20 @@ class ShopifyClient:
     async def set_email_consent(self, customer_id: int | str, consent: Consent) -> dict[str, Any]:
         """Write a consent decision back to the shop (fires Shopify's customers/update)."""
         numeric = int(customer_id) if str(customer_id).isdigit() else customer_id
-        body = await self._call("PUT", f"/customers/{customer_id}.json", json_body={
-            "customer": {"id": numeric, "email_marketing_consent": {
-                "state": consent.state, "opt_in_level": "single_opt_in",
-                "consent_updated_at": isoformat(consent.at) if consent.at else None}}})
+        body = await self._call(
+            "PUT",
+            f"/customers/{customer_id}.json",
+            json_body={
+                "customer": {
+                    "id": numeric,
+                    "email_marketing_consent": {
+                        "state": consent.state,
+                        "opt_in_level": "single_opt_in",
+                        "consent_updated_at": isoformat(consent.at) if consent.at else None,
+                    },
+                }
+            },
+        )
         customer = body.get("customer") if isinstance(body, dict) else None
         if not isinstance(customer, dict):
             raise Transient(f"{self.http.name}: the answer to a consent update has no customer")
@@ -105,8 +125,11 @@ class ShopifyClient:
         added = []
         for topic in TOPICS:
             if (topic, address) not in have:
-                await self._call("POST", "/webhooks.json", json_body={
-                    "webhook": {"topic": topic, "address": address, "format": "json"}})
+                await self._call(
+                    "POST",
+                    "/webhooks.json",
+                    json_body={"webhook": {"topic": topic, "address": address, "format": "json"}},
+                )
                 added.append(topic)
         return added
 

@@ -44,15 +44,28 @@ class StoreState:
     orders_read: bool = False  # orders are read in full once; orders/paid webhooks follow
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "state": self.state,
-                "reason": self.reason, "checked_at": self.checked_at,
-                "webhooks": self.webhooks}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "state": self.state,
+            "reason": self.reason,
+            "checked_at": self.checked_at,
+            "webhooks": self.webhooks,
+        }
 
 
 class StoreWatcher:
-    def __init__(self, db: Database, clock: Clock, log: Logger, inbox: InboxWriter,
-                 clients: StoreClients, webhook_base: Callable[[], str], *,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        log: Logger,
+        inbox: InboxWriter,
+        clients: StoreClients,
+        webhook_base: Callable[[], str],
+        *,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
         self.db, self.clock, self.log = db, clock, log
         self.inbox = inbox
         self.clients = clients
@@ -67,7 +80,8 @@ class StoreWatcher:
         for name, store in stores.items():
             if name not in self.states or self.states[name].kind != store.kind:
                 self.states[name] = StoreState(
-                    name, store.kind, state="ok" if store.kind == "push" else "connecting")
+                    name, store.kind, state="ok" if store.kind == "push" else "connecting"
+                )
 
     async def run(self, stores: Callable[[], Mapping[str, Store]]) -> None:
         while True:
@@ -88,13 +102,21 @@ class StoreWatcher:
                 address = f"{self.webhook_base()}/webhooks/shopify/{store.name}"
                 added = await client.ensure_webhooks(address)
                 state.webhooks = address
-                self.log.info("shopify store connected", store=store.name,
-                              shop=shop.get("name", store.shop), webhooks_added=len(added))
+                self.log.info(
+                    "shopify store connected",
+                    store=store.name,
+                    shop=shop.get("name", store.shop),
+                    webhooks_added=len(added),
+                )
             imported = await self._import(client, store, state)
         except ProviderError as exc:
             if state.state != "error" or state.reason != exc.reason:
-                self.log.warning("store unreachable; retrying", store=store.name,
-                                 reason=exc.reason, retry_in=state.retry)
+                self.log.warning(
+                    "store unreachable; retrying",
+                    store=store.name,
+                    reason=exc.reason,
+                    retry_in=state.retry,
+                )
             state.state, state.reason = "error", exc.reason
             state.next_due = self.clock.monotonic() + state.retry
             state.retry = min(RETRY_MAX, state.retry * 2)
@@ -106,8 +128,7 @@ class StoreWatcher:
         finally:
             state.checked_at = isoformat(self.clock.now())
 
-    async def _import(self, client: ShopifyClient, store: ShopifyStore,
-                      state: StoreState) -> int:
+    async def _import(self, client: ShopifyClient, store: ShopifyStore, state: StoreState) -> int:
         """Page through customers changed since the cursor into the inbox (as webhooks go)."""
         count = 0
         async for page in client.customers(updated_since=state.cursor):
@@ -123,7 +144,12 @@ class StoreWatcher:
             count += len(rows)
         if not state.orders_read:
             async for page in client.orders():
-                await self.inbox.add([Incoming.of(store.name, "orders", "shopify", order)
-                                      for order in page if "id" in order])
+                await self.inbox.add(
+                    [
+                        Incoming.of(store.name, "orders", "shopify", order)
+                        for order in page
+                        if "id" in order
+                    ]
+                )
             state.orders_read = True
         return count

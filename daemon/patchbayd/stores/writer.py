@@ -25,12 +25,14 @@ from .clients import StoreClients
 
 
 class StoreWriter:
-    def __init__(self, clients: StoreClients, stores: Callable[[], Mapping[str, Store]],
-                 inbox: InboxWriter) -> None:
+    def __init__(
+        self, clients: StoreClients, stores: Callable[[], Mapping[str, Store]], inbox: InboxWriter
+    ) -> None:
         self.clients, self.stores, self.inbox = clients, stores, inbox
 
-    async def set_email_consent(self, customer: StoreCustomer, state: ConsentState,
-                                at: datetime, source: str) -> None:
+    async def set_email_consent(
+        self, customer: StoreCustomer, state: ConsentState, at: datetime, source: str
+    ) -> None:
         """Raises ProviderError (Transient when the store is gone from the config)."""
         store = self.stores().get(customer.store)
         if isinstance(store, ShopifyStore):
@@ -41,26 +43,44 @@ class StoreWriter:
         if not isinstance(store, PushStore):
             raise Transient(f"store {customer.store} is not configured any more")
         stamp = isoformat(at)
-        item = {**push_item(customer), "updated_at": stamp,
-                "email_consent": {"state": state, "updated_at": stamp}}
-        announcement = {"id": f"consent-{uuid.uuid4()}", "type": "consent.changed",
-                        "occurred_at": stamp,
-                        "customer": {"id": customer.id, "email": customer.email},
-                        "data": {"state": state, "source": source}}
-        await self.inbox.add([Incoming.of(customer.store, "customers", "ingest", item),
-                              Incoming.of(customer.store, "events", "ingest", announcement)])
+        item = {
+            **push_item(customer),
+            "updated_at": stamp,
+            "email_consent": {"state": state, "updated_at": stamp},
+        }
+        announcement = {
+            "id": f"consent-{uuid.uuid4()}",
+            "type": "consent.changed",
+            "occurred_at": stamp,
+            "customer": {"id": customer.id, "email": customer.email},
+            "data": {"state": state, "source": source},
+        }
+        await self.inbox.add(
+            [
+                Incoming.of(customer.store, "customers", "ingest", item),
+                Incoming.of(customer.store, "events", "ingest", announcement),
+            ]
+        )
 
 
 def push_item(customer: StoreCustomer) -> dict[str, Any]:
     """A customer row in the push ingest format (how patchbay writes to a push store)."""
+
     def consent(state: str | None, at: str | None) -> dict[str, Any] | None:
         return {"state": state, "updated_at": at} if state else None
 
     item: dict[str, Any] = {
-        "id": customer.id, "email": customer.email, "phone": customer.phone,
-        "first_name": customer.first_name, "last_name": customer.last_name,
-        "created_at": customer.created_at, "updated_at": customer.updated_at,
+        "id": customer.id,
+        "email": customer.email,
+        "phone": customer.phone,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
         "email_consent": consent(customer.email_consent, customer.email_consent_at),
         "sms_consent": consent(customer.sms_consent, customer.sms_consent_at),
-        "member": customer.member, "tags": customer.tags, "properties": customer.properties}
+        "member": customer.member,
+        "tags": customer.tags,
+        "properties": customer.properties,
+    }
     return {k: v for k, v in item.items() if v is not None}

@@ -30,7 +30,8 @@ class BodyBudget:
         async with self._freed:
             try:
                 await asyncio.wait_for(
-                    self._freed.wait_for(lambda: self.used + size <= self.limit), self.wait)
+                    self._freed.wait_for(lambda: self.used + size <= self.limit), self.wait
+                )
             except TimeoutError:
                 raise OverBudget(f"busy: {self.used} body bytes in flight") from None
             self.used += size

@@ -21,8 +21,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 RESERVED_DESCRIPTORS = 128  # control socket, database, provider and store connections
 _BODY = b'{"error": {"code": "unavailable", "message": "too many connections; retry soon"}}'
-REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-           b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_BODY), _BODY))
+REFUSAL = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_BODY), _BODY)
+)
 
 
 def descriptor_room() -> int:
@@ -51,11 +53,16 @@ class ConnectionGuard:
     refused: int = 0
     timed_out: int = 0
     on_event: Callable[[str, dict[str, int | float]], None] = field(
-        default=lambda kind, counts: None)  # told "refused" or "timed_out" (to log, sampled)
+        default=lambda kind, counts: None
+    )  # told "refused" or "timed_out" (to log, sampled)
 
     def public(self) -> dict[str, int | float]:
-        return {"open": self.open, "max": self.max_connections, "refused": self.refused,
-                "timed_out": self.timed_out}
+        return {
+            "open": self.open,
+            "max": self.max_connections,
+            "refused": self.refused,
+            "timed_out": self.timed_out,
+        }
 
     def protocol(self) -> type[HttpToolsProtocol]:
         """uvicorn's httptools protocol with these limits applied to every connection."""

@@ -28,21 +28,29 @@ async def show(request: Request) -> Response:
     stores = []
     for name in parts.config.stores:
         for customer in await tables.find(parts.db, name, email=email, limit=1):
-            stores.append({"store": name, "customer": customer.id,
-                           "state": customer.email_consent,
-                           "at": customer.email_consent_at,
-                           "registered_at": customer.created_at})
+            stores.append(
+                {
+                    "store": name,
+                    "customer": customer.id,
+                    "state": customer.email_consent,
+                    "at": customer.email_consent_at,
+                    "registered_at": customer.created_at,
+                }
+            )
     integrations: list[dict[str, Any]] = []
     for live in parts.integrations.lives():
         state, at = await rows.provider_state(parts.db, live.integration.id, email)
-        entry: dict[str, Any] = {"integration": live.integration.id,
-                                 "provider": live.integration.provider,
-                                 "store": live.integration.store, "last_known": state,
-                                 "last_known_at": at}
+        entry: dict[str, Any] = {
+            "integration": live.integration.id,
+            "provider": live.integration.provider,
+            "store": live.integration.store,
+            "last_known": state,
+            "last_known_at": at,
+        }
         try:
             found = await parts.integrations.call(
-                live.integration.id, "consent looked up",
-                lambda p: p.lookup_consent(email))
+                live.integration.id, "consent looked up", lambda p: p.lookup_consent(email)
+            )
             entry["at_provider"] = found.state if found else "not found"
         except ProviderError as exc:
             entry["at_provider"] = f"unknown: {exc.reason}"
@@ -53,9 +61,12 @@ async def show(request: Request) -> Response:
 
 
 async def history(request: Request) -> Response:
-    return JSONResponse({"email": email_of(request),
-                         "history": await rows.history(parts_of(request).db,
-                                                       email_of(request))})
+    return JSONResponse(
+        {
+            "email": email_of(request),
+            "history": await rows.history(parts_of(request).db, email_of(request)),
+        }
+    )
 
 
 async def suppressed(request: Request) -> Response:

@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 BACKLOG_MAX = 1000
 
 
-def event_matches(event: Event, level: str | None, integration: str | None,
-                  after: int = 0) -> bool:
+def event_matches(event: Event, level: str | None, integration: str | None, after: int = 0) -> bool:
     if event.id <= after:
         return False
     if level and LEVELS.get(event.level, 0) < LEVELS[level]:
@@ -58,16 +57,16 @@ async def log(request: Request) -> Response:
     follow = request.query_params.get("follow") in ("1", "true", "yes")
     bus = parts_of(request).bus
     if not follow:
-        events = [e for e in bus.recent(BACKLOG_MAX)
-                  if event_matches(e, level, integration, after)]
+        events = [e for e in bus.recent(BACKLOG_MAX) if event_matches(e, level, integration, after)]
         return JSONResponse({"events": [e.as_dict() for e in events[-backlog:] if backlog]})
 
     subscription = bus.subscribe()  # before the backlog is read: no gap between them
     past = [e for e in bus.recent(BACKLOG_MAX) if event_matches(e, level, integration, after)]
 
     prelude = [*(sse(e) for e in (past[-backlog:] if backlog else [])), ": live\n\n"]
-    return event_stream(subscription, prelude,
-                        lambda event: event_matches(event, level, integration))
+    return event_stream(
+        subscription, prelude, lambda event: event_matches(event, level, integration)
+    )
 
 
 async def not_found(request: Request) -> Response:

@@ -6,9 +6,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-         408: "timeout", 409: "conflict", 413: "too_large", 422: "invalid", 500: "internal",
-         503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "timeout",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    500: "internal",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
@@ -19,8 +28,10 @@ class ApiError(Exception):
 
 
 def error_response(status: int, message: str, code: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code or CODES.get(status, "error"), "message": message}},
-                        status_code=status)
+    return JSONResponse(
+        {"error": {"code": code or CODES.get(status, "error"), "message": message}},
+        status_code=status,
+    )
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

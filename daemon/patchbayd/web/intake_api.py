@@ -52,8 +52,11 @@ class Gate:
 
     @classmethod
     def of(cls, parts: Components) -> Gate:
-        return cls(Logger(parts.sink, "inbound"), Sampler(parts.clock),
-                   BodyBudget(parts.config.body_memory))
+        return cls(
+            Logger(parts.sink, "inbound"),
+            Sampler(parts.clock),
+            BodyBudget(parts.config.body_memory),
+        )
 
 
 def gate_of(request: Request) -> Gate:
@@ -61,16 +64,18 @@ def gate_of(request: Request) -> Gate:
     return gate
 
 
-def refuse(request: Request, route: str, status: int, reason: str, message: str,
-           **fields: Any) -> ApiError:
+def refuse(
+    request: Request, route: str, status: int, reason: str, message: str, **fields: Any
+) -> ApiError:
     parts_of(request).metrics.rejected.labels(route, reason).inc()
     gate = gate_of(request)
     allowed, suppressed = gate.sampler.allow((route, reason))
     if allowed:  # a flood of refusals costs a few lines, not the disk
         if suppressed:
             fields["suppressed"] = suppressed
-        gate.log.warning("request refused", route=route, status=status, reason=reason,
-                         detail=message, **fields)
+        gate.log.warning(
+            "request refused", route=route, status=status, reason=reason, detail=message, **fields
+        )
     return ApiError(status, message)
 
 
@@ -82,12 +87,17 @@ async def reserved(request: Request, route: str, store: str) -> AsyncIterator[No
     if declared.isdigit() and int(declared) > limit:
         raise refuse(request, route, 413, "too_large", f"body over {limit} bytes", store=store)
     try:
-        async with gate_of(request).budget.reserve(int(declared) if declared.isdigit()
-                                                   else limit):
+        async with gate_of(request).budget.reserve(int(declared) if declared.isdigit() else limit):
             yield
     except OverBudget:
-        raise refuse(request, route, 503, "busy", "too many request bodies in flight; retry "
-                     "shortly", store=store) from None
+        raise refuse(
+            request,
+            route,
+            503,
+            "busy",
+            "too many request bodies in flight; retry shortly",
+            store=store,
+        ) from None
 
 
 async def body_of(request: Request, route: str, store: str) -> bytes:
@@ -97,12 +107,14 @@ async def body_of(request: Request, route: str, store: str) -> bytes:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise refuse(request, route, 413, "too_large", f"body over {limit} bytes",
-                             store=store)
+                raise refuse(
+                    request, route, 413, "too_large", f"body over {limit} bytes", store=store
+                )
             chunks.append(chunk)
     except ClientDisconnect:  # gone, or closed by the body timeout: nothing to answer
-        raise refuse(request, route, 408, "incomplete_body", "the body did not arrive in time",
-                     store=store) from None
+        raise refuse(
+            request, route, 408, "incomplete_body", "the body did not arrive in time", store=store
+        ) from None
     return b"".join(chunks)
 
 
@@ -119,13 +131,18 @@ async def ingest(request: Request) -> Response:
     name, kind = request.path_params["store"], request.path_params["kind"]
     store = parts.config.stores.get(name)
     if not isinstance(store, PushStore) or kind not in KINDS:
-        raise refuse(request, route, 404, "unknown_target",
-                     f"no push store endpoint {name}/{kind}", store=name)
+        raise refuse(
+            request,
+            route,
+            404,
+            "unknown_target",
+            f"no push store endpoint {name}/{kind}",
+            store=name,
+        )
     token = request.headers.get("authorization", "")
     expected = "Bearer " + store.ingest_token.reveal()
     if not hmac.compare_digest(token.encode(), expected.encode()):
-        raise refuse(request, route, 401, "bad_token", "missing or wrong bearer token",
-                     store=name)
+        raise refuse(request, route, 401, "bad_token", "missing or wrong bearer token", store=name)
     async with reserved(request, route, name):
         body = parsed(request, await body_of(request, route, name), route, name)
         try:
@@ -135,8 +152,10 @@ async def ingest(request: Request) -> Response:
         # No content dedupe for ingest: the same payload sent again (a toggle back,
         # say) must apply again; processing is idempotent, so a repeat changes nothing.
         request_id = uuid.uuid4().hex
-        rows = [Incoming.of(name, kind, "ingest", item, f"ingest:{request_id}:{index}")
-                for index, item in enumerate(found)]
+        rows = [
+            Incoming.of(name, kind, "ingest", item, f"ingest:{request_id}:{index}")
+            for index, item in enumerate(found)
+        ]
         await parts.inbox.add(rows)
     return JSONResponse({"accepted": len(rows)}, status_code=202)
 
@@ -147,14 +166,21 @@ async def shopify(request: Request) -> Response:
     name = request.path_params["store"]
     store = parts.config.stores.get(name)
     if not isinstance(store, ShopifyStore):
-        raise refuse(request, route, 404, "unknown_target", f"no Shopify store {name!r}",
-                     store=name)
+        raise refuse(
+            request, route, 404, "unknown_target", f"no Shopify store {name!r}", store=name
+        )
     async with reserved(request, route, name):
         raw = await body_of(request, route, name)
         given = request.headers.get("x-shopify-hmac-sha256", "")
         if not shopify_payloads.signed(store.webhook_secret.reveal(), raw, given):
-            raise refuse(request, route, 401, "bad_signature",
-                         "missing or wrong X-Shopify-Hmac-Sha256", store=name)
+            raise refuse(
+                request,
+                route,
+                401,
+                "bad_signature",
+                "missing or wrong X-Shopify-Hmac-Sha256",
+                store=name,
+            )
         body = parsed(request, raw, route, name)
         topic = request.headers.get("x-shopify-topic", "")
         try:
@@ -182,33 +208,64 @@ async def callback(request: Request) -> Response:
             if raw.strip():
                 body = parsed(request, raw, route, live.integration.store)
                 if not isinstance(body, dict):
-                    raise refuse(request, route, 400, "malformed", "expected a JSON object",
-                                 integration=integration)
+                    raise refuse(
+                        request,
+                        route,
+                        400,
+                        "malformed",
+                        "expected a JSON object",
+                        integration=integration,
+                    )
                 fields.update(body)
     for name in ("email", "key", "at", "date"):
         if fields.get(name) is not None and not isinstance(fields[name], str):
-            raise refuse(request, route, 400, "malformed", f"{name}: expected a string",
-                         integration=integration)
+            raise refuse(
+                request,
+                route,
+                400,
+                "malformed",
+                f"{name}: expected a string",
+                integration=integration,
+            )
     email = str(fields.get("email") or "").strip().lower()
     if not email:
-        raise refuse(request, route, 400, "malformed", "email: required",
-                     integration=integration)
+        raise refuse(request, route, 400, "malformed", "email: required", integration=integration)
     if email_problem(email) == "invalid_address":  # the sync's rule, so both agree
-        raise refuse(request, route, 400, "malformed", "email: not a valid address",
-                     integration=integration)
+        raise refuse(
+            request, route, 400, "malformed", "email: not a valid address", integration=integration
+        )
     if not live.provider.callback_accepted(email, fields):
-        raise refuse(request, route, 401, "bad_signature", "the callback's signature does "
-                     "not match", integration=integration)
+        raise refuse(
+            request,
+            route,
+            401,
+            "bad_signature",
+            "the callback's signature does not match",
+            integration=integration,
+        )
     at = fields.get("at") or fields.get("date")
     moment = normalize_time(at) if at else None
     if at and moment is None:
-        raise refuse(request, route, 400, "malformed", f"at: expected an ISO-8601 time, got "
-                     f"{at[:40]!r}", integration=integration)
+        raise refuse(
+            request,
+            route,
+            400,
+            "malformed",
+            f"at: expected an ISO-8601 time, got {at[:40]!r}",
+            integration=integration,
+        )
     # Into the inbox like every other input: one durable way in, answered after commit.
-    await parts.inbox.add([callback_row(
-        live.integration.store, integration,
-        "subscribed" if direction == "opt-in" else "unsubscribed", email,
-        moment or isoformat(parts.clock.now()))])
+    await parts.inbox.add(
+        [
+            callback_row(
+                live.integration.store,
+                integration,
+                "subscribed" if direction == "opt-in" else "unsubscribed",
+                email,
+                moment or isoformat(parts.clock.now()),
+            )
+        ]
+    )
     return JSONResponse({"ok": True})
 
 

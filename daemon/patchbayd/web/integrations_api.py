@@ -47,9 +47,14 @@ def _id(request: Request) -> int:
 def cards(parts: Components) -> list[dict[str, Any]]:
     live = parts.integrations.list()
     used = {i.provider for i in live}
-    return [*({"card": "integration", **i.public()} for i in live),
-            *({"card": "available", "provider": name, "state": "available",
-               "title": spec.title} for name, spec in SPECS.items() if name not in used)]
+    return [
+        *({"card": "integration", **i.public()} for i in live),
+        *(
+            {"card": "available", "provider": name, "state": "available", "title": spec.title}
+            for name, spec in SPECS.items()
+            if name not in used
+        ),
+    ]
 
 
 def detail(parts: Components, integration_id: int) -> dict[str, Any]:
@@ -60,11 +65,15 @@ def detail(parts: Components, integration_id: int) -> dict[str, Any]:
     limiter = live.limiter
     base = f"{parts.public_url}/callbacks/{live.integration.callback_token}"
     key = live.provider.callback_query
-    return {**live.integration.public(),
-            "callbacks": {"opt_in": f"{base}/opt-in?email=$email${key}",
-                          "opt_out": f"{base}/opt-out?email=$email${key}"},
-            "rate_limit": str(limiter.limit) if limiter.limit else "none",
-            "throttled": limiter.throttled}
+    return {
+        **live.integration.public(),
+        "callbacks": {
+            "opt_in": f"{base}/opt-in?email=$email${key}",
+            "opt_out": f"{base}/opt-out?email=$email${key}",
+        },
+        "rate_limit": str(limiter.limit) if limiter.limit else "none",
+        "throttled": limiter.throttled,
+    }
 
 
 async def providers(request: Request) -> Response:
@@ -73,8 +82,9 @@ async def providers(request: Request) -> Response:
 
 async def list_integrations(request: Request) -> Response:
     parts = parts_of(request)
-    return JSONResponse({"integrations": [i.public() for i in parts.integrations.list()],
-                         "cards": cards(parts)})
+    return JSONResponse(
+        {"integrations": [i.public() for i in parts.integrations.list()], "cards": cards(parts)}
+    )
 
 
 async def connect(request: Request) -> Response:
@@ -91,7 +101,8 @@ async def connect(request: Request) -> Response:
         raise ApiError(422, "settings must be an object")
     try:
         integration = await parts_of(request).integrations.connect(
-            provider, store, settings, Secret(secret.strip()))
+            provider, store, settings, Secret(secret.strip())
+        )
     except ConnectRefused as exc:
         raise _refusal(exc.error) from None
     return JSONResponse(integration.public(), status_code=201)
@@ -120,8 +131,9 @@ async def disconnect(request: Request) -> Response:
         integration = await parts_of(request).integrations.disconnect(_id(request))
     except UnknownIntegration as exc:
         raise ApiError(404, str(exc)) from None
-    return JSONResponse({"disconnected": integration.id, "provider": integration.provider,
-                         "state": "available"})
+    return JSONResponse(
+        {"disconnected": integration.id, "provider": integration.provider, "state": "available"}
+    )
 
 
 async def export_orders(request: Request) -> Response:
@@ -139,15 +151,20 @@ async def export_orders(request: Request) -> Response:
         report = await parts.orders.follow(integration_id, mode)
     except UnknownIntegration as exc:
         raise ApiError(404, str(exc)) from None
-    return JSONResponse({**asdict(report), "mode": mode,
-                         "ledger": await orders.ledger(parts.db, integration_id)})
+    return JSONResponse(
+        {**asdict(report), "mode": mode, "ledger": await orders.ledger(parts.db, integration_id)}
+    )
 
 
 async def order_status(request: Request) -> Response:
     db = parts_of(request).db
     integration_id = _id(request)
-    return JSONResponse({"ledger": await orders.ledger(db, integration_id),
-                         "problems": await orders.problems(db, integration_id)})
+    return JSONResponse(
+        {
+            "ledger": await orders.ledger(db, integration_id),
+            "problems": await orders.problems(db, integration_id),
+        }
+    )
 
 
 ROUTES = [

@@ -60,15 +60,13 @@ def _template(scope: Scope) -> str:
 async def healthz(request: Request) -> Response:
     if await parts_of(request).db.healthy():
         return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "unavailable", "reason": "database unusable"},
-                        status_code=503)
+    return JSONResponse({"status": "unavailable", "reason": "database unusable"}, status_code=503)
 
 
 async def metrics(request: Request) -> Response:
     parts = parts_of(request)
     await parts.refresh_outbox_depth()
-    return Response(parts.metrics.render(),
-                    media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(parts.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 ROUTES: list[BaseRoute] = [

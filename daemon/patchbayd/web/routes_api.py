@@ -56,9 +56,14 @@ def examples() -> list[dict[str, Any]]:
         except tomllib.TOMLDecodeError:
             tables = [{}]
         first = tables[0] if isinstance(tables, list) and isinstance(tables[0], dict) else {}
-        found.append({"name": entry.name.removesuffix(".toml"),
-                      "title": str(first.get("name") or ""),
-                      "description": str(first.get("description") or ""), "toml": text})
+        found.append(
+            {
+                "name": entry.name.removesuffix(".toml"),
+                "title": str(first.get("name") or ""),
+                "description": str(first.get("description") or ""),
+                "toml": text,
+            }
+        )
     return found
 
 
@@ -76,10 +81,17 @@ def parsed(stored: route_rows.StoredRoute) -> RouteDef:
 
 def summary(stored: route_rows.StoredRoute, counts: dict[str, int]) -> dict[str, Any]:
     table = stored.definition
-    return {"id": stored.id, "name": stored.name, "provider": table["provider"],
-            "trigger": table["trigger"], "stores": table.get("stores", []),
-            "enabled": stored.enabled, "actions": [a["type"] for a in table["actions"]],
-            "last_hour": counts, "updated_at": stored.updated_at}
+    return {
+        "id": stored.id,
+        "name": stored.name,
+        "provider": table["provider"],
+        "trigger": table["trigger"],
+        "stores": table.get("stores", []),
+        "enabled": stored.enabled,
+        "actions": [a["type"] for a in table["actions"]],
+        "last_hour": counts,
+        "updated_at": stored.updated_at,
+    }
 
 
 async def stored_or_404(request: Request) -> route_rows.StoredRoute:
@@ -106,8 +118,9 @@ async def show(request: Request) -> Response:
     stored = await stored_or_404(request)
     since = isoformat(parts.clock.now() - timedelta(hours=1))
     counts = (await outbox_rows.counts_by_route(parts.db, since)).get(stored.id, {})
-    return JSONResponse({**summary(stored, counts), "definition": stored.definition,
-                         "toml": exported(stored)})
+    return JSONResponse(
+        {**summary(stored, counts), "definition": stored.definition, "toml": exported(stored)}
+    )
 
 
 async def import_routes(request: Request) -> Response:
@@ -119,8 +132,12 @@ async def import_routes(request: Request) -> Response:
     try:
         found = route_file.parse(text, file, tuple(SPECS))
         ids, kept = await parts.routes.install(
-            found, file, parts.config.stores, replace_same_name=bool(body.get("replace")),
-            now=now(parts))
+            found,
+            file,
+            parts.config.stores,
+            replace_same_name=bool(body.get("replace")),
+            now=now(parts),
+        )
     except RouteError as exc:
         raise ApiError(422, str(exc), "invalid_route") from None
     return JSONResponse({"imported": ids, "kept": kept}, status_code=201 if ids else 200)
@@ -157,12 +174,24 @@ async def test(request: Request) -> Response:
     event = _event(body.get("event"), route)
     context = event.context()
     matched = trigger_matches(route.trigger, event.type)
-    return JSONResponse({
-        "route": stored.id, "trigger_matches": matched,
-        "conditions_hold": holds(route.conditions, context),
-        "deliveries": [{"action": p.action, "kind": p.kind, "contact": p.contact,
-                        "key": p.key, "payload": p.payload, "refused": p.refused}
-                       for p in plan(route, event)]})
+    return JSONResponse(
+        {
+            "route": stored.id,
+            "trigger_matches": matched,
+            "conditions_hold": holds(route.conditions, context),
+            "deliveries": [
+                {
+                    "action": p.action,
+                    "kind": p.kind,
+                    "contact": p.contact,
+                    "key": p.key,
+                    "payload": p.payload,
+                    "refused": p.refused,
+                }
+                for p in plan(route, event)
+            ],
+        }
+    )
 
 
 async def list_deliveries(request: Request) -> Response:
@@ -170,9 +199,12 @@ async def list_deliveries(request: Request) -> Response:
     if status is not None and status not in outbox_rows.STATUSES:
         raise ApiError(400, f"status must be one of {', '.join(outbox_rows.STATUSES)}")
     found = await outbox_rows.listing(
-        parts_of(request).db, status=status, route_id=_optional_int(request, "route"),
+        parts_of(request).db,
+        status=status,
+        route_id=_optional_int(request, "route"),
         integration_id=_optional_int(request, "integration"),
-        limit=min(_optional_int(request, "limit") or 100, MAX_LIST))
+        limit=min(_optional_int(request, "limit") or 100, MAX_LIST),
+    )
     return JSONResponse({"deliveries": [d.public() for d in found]})
 
 
@@ -224,12 +256,18 @@ def _event(raw: Any, route: RouteDef) -> RouteEvent:
     """A test event in the push format ({type, id, occurred_at, customer, data}, plus
     optional store and order)."""
     if not isinstance(raw, dict):
-        raise ApiError(400, "event: expected an object like {\"type\", \"customer\", \"data\"}")
+        raise ApiError(400, 'event: expected an object like {"type", "customer", "data"}')
     kind = raw.get("type", route.trigger)
     customer, data = raw.get("customer") or {}, raw.get("data") or {}
     if not isinstance(kind, str) or not isinstance(customer, dict) or not isinstance(data, dict):
         raise ApiError(400, "event: type is a text, customer and data are objects")
     order = raw.get("order")
-    return RouteEvent(kind, str(raw.get("id") or "test"), str(raw.get("store") or "test"),
-                      normalize_time(raw.get("occurred_at")) or "2026-01-01T00:00:00.000Z",
-                      customer, data, order if isinstance(order, dict) else None)
+    return RouteEvent(
+        kind,
+        str(raw.get("id") or "test"),
+        str(raw.get("store") or "test"),
+        normalize_time(raw.get("occurred_at")) or "2026-01-01T00:00:00.000Z",
+        customer,
+        data,
+        order if isinstance(order, dict) else None,
+    )

@@ -21,8 +21,9 @@ def sse(event: Event) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(event.as_dict())}\n\n"
 
 
-def event_stream(subscription: Subscription, prelude: Iterable[str],
-                 keep: Callable[[Event], bool]) -> StreamingResponse:
+def event_stream(
+    subscription: Subscription, prelude: Iterable[str], keep: Callable[[Event], bool]
+) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         try:
             for chunk in prelude:
@@ -40,5 +41,6 @@ def event_stream(subscription: Subscription, prelude: Iterable[str],
         finally:
             subscription.close()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )

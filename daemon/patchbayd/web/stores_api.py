@@ -18,8 +18,12 @@ async def customers(request: Request) -> Response:
     store = request.path_params["store"]
     if store not in parts.config.stores:
         raise ApiError(404, f"no store {store!r}")
-    found = await tables.find(parts.db, store, email=request.query_params.get("email"),
-                              customer_id=request.query_params.get("id"))
+    found = await tables.find(
+        parts.db,
+        store,
+        email=request.query_params.get("email"),
+        customer_id=request.query_params.get("id"),
+    )
     return JSONResponse({"customers": [asdict(c) for c in found]})
 
 

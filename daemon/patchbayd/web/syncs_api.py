@@ -54,8 +54,11 @@ def rules_from(body: dict[str, Any]) -> dict[str, Any]:
         tags = parse_tags(body.get("tags") or None)
     except MappingError as exc:
         raise ApiError(422, str(exc)) from None
-    rules: dict[str, Any] = {"mapping": mapping, "tags": list(tags),
-                             "export_opted_out": bool(body.get("export_opted_out"))}
+    rules: dict[str, Any] = {
+        "mapping": mapping,
+        "tags": list(tags),
+        "export_opted_out": bool(body.get("export_opted_out")),
+    }
     for key in ("acquired_since", "acquired_until"):
         value = body.get(key)
         if value:
@@ -86,13 +89,28 @@ async def create(request: Request) -> Response:
     dest = await destination(parts, integration_id, body.get("list"))
     now = isoformat(parts.clock.now())
     if body.get("dry_run"):
-        draft = Sync(id=0, integration_id=integration_id, segment=segment,
-                     destination=dest, mode=mode, rules=rules, state="dry", reason=None,
-                     seq_done=0, created_at=now)
-        return JSONResponse({"dry_run": True, "sync": draft.public(),
-                             "report": report_json(await parts.syncs.dry_run(draft))})
-    sync = await parts.syncs.create(integration_id=integration_id, segment=segment,
-                                    destination=dest, mode=mode, rules=rules)
+        draft = Sync(
+            id=0,
+            integration_id=integration_id,
+            segment=segment,
+            destination=dest,
+            mode=mode,
+            rules=rules,
+            state="dry",
+            reason=None,
+            seq_done=0,
+            created_at=now,
+        )
+        return JSONResponse(
+            {
+                "dry_run": True,
+                "sync": draft.public(),
+                "report": report_json(await parts.syncs.dry_run(draft)),
+            }
+        )
+    sync = await parts.syncs.create(
+        integration_id=integration_id, segment=segment, destination=dest, mode=mode, rules=rules
+    )
     return JSONResponse(sync.public(), status_code=201)
 
 
@@ -101,18 +119,28 @@ async def listing(request: Request) -> Response:
     result = []
     for sync in await rows.live(parts.db):
         last = await rows.runs(parts.db, sync.id, 1)
-        result.append({**sync.public(), "running": parts.syncs.running(sync.id),
-                       "last_run": last[0].public() if last else None})
+        result.append(
+            {
+                **sync.public(),
+                "running": parts.syncs.running(sync.id),
+                "last_run": last[0].public() if last else None,
+            }
+        )
     return JSONResponse({"syncs": result})
 
 
 async def show(request: Request) -> Response:
     parts = parts_of(request)
     sync = await sync_or_404(request)
-    return JSONResponse({**sync.public(), "running": parts.syncs.running(sync.id),
-                         "sent": await rows.sent_count(parts.db, sync.id),
-                         "runs": [r.public() for r in await rows.runs(parts.db, sync.id)],
-                         "failures": await rows.failures(parts.db, sync.id)})
+    return JSONResponse(
+        {
+            **sync.public(),
+            "running": parts.syncs.running(sync.id),
+            "sent": await rows.sent_count(parts.db, sync.id),
+            "runs": [r.public() for r in await rows.runs(parts.db, sync.id)],
+            "failures": await rows.failures(parts.db, sync.id),
+        }
+    )
 
 
 async def start(request: Request) -> Response:
@@ -131,8 +159,13 @@ async def run(request: Request) -> Response:
     parts = parts_of(request)
     sync = await sync_or_404(request)
     if request.query_params.get("dry_run") in ("1", "true"):
-        return JSONResponse({"dry_run": True, "sync": sync.public(),
-                             "report": report_json(await parts.syncs.dry_run(sync))})
+        return JSONResponse(
+            {
+                "dry_run": True,
+                "sync": sync.public(),
+                "report": report_json(await parts.syncs.dry_run(sync)),
+            }
+        )
     parts.syncs.request(sync.id)
     return JSONResponse({"running": sync.id})
 
@@ -150,14 +183,20 @@ async def progress(request: Request) -> Response:
     # Subscribe before reading the state: a run ending in between is not missed.
     subscription = parts.bus.subscribe() if follow else None
     last = await rows.runs(parts.db, sync.id, 1)
-    snapshot = {"sync": sync.id, "state": sync.state, "running": parts.syncs.running(sync.id),
-                "run": last[0].public() if last else None}
+    snapshot = {
+        "sync": sync.id,
+        "state": sync.state,
+        "running": parts.syncs.running(sync.id),
+        "run": last[0].public() if last else None,
+    }
     if subscription is None:
         return JSONResponse(snapshot)
 
     return event_stream(
-        subscription, [f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"],
-        lambda event: event.kind == "progress" and event.fields.get("sync") == sync.id)
+        subscription,
+        [f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"],
+        lambda event: event.kind == "progress" and event.fields.get("sync") == sync.id,
+    )
 
 
 ROUTES = [

@@ -48,23 +48,36 @@ class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
             with VerticalScroll(id="fields"):
                 with Horizontal(classes="field"):
                     yield Label("store")
-                    yield Input(value=self.stores[0] if self.stores else "", id="store",
-                                placeholder=", ".join(self.stores), compact=True)
+                    yield Input(
+                        value=self.stores[0] if self.stores else "",
+                        id="store",
+                        placeholder=", ".join(self.stores),
+                        compact=True,
+                    )
                 with Horizontal(classes="field"):
                     yield Label(self.spec.credential_label, markup=False)
-                    yield Input(password=True, id="secret", placeholder="hidden as you type",
-                                compact=True)
+                    yield Input(
+                        password=True, id="secret", placeholder="hidden as you type", compact=True
+                    )
                 for option in self.spec.options:
                     with Horizontal(classes="field"):
-                        yield Label(option.name.replace("_", " ")
-                                    + (" *" if option.required else ""), markup=False)
-                        yield Input(value=option.default or "", id=f"opt-{option.name}",
-                                    placeholder=option.help, compact=True)
-            yield Static("* required · enter or the button verifies the key with the "
-                         "provider", id="result", markup=False)
+                        yield Label(
+                            option.name.replace("_", " ") + (" *" if option.required else ""),
+                            markup=False,
+                        )
+                        yield Input(
+                            value=option.default or "",
+                            id=f"opt-{option.name}",
+                            placeholder=option.help,
+                            compact=True,
+                        )
+            yield Static(
+                "* required · enter or the button verifies the key with the provider",
+                id="result",
+                markup=False,
+            )
             with Horizontal(id="buttons"):
-                yield Button("Verify and connect", id="connect", variant="primary",
-                             compact=True)
+                yield Button("Verify and connect", id="connect", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
@@ -83,11 +96,15 @@ class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
             self._submit()
 
     def _submit(self) -> None:
-        settings = {o.name: self.query_one(f"#opt-{o.name}", Input).value.strip()
-                    for o in self.spec.options}
-        body = {"provider": self.spec.name, "store": self.query_one("#store", Input).value,
-                "secret": self.query_one("#secret", Input).value,
-                "settings": {k: v for k, v in settings.items() if v}}
+        settings = {
+            o.name: self.query_one(f"#opt-{o.name}", Input).value.strip() for o in self.spec.options
+        }
+        body = {
+            "provider": self.spec.name,
+            "store": self.query_one("#store", Input).value,
+            "secret": self.query_one("#secret", Input).value,
+            "settings": {k: v for k, v in settings.items() if v},
+        }
         self._show("verifying with the provider …", error=False)
         self.query_one("#connect", Button).disabled = True
         self._connect(body)
@@ -100,8 +117,9 @@ class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
     @work(exclusive=True, group="connect")
     async def _connect(self, body: dict[str, Any]) -> None:
         try:
-            created = await hub(self).request("POST", "/v1/integrations", body=body,
-                                              parse=records.integration_from_json)
+            created = await hub(self).request(
+                "POST", "/v1/integrations", body=body, parse=records.integration_from_json
+            )
         except RequestFailed as exc:
             self._show(exc.message, error=True)
             self.query_one("#connect", Button).disabled = False

@@ -17,25 +17,37 @@ from .. import records
 from ..messages import RequestFailed
 from .live import footer, hub
 
-OUTCOME_STYLES = {"applied": "green", "suppressed": "yellow", "failed": "bold red",
-                  "stale": "dim", "duplicate": "dim", "ignored": "dim"}
+OUTCOME_STYLES = {
+    "applied": "green",
+    "suppressed": "yellow",
+    "failed": "bold red",
+    "stale": "dim",
+    "duplicate": "dim",
+    "ignored": "dim",
+}
 
 
 def state_text(found: records.ConsentState) -> Text:
     text = Text(found.email)
     for s in found.stores:
-        text.append(f"\n  store {s.store} (customer {s.customer}): {s.state or '-'}"
-                    f" since {s.at or '?'}; registered {s.registered_at or '?'}")
+        text.append(
+            f"\n  store {s.store} (customer {s.customer}): {s.state or '-'}"
+            f" since {s.at or '?'}; registered {s.registered_at or '?'}"
+        )
     for i in found.integrations:
-        text.append(f"\n  #{i.integration} {i.provider} ({i.store}): "
-                    f"{i.at_provider} at the provider; last known {i.last_known or '-'}")
+        text.append(
+            f"\n  #{i.integration} {i.provider} ({i.store}): "
+            f"{i.at_provider} at the provider; last known {i.last_known or '-'}"
+        )
     return text
 
 
 def audit_line(e: records.AuditEntry) -> str:
-    return (f"{e.decided_at} #{e.integration_id} {e.email} {e.source}: "
-            f"{e.old_state or '-'} -> {e.new_state or '-'} {e.outcome} ({e.rule}: "
-            f"{e.reason}) event {e.event_at or '-'}")
+    return (
+        f"{e.decided_at} #{e.integration_id} {e.email} {e.source}: "
+        f"{e.old_state or '-'} -> {e.new_state or '-'} {e.outcome} ({e.rule}: "
+        f"{e.reason}) event {e.event_at or '-'}"
+    )
 
 
 class ConsentScreen(Screen[None]):
@@ -52,8 +64,11 @@ class ConsentScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="email address, then enter (ctrl+s: held-back opt-outs)",
-                    id="email", compact=True)
+        yield Input(
+            placeholder="email address, then enter (ctrl+s: held-back opt-outs)",
+            id="email",
+            compact=True,
+        )
         with VerticalScroll(id="found"):
             yield Static("", id="state")
         with VerticalScroll(id="trail"):
@@ -72,8 +87,7 @@ class ConsentScreen(Screen[None]):
     def action_suppressed(self) -> None:
         self.show_suppressed()
 
-    def _show(self, state: str | Text, entries: tuple[records.AuditEntry, ...],
-              title: str) -> None:
+    def _show(self, state: str | Text, entries: tuple[records.AuditEntry, ...], title: str) -> None:
         self.query_one("#state", Static).update(state)
         self.query_one("#trail").border_title = title
         text = Text()
@@ -90,12 +104,10 @@ class ConsentScreen(Screen[None]):
         path = f"/v1/consent/{quote(email, safe='@')}"
         app = hub(self)
         try:
-            history = await app.request("GET", f"{path}/history",
-                                        parse=records.history_from_json)
+            history = await app.request("GET", f"{path}/history", parse=records.history_from_json)
             state: Text
             try:
-                state = state_text(await app.request("GET", path,
-                                                     parse=records.consent_from_json))
+                state = state_text(await app.request("GET", path, parse=records.consent_from_json))
             except RequestFailed as exc:
                 if exc.status is None:
                     raise
@@ -108,10 +120,14 @@ class ConsentScreen(Screen[None]):
     @work(exclusive=True, group="lookup")
     async def show_suppressed(self) -> None:
         try:
-            held = await hub(self).request("GET", "/v1/consent/suppressed",
-                                           parse=records.suppressed_from_json)
+            held = await hub(self).request(
+                "GET", "/v1/consent/suppressed", parse=records.suppressed_from_json
+            )
         except RequestFailed as exc:
             self._show(Text(exc.message, style="red"), (), "suppressed")
             return
-        self._show(f"{len(held)} opt-outs held back by the opt-out guard, for review", held,
-                   "suppressed opt-outs")
+        self._show(
+            f"{len(held)} opt-outs held back by the opt-out guard, for review",
+            held,
+            "suppressed opt-outs",
+        )

@@ -20,8 +20,7 @@ from .table_screen import TableScreen
 
 REFRESH_SECONDS = 2.0
 FILTERS = (None, "pending", "retrying", "delivered", "dead")
-STATUS_STYLES = {"delivered": "green", "retrying": "yellow", "dead": "bold red",
-                 "pending": ""}
+STATUS_STYLES = {"delivered": "green", "retrying": "yellow", "dead": "bold red", "pending": ""}
 
 
 class DeliveriesScreen(TableScreen[records.DeliveryRow]):
@@ -44,8 +43,12 @@ class DeliveriesScreen(TableScreen[records.DeliveryRow]):
 
     def feed(self) -> Feed:
         params = (("status", self.status), ("route", self.route), ("limit", 200))
-        return Feed("/v1/deliveries", DeliveriesUpdated.from_json, every=REFRESH_SECONDS,
-                    params=tuple((k, v) for k, v in params if v is not None))
+        return Feed(
+            "/v1/deliveries",
+            DeliveriesUpdated.from_json,
+            every=REFRESH_SECONDS,
+            params=tuple((k, v) for k, v in params if v is not None),
+        )
 
     def on_mount(self) -> None:
         self.sub_title = "deliveries" + (f" of route {self.route}" if self.route else "")
@@ -68,20 +71,26 @@ class DeliveriesScreen(TableScreen[records.DeliveryRow]):
     def cells(self, d: records.DeliveryRow) -> tuple[str | Text, ...]:
         one_route = self.route is not None  # no route column: the event gets its room
         route = () if one_route else (self.clip(d.route_name, 16),)
-        return (str(d.id), Text(d.status, style=STATUS_STYLES.get(d.status, "")),
-                str(d.attempts), *route, self.clip(d.event_type, 36 if one_route else 20),
-                self.clip(d.contact, 32))
+        return (
+            str(d.id),
+            Text(d.status, style=STATUS_STYLES.get(d.status, "")),
+            str(d.attempts),
+            *route,
+            self.clip(d.event_type, 36 if one_route else 20),
+            self.clip(d.contact, 32),
+        )
 
     def detail(self, d: records.DeliveryRow | None) -> None:
         box = self.query_one("#detail", Static)
         if d is None:
             box.update("-")
             return
-        text = Text(f"#{d.id} {d.kind} for {d.contact or '-'} to integration "
-                    f"{d.integration}, {d.attempts} attempts, key {d.key}\n")
+        text = Text(
+            f"#{d.id} {d.kind} for {d.contact or '-'} to integration "
+            f"{d.integration}, {d.attempts} attempts, key {d.key}\n"
+        )
         if d.last_error:
-            text.append(f"{d.last_error}\n", style="bold red" if d.status == "dead"
-                        else "yellow")
+            text.append(f"{d.last_error}\n", style="bold red" if d.status == "dead" else "yellow")
         text.append(json.dumps(d.payload, ensure_ascii=False)[:300], style="dim")
         box.update(text)
 
@@ -91,25 +100,34 @@ class DeliveriesScreen(TableScreen[records.DeliveryRow]):
             self.tell(Text("no delivery to replay", style="yellow"))
             return
         if chosen.status not in ("dead", "delivered"):
-            self.tell(Text(f"delivery {chosen.id} is {chosen.status}: it is still "
-                           "being sent", style="yellow"))
+            self.tell(
+                Text(
+                    f"delivery {chosen.id} is {chosen.status}: it is still being sent",
+                    style="yellow",
+                )
+            )
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._replay(chosen.id)
 
-        self.app.push_screen(ConfirmScreen(
-            f"Send delivery #{chosen.id} ({chosen.route_name}) again?\n"
-            "Its stored payload, with the same idempotency key."), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Send delivery #{chosen.id} ({chosen.route_name}) again?\n"
+                "Its stored payload, with the same idempotency key."
+            ),
+            answered,
+        )
 
     @work(group="actions")
     async def _replay(self, delivery_id: int) -> None:
         try:
             await self.hub.request("POST", f"/v1/deliveries/{delivery_id}/replay")
         except RequestFailed as exc:
-            self.tell(Text(f"replay of delivery {delivery_id} failed: {exc.message}",
-                           style="bold red"))
+            self.tell(
+                Text(f"replay of delivery {delivery_id} failed: {exc.message}", style="bold red")
+            )
             return
         self.tell(Text(f"delivery {delivery_id} queued again", style="green"))
         self.hub.refresh_feed()

@@ -9,8 +9,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-SHOWN = {"question_mark": "?", "escape": "esc", "space": "space", "left": "←",
-         "right": "→", "up": "↑", "down": "↓"}
+SHOWN = {
+    "question_mark": "?",
+    "escape": "esc",
+    "space": "space",
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+}
 
 
 def shown_key(key: str) -> str:
@@ -18,14 +25,19 @@ def shown_key(key: str) -> str:
     return "/".join(SHOWN.get(part, part) for part in key.split(","))
 
 
-def _keys(bindings: list[BindingType], skip: frozenset[str] | set[str] = frozenset()
-          ) -> list[tuple[str, str]]:
+def _keys(
+    bindings: list[BindingType], skip: frozenset[str] | set[str] = frozenset()
+) -> list[tuple[str, str]]:
     """(key as typed, what it does) for our own bindings; keys in `skip` are taken by the
     screen underneath, and Textual's built-in ones (focus, copy) are left out."""
     found = []
     for binding in bindings:
-        if (isinstance(binding, Binding) and binding.description and binding.key not in skip
-                and binding.key not in ("tab", "shift+tab", "ctrl+c,super+c")):
+        if (
+            isinstance(binding, Binding)
+            and binding.description
+            and binding.key not in skip
+            and binding.key not in ("tab", "shift+tab", "ctrl+c,super+c")
+        ):
             found.append((shown_key(binding.key), binding.description))
     return found
 

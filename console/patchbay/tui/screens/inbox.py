@@ -36,26 +36,38 @@ class InboxScreen(TableScreen[records.InboxRow]):
 
     def on_quarantine_updated(self, message: QuarantineUpdated) -> None:
         quarantine = message.quarantine
-        self.show_rows(quarantine.rows, lambda row: (
-            str(row.id), self.clip(row.store, 20), self.clip(row.kind, 12),
-            Text(row.error, style="red", no_wrap=True, overflow="ellipsis")))
+        self.show_rows(
+            quarantine.rows,
+            lambda row: (
+                str(row.id),
+                self.clip(row.store, 20),
+                self.clip(row.kind, 12),
+                Text(row.error, style="red", no_wrap=True, overflow="ellipsis"),
+            ),
+        )
         self.query_one(DataTable).border_title = f"quarantined rows ({quarantine.count})"
         if self.rows:
             rows_word = "row" if quarantine.count == 1 else "rows"
-            self.say(Text(f"{quarantine.count} incoming {rows_word} failed; the rows behind "
-                          "went on · fix the cause, r replays", style="bold red"))
+            self.say(
+                Text(
+                    f"{quarantine.count} incoming {rows_word} failed; the rows behind "
+                    "went on · fix the cause, r replays",
+                    style="bold red",
+                )
+            )
         else:
-            self.say(Text("nothing quarantined: every incoming row was processed",
-                          style="green"))
+            self.say(Text("nothing quarantined: every incoming row was processed", style="green"))
 
     def detail(self, row: records.InboxRow | None) -> None:
         box = self.query_one("#detail", Static)
         if row is None:
             box.update("-")
             return
-        text = Text(f"row {row.id}: {row.kind} from {row.source} for store {row.store}, "
-                    f"received {row.received_at or '?'}, quarantined "
-                    f"{row.quarantined_at or '?'}\n")
+        text = Text(
+            f"row {row.id}: {row.kind} from {row.source} for store {row.store}, "
+            f"received {row.received_at or '?'}, quarantined "
+            f"{row.quarantined_at or '?'}\n"
+        )
         text.append(row.error, style="bold red")
         box.update(text)
 
@@ -71,9 +83,13 @@ class InboxScreen(TableScreen[records.InboxRow]):
         try:
             await self.hub.request("POST", f"/v1/inbox/{inbox_id}/replay")
         except RequestFailed as exc:
-            self.tell(Text(f"replay of row {inbox_id} failed: {exc.message}",
-                           style="bold red"))
+            self.tell(Text(f"replay of row {inbox_id} failed: {exc.message}", style="bold red"))
             return
-        self.tell(Text(f"row {inbox_id} queued for processing again; if it fails again it "
-                       "comes back here with its error", style="green"))
+        self.tell(
+            Text(
+                f"row {inbox_id} queued for processing again; if it fails again it "
+                "comes back here with its error",
+                style="green",
+            )
+        )
         self.hub.refresh_feed()

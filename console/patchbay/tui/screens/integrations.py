@@ -68,8 +68,7 @@ class IntegrationsScreen(LiveScreen):
             return
         # the focused card again; if it is gone (disconnected), the one now in its place
         place = keys.index(focused) if focused in keys else 0
-        next((w for w in wanted if w.key == focused), wanted[min(place, len(wanted) - 1)]
-             ).focus()
+        next((w for w in wanted if w.key == focused), wanted[min(place, len(wanted) - 1)]).focus()
 
     def _focused_card(self) -> records.IntegrationCard | None:
         return self.focused.card if isinstance(self.focused, IntegrationCard) else None
@@ -77,20 +76,25 @@ class IntegrationsScreen(LiveScreen):
     def action_connect(self) -> None:
         card = self._focused_card()
         if card is None or not card.available:
-            self.tell(Text("focus a provider marked available to connect it",
-                           style="yellow"))
+            self.tell(Text("focus a provider marked available to connect it", style="yellow"))
             return
         spec = self.hub.providers.get(card.provider)
         if spec is None:
-            self.tell(Text(f"the daemon did not describe provider {card.provider}; "
-                           "patchbay integrations connect can still", style="bold red"))
+            self.tell(
+                Text(
+                    f"the daemon did not describe provider {card.provider}; "
+                    "patchbay integrations connect can still",
+                    style="bold red",
+                )
+            )
             return
         stores = [s.name for s in self.hub.status.stores] if self.hub.status else []
 
         def done(created: records.IntegrationCard | None) -> None:
             if created:
-                self.tell(Text(f"connected integration {created.id} ({created.provider})",
-                               style="green"))
+                self.tell(
+                    Text(f"connected integration {created.id} ({created.provider})", style="green")
+                )
                 self.hub.refresh_feed()
 
         self.app.push_screen(ConnectScreen(spec, stores), done)
@@ -106,9 +110,13 @@ class IntegrationsScreen(LiveScreen):
             if yes:
                 self._delete(integration_id)
 
-        self.app.push_screen(ConfirmScreen(
-            f"Disconnect #{card.id} {card.provider} ({card.store})?\n"
-            "Its traffic stops at once and its credentials are wiped."), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Disconnect #{card.id} {card.provider} ({card.store})?\n"
+                "Its traffic stops at once and its credentials are wiped."
+            ),
+            answered,
+        )
 
     def action_check(self) -> None:
         card = self._focused_card()
@@ -122,23 +130,38 @@ class IntegrationsScreen(LiveScreen):
         try:
             await self.hub.request("DELETE", f"/v1/integrations/{integration_id}")
         except RequestFailed as exc:
-            self.tell(Text(f"could not disconnect integration {integration_id}: "
-                           f"{exc.message}", style="bold red"))
+            self.tell(
+                Text(
+                    f"could not disconnect integration {integration_id}: {exc.message}",
+                    style="bold red",
+                )
+            )
             return
-        self.tell(Text(f"disconnected integration {integration_id}; credentials wiped",
-                       style="green"))
+        self.tell(
+            Text(f"disconnected integration {integration_id}; credentials wiped", style="green")
+        )
         self.hub.refresh_feed()
 
     @work(group="actions")
     async def _check(self, integration_id: int) -> None:
         self.tell(Text(f"checking integration {integration_id} …"))
         try:
-            checked = await self.hub.request("POST", f"/v1/integrations/{integration_id}/check",
-                                             parse=records.integration_from_json)
+            checked = await self.hub.request(
+                "POST",
+                f"/v1/integrations/{integration_id}/check",
+                parse=records.integration_from_json,
+            )
         except RequestFailed as exc:
-            self.tell(Text(f"could not check integration {integration_id}: {exc.message}",
-                           style="bold red"))
+            self.tell(
+                Text(
+                    f"could not check integration {integration_id}: {exc.message}", style="bold red"
+                )
+            )
             return
-        self.tell(Text(f"integration {integration_id}: {checked.state} {checked.reason or ''}"
-                       .rstrip(), style="bold red" if checked.state == "error" else "green"))
+        self.tell(
+            Text(
+                f"integration {integration_id}: {checked.state} {checked.reason or ''}".rstrip(),
+                style="bold red" if checked.state == "error" else "green",
+            )
+        )
         self.hub.refresh_feed()

@@ -19,8 +19,12 @@ from .table_screen import TableScreen
 
 REFRESH_SECONDS = 2.0
 FEED = Feed("/v1/routes", RoutesUpdated.from_json, every=REFRESH_SECONDS)
-HOUR_STYLES = (("delivered", "green"), ("retrying", "yellow"), ("dead", "bold red"),
-               ("pending", ""))
+HOUR_STYLES = (
+    ("delivered", "green"),
+    ("retrying", "yellow"),
+    ("dead", "bold red"),
+    ("pending", ""),
+)
 
 
 def hour_text(counts: Mapping[str, int]) -> Text:
@@ -48,13 +52,23 @@ class RoutesScreen(TableScreen[records.RouteRow]):
         self.query_one(DataTable).border_title = "routes"
 
     def on_routes_updated(self, message: RoutesUpdated) -> None:
-        self.show_rows(message.routes, lambda row: (
-            str(row.id), self.clip(row.name, 24),
-            Text("on", style="green") if row.enabled else Text("off", style="dim"),
-            hour_text(row.last_hour), self.clip(row.trigger, 28), self.clip(row.provider, 12)))
-        self.say("space switches the highlighted route on/off · d its deliveries · esc back"
-                 if self.rows else "no routes yet: patchbay routes import FILE (the "
-                 "shipped examples: patchbay routes examples [--show NAME])")
+        self.show_rows(
+            message.routes,
+            lambda row: (
+                str(row.id),
+                self.clip(row.name, 24),
+                Text("on", style="green") if row.enabled else Text("off", style="dim"),
+                hour_text(row.last_hour),
+                self.clip(row.trigger, 28),
+                self.clip(row.provider, 12),
+            ),
+        )
+        self.say(
+            "space switches the highlighted route on/off · d its deliveries · esc back"
+            if self.rows
+            else "no routes yet: patchbay routes import FILE (the "
+            "shipped examples: patchbay routes examples [--show NAME])"
+        )
 
     def detail(self, row: records.RouteRow | None) -> None:
         box = self.query_one("#detail", Static)
@@ -62,10 +76,11 @@ class RoutesScreen(TableScreen[records.RouteRow]):
             box.update("-")
             return
         text = Text(f"route {row.id}: {row.name} ")
-        text.append("(on)" if row.enabled else "(off)", style="green" if row.enabled
-                    else "dim")
-        text.append(f"\n{row.trigger} → {row.provider}, stores "
-                    f"{', '.join(row.stores) or 'all'}\nlast hour: ")
+        text.append("(on)" if row.enabled else "(off)", style="green" if row.enabled else "dim")
+        text.append(
+            f"\n{row.trigger} → {row.provider}, stores "
+            f"{', '.join(row.stores) or 'all'}\nlast hour: "
+        )
         text.append_text(hour_text(row.last_hour))
         box.update(text)
 
@@ -82,11 +97,15 @@ class RoutesScreen(TableScreen[records.RouteRow]):
         try:
             await self.hub.request("POST", f"/v1/routes/{route_id}/{verb}")
         except RequestFailed as exc:
-            self.tell(Text(f"could not {verb} route {route_id}: {exc.message}",
-                           style="bold red"))
+            self.tell(Text(f"could not {verb} route {route_id}: {exc.message}", style="bold red"))
             return
-        self.tell(Text(f"route {route_id} {verb}d: events from now on "
-                       f"{'are' if enabled else 'are not'} routed", style="green"))
+        self.tell(
+            Text(
+                f"route {route_id} {verb}d: events from now on "
+                f"{'are' if enabled else 'are not'} routed",
+                style="green",
+            )
+        )
         self.hub.refresh_feed()
 
     def action_deliveries(self) -> None:

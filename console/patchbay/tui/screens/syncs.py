@@ -46,8 +46,11 @@ class SyncsScreen(LiveScreen):
 
     async def on_syncs_updated(self, message: SyncsUpdated) -> None:
         syncs = message.syncs
-        self.say("r run now · s stop · a start · ↑↓ choose · esc back" if syncs else
-                 "no syncs yet: patchbay sync create INTEGRATION --segment all …")
+        self.say(
+            "r run now · s stop · a start · ↑↓ choose · esc back"
+            if syncs
+            else "no syncs yet: patchbay sync create INTEGRATION --segment all …"
+        )
         box = self.query_one("#syncs", VerticalScroll)
         cards = list(box.query(SyncCard))
         if [c.sync.id for c in cards] == [s.id for s in syncs]:
@@ -58,8 +61,7 @@ class SyncsScreen(LiveScreen):
         await box.remove_children()
         wanted = [SyncCard(s) for s in syncs]
         await box.mount_all(wanted)
-        target = next((c for c in wanted if c.sync.id == focused),
-                      wanted[0] if wanted else None)
+        target = next((c for c in wanted if c.sync.id == focused), wanted[0] if wanted else None)
         if target is not None:
             target.focus()
 

@@ -73,8 +73,13 @@ class TableScreen(LiveScreen, Generic[R]):
         if self.size.width != self._width and self._cells is not None:
             self.show_rows(self.rows, self._cells, again=True)
 
-    def show_rows(self, rows: tuple[R, ...], cells: Callable[[R], Sequence[str | Text]], *,
-                  again: bool = False) -> None:
+    def show_rows(
+        self,
+        rows: tuple[R, ...],
+        cells: Callable[[R], Sequence[str | Text]],
+        *,
+        again: bool = False,
+    ) -> None:
         """Put `rows` in the table, the cursor where it was; nothing is redrawn when
         nothing changed (unless `again`: the width did)."""
         self._cells, self._width = cells, self.size.width

@@ -9,8 +9,14 @@ from textual.widgets import Static
 
 from .. import records
 
-STATE_STYLES = {"available": "dim", "connected": "cyan", "syncing": "yellow",
-                "active": "green", "paused": "magenta", "error": "bold red"}
+STATE_STYLES = {
+    "available": "dim",
+    "connected": "cyan",
+    "syncing": "yellow",
+    "active": "green",
+    "paused": "magenta",
+    "error": "bold red",
+}
 
 
 def when(timestamp: str | None) -> str:

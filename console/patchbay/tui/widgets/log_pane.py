@@ -32,8 +32,9 @@ class LogPane(RichLog):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=KEEP,
-                         min_width=20, **kwargs)  # RichLog wraps at 78 at least otherwise
+        super().__init__(
+            wrap=True, markup=False, highlight=False, max_lines=KEEP, min_width=20, **kwargs
+        )  # RichLog wraps at 78 at least otherwise
         self.events: collections.deque[records.LogEvent] = collections.deque(maxlen=KEEP)
         self.min_level = "debug"
         self._width: int | None = None

@@ -20,20 +20,21 @@ class StatusPanel(Static):
         self.border_title = "patchbayd — connected"
         stores = ", ".join(f"{s.name} ({s.kind})" for s in status.stores)
         text = Text()
-        text.append(status.state, style="bold green" if status.state == "running"
-                    else "bold yellow")
-        text.append(f"  v{status.version}  up {duration(status.uptime_seconds)}"
-                    f"  pid {status.pid if status.pid is not None else '?'}\n")
+        text.append(
+            status.state, style="bold green" if status.state == "running" else "bold yellow"
+        )
+        text.append(
+            f"  v{status.version}  up {duration(status.uptime_seconds)}"
+            f"  pid {status.pid if status.pid is not None else '?'}\n"
+        )
         text.append(f"listen {status.listen}   schema {status.schema_version or '?'}")
         if status.connections_open is not None and status.connections_max is not None:
-            text.append(f"   public connections {status.connections_open}/"
-                        f"{status.connections_max}")
+            text.append(f"   public connections {status.connections_open}/{status.connections_max}")
         text.append("\n")
         text.append(f"stores: {stores or 'none'}\n")
         text.append(f"inbox {status.inbox_pending} pending")
         if status.inbox_quarantined:
-            text.append(f"  {status.inbox_quarantined} quarantined (n to see)",
-                        style="bold red")
+            text.append(f"  {status.inbox_quarantined} quarantined (n to see)", style="bold red")
         if status.outbox_open:
             text.append(f"   outbox {status.outbox_open} open", style="yellow")
         self.update(text)

@@ -35,8 +35,10 @@ class SyncCard(Vertical, can_focus=True):
     def show(self, sync: records.SyncRow) -> None:
         self.sync = sync
         destination = f" → {sync.list_name}" if sync.list_name else ""
-        self.border_title = (f"sync {sync.id} · integration {sync.integration} · "
-                             f"{sync.segment}{destination} · {sync.mode}")
+        self.border_title = (
+            f"sync {sync.id} · integration {sync.integration} · "
+            f"{sync.segment}{destination} · {sync.mode}"
+        )
         self.set_class(sync.state == "error", "-error")
         run = sync.last_run
         counts = run.counts if run else records.EMPTY
@@ -46,12 +48,16 @@ class SyncCard(Vertical, can_focus=True):
         if running:
             total = counts.get("total")
             scanned = counts.get("scanned")
-            bar.update(total=max(1, total if isinstance(total, int) else 1),
-                       progress=scanned if isinstance(scanned, int) else 0)
+            bar.update(
+                total=max(1, total if isinstance(total, int) else 1),
+                progress=scanned if isinstance(scanned, int) else 0,
+            )
         report = sync.state + (f" — {sync.reason}" if sync.reason else "") + "\n"
         if run is not None:
-            report += (f"{'running' if running else 'last run'} #{run.id} {run.state}: "
-                       f"{counts_line(dict(counts))}")
+            report += (
+                f"{'running' if running else 'last run'} #{run.id} {run.state}: "
+                f"{counts_line(dict(counts))}"
+            )
             if run.error:
                 report += f"\nerror: {run.error}"
         self.query_one(".report", Static).update(report)
