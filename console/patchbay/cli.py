@@ -21,7 +21,7 @@ import anyio
 import click
 
 from . import __version__, render
-from .client import ApiFailure, ControlClient, DaemonUnreachable, socket_path
+from .client import ApiFailure, ControlClient, DaemonSlow, DaemonUnreachable, socket_path
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,6 +84,9 @@ def call(ctx: Context, work: Callable[[ControlClient], Awaitable[T]]) -> T:
             err=True,
         )
         sys.exit(EXIT_UNREACHABLE)
+    except DaemonSlow as exc:
+        fail(ctx, str(exc), "timeout")
+        raise AssertionError("unreachable") from None
     except ApiFailure as exc:
         fail(ctx, exc.message, exc.code)
         raise AssertionError("unreachable") from None
@@ -488,8 +491,8 @@ _sync_action("stop", "stop", "Stop a sync; a later start picks up where it left 
 @pass_ctx
 def sync_run(ctx: Context, sync_id: str, dry_run: bool) -> None:
     """Run a sync now (only what changed, plus earlier failures)."""
-    suffix = "?dry_run=1" if dry_run else ""
-    data = call(ctx, lambda c: c.post(f"/v1/syncs/{sync_id}/run{suffix}"))
+    # The wish travels in the body: it cannot be lost the way a query string was.
+    data = call(ctx, lambda c: c.post(f"/v1/syncs/{sync_id}/run", {"dry_run": dry_run}))
     output(ctx, data, render.dry_run if dry_run else lambda d: f"sync {sync_id}: run requested")
 
 

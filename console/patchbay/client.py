@@ -20,6 +20,18 @@ class DaemonUnreachable(Exception):
         self.socket_path, self.reason = socket_path, reason
 
 
+class DaemonSlow(Exception):
+    """The daemon took the connection but did not answer in time; the work it was asked
+    for may still be going on there."""
+
+    def __init__(self, socket_path: Path, what: str, seconds: float) -> None:
+        super().__init__(
+            f"patchbayd at {socket_path} did not answer {what} within {seconds:g} s; "
+            "it may still be doing it (see `patchbay logs`)"
+        )
+        self.socket_path = socket_path
+
+
 class ApiFailure(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -42,6 +54,7 @@ def _failure(response: httpx.Response) -> ApiFailure:
 class ControlClient:
     def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
+        self.timeout = timeout
         self._http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=str(path)),
             base_url="http://patchbay",
@@ -60,23 +73,23 @@ class ControlClient:
     async def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
     ) -> Any:
+        # No query given means the path's own query stands (an empty params dict would
+        # replace it: that dropped ?dry_run=1 once).
+        query = {k: v for k, v in (params or {}).items() if v is not None} or None
         try:
-            response = await self._http.request(
-                method,
-                path,
-                params={k: v for k, v in (params or {}).items() if v is not None},
-                json=body,
-            )
-        except (
-            httpx.ConnectError,
-            httpx.RemoteProtocolError,
-            FileNotFoundError,
-            ConnectionRefusedError,
-        ) as exc:
+            response = await self._http.request(method, path, params=query, json=body)
+        except httpx.TimeoutException:
+            raise DaemonSlow(self.path, f"{method} {path}", self.timeout) from None
+        except (httpx.HTTPError, OSError) as exc:
             raise DaemonUnreachable(self.path, _reason(exc)) from None
         if response.status_code >= 400:
             raise _failure(response)
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiFailure(
+                response.status_code, "bad_answer", "the daemon's answer is not JSON"
+            ) from None
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params)
@@ -102,8 +115,14 @@ class ControlClient:
                         yield json.loads(sse.data)
         except (httpx.ConnectError, FileNotFoundError, ConnectionRefusedError) as exc:
             raise DaemonUnreachable(self.path, _reason(exc)) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except httpx.TimeoutException:
+            raise DaemonSlow(self.path, f"GET {path}", 30.0) from None
+        except (httpx.HTTPError, OSError) as exc:
             raise DaemonUnreachable(self.path, "connection closed: " + _reason(exc)) from None
+        except json.JSONDecodeError:
+            raise ApiFailure(
+                200, "bad_answer", "the daemon sent an event that is not JSON"
+            ) from None
 
 
 def _reason(exc: BaseException) -> str:

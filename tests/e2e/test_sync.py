@@ -171,6 +171,35 @@ def test_dry_run_sends_nothing_and_reports(hub: Daemon, sandbox: Sandbox) -> Non
     assert hub.api("/v1/syncs")["syncs"] == []
 
 
+def test_running_an_existing_sync_dry_sends_nothing_and_reports(
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    """`sync run ID --dry-run` once ran the sync for real and then died on a KeyError
+    (the client dropped ?dry_run=1). A dry run must send nothing."""
+    ingest(hub, "customers", [customer(i) for i in range(3)])
+    omnisend = connect(hub, sandbox, "omnisend")
+    sync_id = create_sync(hub, omnisend, "--mode", "once")
+    wait_runs(hub, sync_id, 1)
+    ingest(hub, "customers", [customer(i, first_name="New") for i in range(3, 7)])
+    # Their opt-ins go out as single writes first: decided, then delivered.
+    wait(
+        lambda: (
+            all(
+                hub.api(f"/v1/consent/member{i}@example.com/history")["history"]
+                for i in range(3, 7)
+            )
+            and hub.api("/v1/status")["counts"]["outbox_open"] == 0
+        )
+    )
+    before = sandbox.state("omnisend")["requests"]
+    result = hub.cli("sync", "run", str(sync_id), "--dry-run", check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "would send 4 of" in result.stdout
+    assert sandbox.state("omnisend")["requests"] == before
+    assert len(finished_runs(hub, sync_id)) == 1  # no run was added
+
+
 def test_failed_rows_keep_their_reason_and_are_retried_until_they_succeed(
     hub: Daemon, sandbox: Sandbox
 ) -> None:

@@ -158,7 +158,8 @@ async def stop(request: Request) -> Response:
 async def run(request: Request) -> Response:
     parts = parts_of(request)
     sync = await sync_or_404(request)
-    if request.query_params.get("dry_run") in ("1", "true"):
+    body = await json_object(request)
+    if body.get("dry_run") is True or request.query_params.get("dry_run") in ("1", "true"):
         return JSONResponse(
             {
                 "dry_run": True,
