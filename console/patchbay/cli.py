@@ -35,7 +35,21 @@ class Context:
     json: bool = False
 
     def client(self) -> ControlClient:
-        return ControlClient(socket_path(self.socket))
+        return ControlClient(socket_path(self.socket), timeout=request_timeout())
+
+
+def request_timeout() -> float:
+    """Seconds a command waits for the daemon's answer (PATCHBAY_TIMEOUT, default 30)."""
+    raw = os.environ.get("PATCHBAY_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else 30.0
+    except ValueError:
+        raise click.UsageError(
+            f"PATCHBAY_TIMEOUT must be a number of seconds, got {raw!r}"
+        ) from None
+    if not 0 < value <= 3600:
+        raise click.UsageError("PATCHBAY_TIMEOUT must be between 0 and 3600 seconds")
+    return value
 
 
 def _set_socket(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
