@@ -206,19 +206,22 @@ class IntegrationManager:
         await self._touched(integration_id, activity)
         return result
 
-    async def check(self, integration_id: int) -> Integration:
-        """Verify the credentials now; AuthFailed lands in `error`, transient trouble is logged."""
+    async def check(self, integration_id: int) -> ProviderError | None:
+        """Verify the credentials now: None when they work, else what went wrong (AuthFailed
+        also puts the integration in `error`; transient trouble is only logged)."""
         try:
             await self.call(integration_id, "credentials verified", lambda p: p.verify())
         except AuthFailed as exc:
             self.log.error(
                 "integration credentials rejected", integration=integration_id, reason=exc.reason
             )
+            return exc
         except ProviderError as exc:
             self.log.warning(
                 "integration check failed", integration=integration_id, reason=exc.reason
             )
-        return self.get(integration_id).integration
+            return exc
+        return None
 
     async def check_loop(self, interval: Callable[[], float]) -> None:
         while True:

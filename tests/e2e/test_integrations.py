@@ -139,11 +139,26 @@ def test_a_key_revoked_while_in_use_puts_the_integration_in_error(
     sandbox.faults("klaviyo", revoked_keys=["sandbox-k-2"])
     checked = hub.cli("integrations", "check", str(made["id"]), "--json", check=False)
     assert checked.returncode == 1
-    data = json.loads(checked.stdout)
+    assert "Missing or invalid private key" in json.loads(checked.stdout)["error"]["message"]
+    data = json.loads(hub.cli("integrations", "show", str(made["id"]), "--json").stdout)
     assert data["state"] == "error" and "Missing or invalid private key" in data["reason"]
     sandbox.faults("klaviyo", revoked_keys=[])
     data = json.loads(hub.cli("integrations", "check", str(made["id"]), "--json").stdout)
     assert data["state"] == "connected" and data["reason"] is None
+
+
+def test_a_check_that_fails_for_a_passing_reason_still_fails(hub: Daemon, sandbox: Sandbox) -> None:
+    """A provider answering 503 is no working key: the check says so and exits 1 (it
+    reported success, exit 0, before), and the integration is not put in error for it."""
+    _, made = connect(hub, sandbox, "omnisend", KEY)
+    sandbox.faults("omnisend", down=True)
+    checked = hub.cli("integrations", "check", str(made["id"]), check=False)
+    assert checked.returncode == 1
+    assert "check failed" in checked.stderr and "HTTP 503" in checked.stderr
+    sandbox.faults("omnisend", down=False)
+    shown = json.loads(hub.cli("integrations", "show", str(made["id"]), "--json").stdout)
+    assert shown["state"] == "connected"
+    assert hub.cli("integrations", "check", str(made["id"])).returncode == 0
 
 
 @pytest.mark.parametrize(

@@ -120,9 +120,11 @@ async def check(request: Request) -> Response:
     parts = parts_of(request)
     integration_id = _id(request)
     try:
-        await parts.integrations.check(integration_id)
+        failed = await parts.integrations.check(integration_id)
     except UnknownIntegration as exc:
         raise ApiError(404, str(exc)) from None
+    if failed is not None:  # whatever kind: a check that did not pass is a failure
+        raise ApiError(502, f"check failed: {failed.reason}", "check_failed")
     return JSONResponse(detail(parts, integration_id))
 
 
