@@ -354,6 +354,12 @@ def integrations_disconnect(ctx: Context, integration_id: str, yes: bool) -> Non
         data,
         lambda d: (
             f"disconnected: integration {d['disconnected']} ({d['provider']}); credentials wiped"
+            + (
+                f"\nsyncs {', '.join(map(str, d['syncs_in_error']))} are in error: they sent "
+                "to it (delete them, or connect again and start them)"
+                if d.get("syncs_in_error")
+                else ""
+            )
         ),
     )
 

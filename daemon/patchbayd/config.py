@@ -2,7 +2,9 @@
 
 Every error names the file, the key (or line) and the reason, because the person reading
 it is a sysadmin with a terminal and no debugger. Unknown keys are errors: a typo must
-not silently fall back to a default.
+not silently fall back to a default. A file is read to the end and every error found is
+reported at once (ConfigErrors), so fixing a config is not one round trip per typo; only a
+TOML syntax error stops at the first, because nothing after it can be read.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .secret import Secret
 
@@ -20,10 +23,44 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 STORE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
+T = TypeVar("T")
+
+
 class ConfigError(Exception):
+    """One problem: "FILE: KEY: REASON" (just "KEY: REASON" for a command-line flag)."""
+
     def __init__(self, file: str, key: str, reason: str) -> None:
-        super().__init__(f"{file}: {key}: {reason}")
+        super().__init__(f"{file}: {key}: {reason}" if file else f"{key}: {reason}")
         self.file, self.key, self.reason = file, key, reason
+
+    @property
+    def errors(self) -> list[ConfigError]:
+        """Every problem this stands for, one "FILE: KEY: REASON" each."""
+        return [self]
+
+
+class ConfigErrors(ConfigError):
+    """Several problems in one file. `file`, `key` and `reason` are the first one's (the
+    reason also names the other keys, for a log line); str() lists them all, one a line."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first, rest = errors[0], errors[1:]
+        more = f"; and {len(rest)} more ({', '.join(e.key for e in rest)})" if rest else ""
+        super().__init__(first.file, first.key, first.reason + more)
+        self.args = ("\n".join(str(e) for e in errors),)
+        self._errors = list(errors)
+
+    @property
+    def errors(self) -> list[ConfigError]:
+        return list(self._errors)
+
+
+def raise_all(errors: list[ConfigError]) -> None:
+    """Nothing if there are no errors; the one as it is; several as ConfigErrors."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
 
 
 @dataclass(frozen=True)
@@ -86,7 +123,7 @@ class Config:
         if socket:
             changes["socket"] = Path(socket).expanduser()
         if listen:
-            changes["listen"] = parse_listen(listen, "--listen", "--listen")
+            changes["listen"] = parse_listen(listen, "", "--listen")
         return replace(self, **changes)
 
 
@@ -128,10 +165,17 @@ def parse_duration(value: str, file: str, key: str) -> float:
 
 
 class _Table:
-    """Reads one TOML table, remembering which keys were consumed."""
+    """Reads one TOML table, remembering which keys were consumed.
 
-    def __init__(self, file: str, prefix: str, data: dict[str, Any]) -> None:
-        self.file, self.prefix, self.data = file, prefix, data
+    A bad value is recorded in the shared `errors` list and a stand-in returned (the
+    default, an empty secret), so reading goes on and every error is found; parse()
+    raises them all at the end, so no stand-in is ever used.
+    """
+
+    def __init__(
+        self, file: str, prefix: str, data: dict[str, Any], errors: list[ConfigError]
+    ) -> None:
+        self.file, self.prefix, self.data, self.errors = file, prefix, data, errors
         self.seen: set[str] = set()
 
     def key(self, name: str) -> str:
@@ -139,6 +183,17 @@ class _Table:
 
     def error(self, name: str, reason: str) -> ConfigError:
         return ConfigError(self.file, self.key(name), reason)
+
+    def report(self, name: str, reason: str) -> None:
+        self.errors.append(self.error(name, reason))
+
+    def checked(self, read: Callable[[], T], stand_in: T) -> T:
+        """read(), or record the ConfigError it raises and return the stand-in."""
+        try:
+            return read()
+        except ConfigError as exc:
+            self.errors.append(exc)
+            return stand_in
 
     def _get(self, name: str, kind: type, kind_name: str) -> Any:
         self.seen.add(name)
@@ -149,7 +204,7 @@ class _Table:
             raise self.error(name, f"expected {kind_name}, got {type(value).__name__}")
         return value
 
-    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+    def _text(self, name: str, default: str | None, required: bool) -> str:
         value = self._get(name, str, "a string")
         if value is None:
             if required:
@@ -157,13 +212,20 @@ class _Table:
             return default or ""
         return str(value)
 
-    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
-        value = self.text(name, default)
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+        return self.checked(lambda: self._text(name, default, required), default or "")
+
+    def _choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        value = self._text(name, default, False)
         if value not in options:
             raise self.error(name, f"must be one of {', '.join(options)}; got {value!r}")
         return value
 
-    def integer(self, name: str, default: int, *, low: int) -> int:
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str | None:
+        """The value, or None (and an error recorded) if it is not one of `options`."""
+        return self.checked(lambda: self._choice(name, options, default), None)
+
+    def _integer(self, name: str, default: int, low: int) -> int:
         value = self._get(name, int, "a whole number")
         if value is None:
             return default
@@ -171,24 +233,38 @@ class _Table:
             raise self.error(name, f"must be at least {low}, got {value}")
         return int(value)
 
-    def duration(self, name: str, default: str) -> float:
-        return parse_duration(self.text(name, default), self.file, self.key(name))
+    def integer(self, name: str, default: int, *, low: int) -> int:
+        return self.checked(lambda: self._integer(name, default, low), default)
 
-    def size(self, name: str, default: str) -> int:
+    def _duration(self, name: str, default: str) -> float:
+        return parse_duration(self._text(name, default, False), self.file, self.key(name))
+
+    def duration(self, name: str, default: str) -> float:
+        return self.checked(lambda: self._duration(name, default), 0.0)
+
+    def _size(self, name: str, default: str) -> int:
         """'1MiB', '512KiB', '2000000' -> bytes."""
-        text = self.text(name, default).strip()
+        text = self._text(name, default, False).strip()
         match = re.fullmatch(r"(\d+)\s*(B|KiB|MiB|KB|MB)?", text)
         if not match or int(match.group(1)) < 1:
             raise self.error(name, f"expected a size like 1MiB or 512KiB, got {text!r}")
         scale = {None: 1, "B": 1, "KiB": 1024, "MiB": 1 << 20, "KB": 1000, "MB": 10**6}
         return int(match.group(1)) * scale[match.group(2)]
 
-    def table(self, name: str) -> _Table:
-        value = self._get(name, dict, "a table")
-        return _Table(self.file, self.key(name) + ".", value or {})
+    def size(self, name: str, default: str) -> int:
+        return self.checked(lambda: self._size(name, default), 1)
 
-    def secret(self, name: str) -> Secret:
-        """A secret given inline, as `NAME_file`, `NAME_env` or `NAME_credential`."""
+    def listen(self, name: str, default: str) -> Listen:
+        return self.checked(
+            lambda: parse_listen(self._text(name, default, False), self.file, self.key(name)),
+            Listen("", 0),
+        )
+
+    def table(self, name: str) -> _Table:
+        value = self.checked(lambda: self._get(name, dict, "a table"), None)
+        return _Table(self.file, self.key(name) + ".", value or {}, self.errors)
+
+    def _secret(self, name: str) -> Secret:
         forms = [f for f in ("", "_file", "_env", "_credential") if name + f in self.data]
         for form in ("", "_file", "_env", "_credential"):
             self.seen.add(name + form)
@@ -221,20 +297,28 @@ class _Table:
             raise self.error(name + form, f"{source} is empty")
         return Secret(value)
 
+    def secret(self, name: str) -> Secret:
+        """A secret given inline, as `NAME_file`, `NAME_env` or `NAME_credential`."""
+        return self.checked(lambda: self._secret(name), Secret(""))
+
+    def skip_rest(self) -> None:
+        """Treat every key as read: after an error that makes the others meaningless."""
+        self.seen.update(self.data)
+
     def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise self.error(unknown[0], "unknown key")
+        for name in sorted(set(self.data) - self.seen):
+            self.report(name, "unknown key")
 
 
-def _store(file: str, name: str, table: _Table) -> Store:
+def _store(name: str, table: _Table) -> Store | None:
+    """The store, or None if an error was recorded that leaves no store to build."""
     if not STORE_NAME.match(name):
-        raise table.error("", "store names are letters, digits, '-' and '_'")
+        table.report("", "store names are letters, digits, '-' and '_'")
     kind = table.choice("kind", ("push", "shopify"), "")
-    store: Store
+    store: Store | None
     if kind == "push":
         store = PushStore(name=name, ingest_token=table.secret("ingest_token"))
-    else:
+    elif kind == "shopify":
         shop = table.text("shop", name)
         store = ShopifyStore(
             name=name,
@@ -244,6 +328,9 @@ def _store(file: str, name: str, table: _Table) -> Store:
             webhook_secret=table.secret("webhook_secret"),
             api_version=table.text("api_version", "2026-10"),
         )
+    else:  # which keys belong depends on the kind: no "unknown key" noise about them
+        table.skip_rest()
+        store = None
     table.done()
     return store
 
@@ -251,17 +338,19 @@ def _store(file: str, name: str, table: _Table) -> Store:
 def _url(table: _Table, name: str) -> str:
     value = table.text(name, "").rstrip("/")
     if value and not re.match(r"https?://[^\s/]+$|https?://[^\s/]+/\S*$", value):
-        raise table.error(name, f"expected an http(s) URL, got {value!r}")
+        table.report(name, f"expected an http(s) URL, got {value!r}")
     return value
 
 
 def parse(text: str, file: str = "<config>") -> Config:
+    """The config in `text`; else ConfigError (one problem) or ConfigErrors (several)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise ConfigError(file, f"line {line.group(1)}" if line else "syntax", str(exc)) from None
-    root = _Table(file, "", data)
+    errors: list[ConfigError] = []
+    root = _Table(file, "", data, errors)
     daemon = root.table("daemon")
     state_dir = daemon.text("state_dir")
     socket = daemon.text("socket")
@@ -269,9 +358,9 @@ def parse(text: str, file: str = "<config>") -> Config:
         path=file,
         state_dir=Path(state_dir).expanduser() if state_dir else default_state_dir(),
         socket=Path(socket).expanduser() if socket else default_socket(),
-        listen=parse_listen(daemon.text("listen", "127.0.0.1:8780"), file, "daemon.listen"),
-        log_level=daemon.choice("log_level", LOG_LEVELS, "info"),
-        log_format=daemon.choice("log_format", ("text", "json"), "text"),
+        listen=daemon.listen("listen", "127.0.0.1:8780"),
+        log_level=daemon.choice("log_level", LOG_LEVELS, "info") or "info",
+        log_format=daemon.choice("log_format", ("text", "json"), "text") or "text",
         public_url=_url(daemon, "public_url"),
         check_interval=daemon.duration("integration_check_interval", "5m"),
         provider_timeout=daemon.duration("provider_timeout", "10s"),
@@ -282,15 +371,18 @@ def parse(text: str, file: str = "<config>") -> Config:
         max_connections=daemon.integer("max_connections", 1000, low=10),
         retry_base=daemon.duration("delivery_retry_base", "2s"),
         retry_cap=daemon.duration("delivery_retry_cap", "5m"),
-        stores={
-            name: _store(file, name, stores_table.table(name))
-            for stores_table in [root.table("stores")]
-            for name in stores_table.data
-        },
     )
     daemon.done()
+    stores_table = root.table("stores")
+    stores: dict[str, Store] = {}
+    for name, value in stores_table.data.items():
+        table = stores_table.table(name)  # records the error if it is not a table
+        store = _store(name, table) if isinstance(value, dict) else None
+        if store is not None:
+            stores[name] = store
     root.done()
-    return config
+    raise_all(errors)
+    return replace(config, stores=stores)
 
 
 def load(path: str | Path) -> Config:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -158,17 +158,23 @@ class IntegrationManager:
         )
         return integration
 
-    async def disconnect(self, integration_id: int) -> Integration:
+    async def disconnect(self, integration_id: int) -> tuple[Integration, Sequence[int]]:
+        """Stop its work, then one transaction: credential wiped, row retired, its syncs
+        in error. Returns the integration and those syncs. The WAL's old copy of the
+        credential goes with a checkpoint; one held off by a reader is retried by the
+        daemon's flush loop (and at the next start) until it completes."""
         integration = self.get(integration_id).integration
         await self._stop(integration_id)
-        await rows.disconnect(self.db, integration_id, isoformat(self.clock.now()))
-        await self.db.checkpoint()  # the WAL still holds the page with the credential
+        syncs = await rows.disconnect(self.db, integration_id, isoformat(self.clock.now()))
+        purged = await self.db.checkpoint()
         self.log.info(
             "integration disconnected; credentials wiped",
             integration=integration_id,
             provider=integration.provider,
+            syncs_in_error=",".join(map(str, syncs)) or "none",
+            wal_purged=purged,
         )
-        return integration
+        return integration, syncs
 
     async def _stop(self, integration_id: int) -> None:
         live = self._live.pop(integration_id)

@@ -233,6 +233,8 @@ class Service:
         lock.acquire()
         try:
             self._db = await Database.open(cfg.state_dir / "patchbay.db")
+            # Finishes any purge of a wiped credential's WAL copy that a stop cut short.
+            await self.db.checkpoint()
             try:
                 await self._serve()
             finally:
@@ -445,6 +447,8 @@ class Service:
             await anyio.sleep(FLUSH_SECONDS)
             try:
                 await self._flush()
+                if self.db.purge_pending and await self.db.checkpoint():
+                    self.log.info("credential copy purged from the write-ahead log")
                 if self.clock.monotonic() - last_prune > PRUNE_SECONDS:
                     await event_log.prune(self.db)
                     await outbox_rows.prune(
@@ -486,7 +490,7 @@ class Service:
                 key=exc.key,
                 reason=exc.reason,
             )
-            self.notifier.ready(self.status_line())
+            self.notifier.reload_refused(self.status_line(), exc)
             return
         restart_only = {"state_dir", "socket", "listen"}
         for name in sorted(restart_only):

@@ -43,5 +43,14 @@ class Notifier:
     def reloading(self) -> None:
         self.send("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
 
+    def reload_refused(self, status: str, error: Exception) -> None:
+        """A reload was refused and the running config kept: READY=1 ends the reload, and
+        the refusal stays in STATUS= (what `systemctl status` shows) until the next
+        change of state. The unit's ExecReload also runs check-config first, so
+        `systemctl reload` itself fails on a bad file; this covers a file changed between
+        that check and the signal, and a SIGHUP sent by hand."""
+        reason = "; ".join(line for line in str(error).splitlines() if line)
+        self.send("READY=1", f"STATUS={status}; reload refused: {reason}")
+
     def stopping(self) -> None:
         self.send("STOPPING=1", "STATUS=stopping")

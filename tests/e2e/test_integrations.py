@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.support import Daemon, Sandbox
+from tests.support import Daemon, Sandbox, wait
 
 KEY = "sandbox-omnisend-0f9e8d7c"
 
@@ -130,6 +131,32 @@ def test_disconnect_asks_stops_traffic_and_wipes_the_credential(
     assert gone.returncode == 1 and "no integration" in gone.stderr
     assert sandbox.state("omnisend")["requests"] == before  # no traffic after disconnect
     assert "integration disconnected" in hub.stderr()
+
+
+def test_disconnect_finishes_under_a_reader_and_says_what_became_of_its_syncs(
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    """Disconnect once answered 500 ("database table is locked") at the checkpoint that
+    purges the credential, after the row was already gone: nothing logged, the purge not
+    done, the syncs pointing at nothing. A reader holding the WAL now only defers the
+    purge, which the daemon finishes (and logs) once the reader lets go."""
+    _, made = connect(hub, sandbox, "omnisend", KEY)
+    sync = json.loads(
+        hub.cli("sync", "create", str(made["id"]), "--segment", "all", "--json").stdout
+    )
+    reader = sqlite3.connect(hub.state_dir / "patchbay.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM integrations").fetchone()  # holds a WAL snapshot
+    done = hub.cli("integrations", "disconnect", str(made["id"]), "--yes", check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"syncs {sync['id']} are in error" in done.stdout
+    shown = json.loads(hub.cli("sync", "show", str(sync["id"]), "--json").stdout)
+    assert shown["state"] == "error" and "disconnected" in shown["reason"]
+    assert "integration disconnected; credentials wiped" in hub.stderr()
+    reader.rollback()
+    reader.close()
+    wait(lambda: "credential copy purged from the write-ahead log" in hub.stderr())
+    assert not any(KEY in text for text in state_files(hub))
 
 
 def test_a_key_revoked_while_in_use_puts_the_integration_in_error(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -37,11 +38,15 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+BUSY_TIMEOUT_MS = 5000
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self.schema_version = 0
+        self.purge_pending = False  # a checkpoint that must still complete (see checkpoint)
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -55,7 +60,7 @@ class Database:
             for pragma in (
                 "journal_mode=WAL",
                 "foreign_keys=ON",
-                "busy_timeout=5000",
+                f"busy_timeout={BUSY_TIMEOUT_MS}",
                 "synchronous=NORMAL",
                 "secure_delete=ON",
             ):
@@ -135,10 +140,23 @@ class Database:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
 
-    async def checkpoint(self) -> None:
-        """Fold the WAL into the database and truncate it, so no old page copy survives."""
+    async def checkpoint(self) -> bool:
+        """Fold the WAL into the database and truncate it, so no old page copy survives
+        (a wiped credential's, say). True when it completed. A reader holding the WAL
+        makes it return at once, not wait out the busy timeout under the lock: it is then
+        left `purge_pending`, for the daemon's flush loop to try again until it completes."""
         async with self._lock:
-            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                await self.conn.execute("PRAGMA busy_timeout = 0")
+                cursor = await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = await cursor.fetchone()
+                done = row is not None and row[0] == 0
+            except sqlite3.OperationalError:  # "table is locked": a statement still open
+                done = False
+            finally:
+                await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.purge_pending = not done
+        return done
 
     async def healthy(self) -> bool:
         """True when the database answers a read and the file is still where we opened it."""

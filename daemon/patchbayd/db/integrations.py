@@ -119,15 +119,27 @@ async def touch(db: Database, integration_id: int, activity: str, now: str) -> N
         )
 
 
-async def disconnect(db: Database, integration_id: int, now: str) -> None:
-    """Wipe the credential and retire the row, in one transaction with its audit entry."""
+async def disconnect(db: Database, integration_id: int, now: str) -> list[int]:
+    """Wipe the credential, retire the row and set its syncs in error, in one transaction
+    with its audit entry: the whole disconnect, or none of it. Returns those syncs' ids."""
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE integrations SET secret = NULL, state = 'disconnected', reason = NULL,"
             " disconnected_at = ? WHERE id = ?",
             (now, integration_id),
         )
-        await _audit(conn, now, "integration.disconnected", integration_id, {})
+        cursor = await conn.execute(
+            "SELECT id FROM syncs WHERE integration_id = ? AND deleted_at IS NULL ORDER BY id",
+            (integration_id,),
+        )
+        syncs = [int(row[0]) for row in await cursor.fetchall()]
+        await conn.execute(
+            "UPDATE syncs SET state = 'error', reason = ? WHERE integration_id = ?"
+            " AND deleted_at IS NULL",
+            (f"integration {integration_id} was disconnected", integration_id),
+        )
+        await _audit(conn, now, "integration.disconnected", integration_id, {"syncs": syncs})
+    return syncs
 
 
 async def audit(

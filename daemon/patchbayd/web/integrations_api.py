@@ -130,11 +130,16 @@ async def check(request: Request) -> Response:
 
 async def disconnect(request: Request) -> Response:
     try:
-        integration = await parts_of(request).integrations.disconnect(_id(request))
+        integration, syncs = await parts_of(request).integrations.disconnect(_id(request))
     except UnknownIntegration as exc:
         raise ApiError(404, str(exc)) from None
     return JSONResponse(
-        {"disconnected": integration.id, "provider": integration.provider, "state": "available"}
+        {
+            "disconnected": integration.id,
+            "provider": integration.provider,
+            "state": "available",
+            "syncs_in_error": syncs,
+        }
     )
 
 
