@@ -143,8 +143,10 @@ pass_ctx = click.make_pass_decorator(Context, ensure=True)
 @common
 @pass_ctx
 def status(ctx: Context) -> None:
-    """The daemon's version, uptime, addresses and counts."""
-    output(ctx, call(ctx, lambda c: c.get("/v1/status")), render.status)
+    """The daemon's version, uptime, addresses and counts, and the socket used."""
+    data = call(ctx, lambda c: c.get("/v1/status"))
+    data["control_socket"] = str(socket_path(ctx.socket))
+    output(ctx, data, lambda d: f"{render.status(d)}\ncontrol socket: {d['control_socket']}")
 
 
 @main.command()

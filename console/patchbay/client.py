@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
-from .paths import default_socket
+from .paths import discover
 
 
 class DaemonUnreachable(Exception):
@@ -39,7 +39,8 @@ class ApiFailure(Exception):
 
 
 def socket_path(explicit: str | None = None) -> Path:
-    return Path(explicit or os.environ.get("PATCHBAY_SOCKET") or default_socket())
+    """--socket, else PATCHBAY_SOCKET, else the first default with a daemon there."""
+    return Path(explicit or os.environ.get("PATCHBAY_SOCKET") or discover())
 
 
 def _failure(response: httpx.Response) -> ApiFailure:

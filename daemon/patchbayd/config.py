@@ -130,6 +130,8 @@ class Config:
 def default_state_dir() -> Path:
     if os.environ.get("STATE_DIRECTORY"):  # set by systemd's StateDirectory=
         return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    if os.geteuid() == 0 and not os.environ.get("XDG_STATE_HOME"):
+        return Path("/var/lib/patchbay")  # the unit's StateDirectory: root agrees with it
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "patchbay"
 

@@ -153,8 +153,9 @@ def test_status_json_before_or_after_the_command(daemon: Daemon) -> None:
         assert status["state_dir"] == str(daemon.state_dir)
         assert status["socket"] == str(daemon.socket)
         assert {"version", "uptime_seconds", "listen", "counts", "pid"} <= set(status)
+        assert status["control_socket"] == str(daemon.socket)  # the one the CLI used
     human = daemon.cli("status").stdout
-    assert "running" in human and str(daemon.socket) in human
+    assert "running" in human and f"control socket: {daemon.socket}" in human
 
 
 def test_control_api_over_curl_style_unix_socket(daemon: Daemon) -> None:
