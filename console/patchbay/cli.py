@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import anyio
@@ -114,6 +115,26 @@ def fail(ctx: Context, message: str, code: str = "failed") -> None:
     sys.exit(EXIT_FAILED)
 
 
+def _pairs(values: tuple[str, ...]) -> tuple[str, ...]:
+    """--map values are STORE_FIELD=DEST_FIELD (the daemon checks the names)."""
+    for value in values:
+        source, eq, _dest = value.partition("=")
+        if not eq or not source.strip():
+            raise click.BadParameter(f"expected STORE_FIELD=DEST_FIELD, got {value!r}")
+    return values
+
+
+def _date(value: str | None) -> str | None:
+    """A date (2026-01-31) or an ISO-8601 time, else a usage error."""
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"expected a date like 2026-01-31, got {value!r}") from None
+    return value
+
+
 def confirm(yes: bool, question: str) -> None:
     """Destructive commands ask first; without a terminal to ask on, --yes is required."""
     if yes:
@@ -189,10 +210,20 @@ def logs(
 
 
 @main.command()
-@common
+@click.option(
+    "--socket",
+    envvar="PATCHBAY_SOCKET",
+    expose_value=False,
+    callback=_set_socket,
+    help="Control socket of patchbayd",
+)
 @pass_ctx
 def console(ctx: Context) -> None:
-    """The Textual console (TUI) for sysadmins."""
+    """The Textual console (TUI) for sysadmins. It needs a daemon to start with (exit 3
+    when there is none); one that goes away later is waited for, and shown as gone."""
+    if ctx.json:
+        raise click.UsageError("the console has no --json; the other commands have")
+    call(ctx, lambda c: c.get("/v1/status"))  # never connected: one clear line, exit 3
     from .tui.app import PatchbayApp
 
     PatchbayApp(socket_path(ctx.socket)).run()
@@ -426,12 +457,23 @@ def sync() -> None:
     "mapping",
     multiple=True,
     metavar="STORE_FIELD=DEST_FIELD",
+    callback=lambda _c, _p, values: _pairs(values),
     help="Map a store field to a destination field (repeatable)",
 )
 @click.option("--tags", help="Tags added to every contact: comma-separated, no spaces")
 @click.option("--export-opted-out", is_flag=True, help="Also send contacts without consent")
-@click.option("--acquired-since", metavar="DATE", help="Only customers registered on/after")
-@click.option("--acquired-until", metavar="DATE", help="Only customers registered before")
+@click.option(
+    "--acquired-since",
+    metavar="DATE",
+    callback=lambda _c, _p, value: _date(value),
+    help="Only customers registered on/after (2026-01-31 or an ISO-8601 time)",
+)
+@click.option(
+    "--acquired-until",
+    metavar="DATE",
+    callback=lambda _c, _p, value: _date(value),
+    help="Only customers registered before",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send and store nothing")
 @common
 @pass_ctx

@@ -138,6 +138,24 @@ class IntegrationManager:
         except BaseException:
             await client.aclose()
             raise
+        twin = next(
+            (
+                live.integration
+                for live in self._live.values()
+                if (live.integration.provider, live.integration.store, live.integration.account)
+                == (provider, store, account.name)
+                and live.integration.settings.get("base_url") == clean.get("base_url")
+            ),
+            None,
+        )
+        if twin is not None:  # a second one would send every change twice
+            await client.aclose()
+            raise ConnectRefused(
+                InvalidSettings(
+                    f"{provider} account {account.name!r} is already connected to store "
+                    f"{store} as integration {twin.id}"
+                )
+            )
         integration = await rows.create(
             self.db,
             provider=provider,

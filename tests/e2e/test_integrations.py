@@ -288,3 +288,39 @@ def test_the_key_never_reaches_argv_logs_or_api(hub: Daemon, sandbox: Sandbox) -
     ]
     for text in outputs:
         assert env_key not in text
+
+
+def test_the_same_account_twice_in_one_store_is_refused(hub: Daemon, sandbox: Sandbox) -> None:
+    """A second integration for the same provider, store and account was accepted
+    silently, and every consent change then went out twice."""
+    _, first = connect(hub, sandbox, "omnisend", KEY)
+    code, again = connect(hub, sandbox, "omnisend", KEY + "-2", check=False)
+    assert code == 1
+    assert (
+        f"already connected to store shop as integration {first['id']}"
+        in (again["error"]["message"])
+    )
+    listed = json.loads(hub.cli("integrations", "list", "--json").stdout)["integrations"]
+    assert [i["id"] for i in listed] == [first["id"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["sync", "create", "1", "--segment", "all", "--map", "nonsense"], "STORE_FIELD="),
+        (["sync", "create", "1", "--segment", "all", "--acquired-since", "soon"], "a date"),
+        (["console", "--json"], "--json"),
+        (["--json", "console"], "no --json"),
+    ],
+    ids=["map", "acquired-since", "console-json", "json-console"],
+)
+def test_usage_errors_exit_2_before_reaching_the_daemon(
+    hub: Daemon, args: list[str], words: str
+) -> None:
+    result = hub.cli(*args, check=False)
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+
+
+def test_the_console_with_no_daemon_exits_3_instead_of_waiting(hub: Daemon) -> None:
+    result = hub.cli("console", "--socket", str(hub.directory / "nobody.sock"), check=False)
+    assert result.returncode == 3 and "cannot reach patchbayd" in result.stderr
