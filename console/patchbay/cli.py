@@ -183,16 +183,32 @@ def status(ctx: Context) -> None:
     "-n",
     default=100,
     show_default=True,
-    type=click.IntRange(0, 1000),
-    help="How many past events to show",
+    type=click.IntRange(0, 100000),
+    help="How many past events to show (older ones come from the daemon's event log table)",
 )
+@click.option("--since", metavar="T", help="From this time: ISO-8601 or a time ago (2h, 7d)")
+@click.option("--until", metavar="T", help="Before this time (not with --follow)")
 @common
 @pass_ctx
 def logs(
-    ctx: Context, follow: bool, level: str | None, integration: str | None, lines: int
+    ctx: Context,
+    follow: bool,
+    level: str | None,
+    integration: str | None,
+    lines: int,
+    since: str | None,
+    until: str | None,
 ) -> None:
     """The daemon's event log (--follow streams it live)."""
-    params = {"level": level, "integration": integration, "backlog": lines}
+    if follow and until:
+        raise click.UsageError("--until ends the history; it cannot be followed")
+    params = {
+        "level": level,
+        "integration": integration,
+        "backlog": lines,
+        "since": since,
+        "until": until,
+    }
     if not follow:
         data = call(ctx, lambda c: c.get("/v1/log", **params))
         output(ctx, data, lambda d: "\n".join(render.event_line(e) for e in d["events"]))

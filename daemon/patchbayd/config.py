@@ -111,6 +111,7 @@ class Config:
     max_connections: int = 1000  # public connections at once (capped below the fd limit)
     retry_base: float = 2.0  # a failed delivery's first retry comes within this (jittered)
     retry_cap: float = 300.0  # and no retry waits longer than this (unless Retry-After)
+    log_retention: float = 30 * 86400.0  # event log rows older than this are pruned
     stores: dict[str, Store] = field(default_factory=dict)
 
     def with_overrides(
@@ -373,6 +374,7 @@ def parse(text: str, file: str = "<config>") -> Config:
         max_connections=daemon.integer("max_connections", 1000, low=10),
         retry_base=daemon.duration("delivery_retry_base", "2s"),
         retry_cap=daemon.duration("delivery_retry_cap", "5m"),
+        log_retention=daemon.duration("log_retention", "30d"),
     )
     daemon.done()
     stores_table = root.table("stores")

@@ -40,6 +40,8 @@ from .intake.writer import InboxWriter
 from .integrations import IntegrationManager
 from .log import Logger, LogSink, Sampler, bridge_stdlib
 from .metrics import Metrics
+from .metrics import install as install_metrics
+from .providers import http as provider_http
 from .stores.clients import StoreClients
 from .stores.watch import StoreWatcher
 from .stores.writer import StoreWriter
@@ -80,7 +82,8 @@ class Service:
         self.bus = Bus()
         self.started_at = self.clock.now()
         self._started_mono = self.clock.monotonic()
-        self.metrics = Metrics(self.uptime, sink.counts)
+        self.metrics = Metrics(self.uptime, sink.counts, clock=self.clock)
+        install_metrics(self.metrics)  # what the engines count into
         self.state = "starting"
         self.listen_address = str(config.listen)
         self._stop = asyncio.Event()
@@ -264,6 +267,15 @@ class Service:
             timeout=self.config.provider_timeout,
         )
         await self._integrations.start()
+
+        def provider_labels(http: provider_http.ProviderHttp) -> tuple[str, str] | None:
+            """(integration id, provider) of the integration whose client this is."""
+            for live in self.integrations.lives():
+                if live.provider.http is http:
+                    return str(live.integration.id), live.integration.provider
+            return None
+
+        provider_http.OBSERVER = self.metrics.provider_observer(provider_labels)
         self._syncs = syncs = SyncEngine(
             self.db, self.clock, Logger(self.sink, "sync"), self.bus, self.integrations
         )
@@ -302,6 +314,7 @@ class Service:
         )
         await processor.start()
         self.metrics.watch_quarantine(lambda: processor.quarantined)
+        self.metrics.watch_inbox(lambda: inbox_rows.backlog(self.db))
         self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
         store_clients = StoreClients(self.clock, timeout=self.config.provider_timeout)
         self._consent = consent = ConsentEngine(
@@ -322,6 +335,15 @@ class Service:
             lambda: self.public_url,
         )
         stores.sync_config(self.config.stores)
+        self.metrics.watch_stores(
+            lambda: [name for name, s in stores.states.items() if s.kind == "shopify"]
+        )
+
+        async def refresh_metrics() -> tuple[int, str | None]:
+            """What /metrics reads from the database at each scrape."""
+            await self.metrics.refresh()
+            return await self.refresh_outbox_depth()
+
         parts = Components(
             clock=self.clock,
             sink=self.sink,
@@ -339,7 +361,7 @@ class Service:
             consent=consent,
             current_config=lambda: self.config,
             status=self.status,
-            refresh_outbox_depth=self.refresh_outbox_depth,
+            refresh_metrics=refresh_metrics,
             current_public_url=lambda: self.public_url,
         )
         servers = [
@@ -450,7 +472,10 @@ class Service:
                 if self.db.purge_pending and await self.db.checkpoint():
                     self.log.info("credential copy purged from the write-ahead log")
                 if self.clock.monotonic() - last_prune > PRUNE_SECONDS:
-                    await event_log.prune(self.db)
+                    retention = timedelta(seconds=self.config.log_retention)
+                    await event_log.prune(
+                        self.db, older_than=isoformat(self.clock.now() - retention)
+                    )
                     await outbox_rows.prune(
                         self.db, isoformat(self.clock.now() - timedelta(days=DELIVERED_KEPT_DAYS))
                     )

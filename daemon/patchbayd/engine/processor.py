@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+from .. import metrics
 from ..clock import Clock, isoformat
 from ..db import Database
 from ..db import consent as consent_rows
@@ -147,6 +148,7 @@ class InboxProcessor:
                     failed.append((one.inbox_id, describe(row_exc)))
         if failed:
             await self._quarantine(batch, failed)
+        metrics.current().inbox_processed(len(batch) - len(failed), len(failed))
         self.on_change({row.store for row in batch})
         return len(batch)
 

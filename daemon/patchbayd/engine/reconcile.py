@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from .. import metrics
 from ..clock import Clock, isoformat, parse_time
 from ..config import ConfigError, parse_duration
 from ..db import Database
@@ -141,6 +142,7 @@ class ConsentEngine:
                 await self._handle(event)
             except Transient as exc:
                 deferred.append(event.id)
+                metrics.current().consent_decided(integration_id, "deferred")
                 self.log.warning(
                     "consent change deferred: provider unreachable",
                     email=event.email,
@@ -228,6 +230,7 @@ class ConsentEngine:
                 "event_at": isoformat(change.at) if change.at else None,
             },
         )
+        metrics.current().consent_decided(live.integration.id, decision.outcome)
         log = self.log.warning if decision.outcome in ("suppressed", "failed") else self.log.info
         log(
             "consent decision",

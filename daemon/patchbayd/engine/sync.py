@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from .. import metrics
 from ..bus import Bus
 from ..clock import Clock, isoformat, parse_time
 from ..db import Database
@@ -310,6 +311,9 @@ class SyncEngine:
         self, sync: Sync, run: SyncRun, report: Report, state: str, error: str | None
     ) -> None:
         sync_state = "error" if error else "active" if sync.mode == "active" else "done"
+        metrics.current().sync_run_ended(
+            sync.id, sync.integration_id, state, run.started_at, self.clock.now()
+        )
         await rows.finish_run(
             self.db,
             run,
@@ -443,9 +447,17 @@ class SyncEngine:
                     }
                 )
             return
+        metrics.current().sync_planned(
+            sync.id,
+            sync.integration_id,
+            [f.reason for f in plan.filtered],
+            plan.unchanged,
+            len(plan.unsendable),
+        )
         outcome = list(plan.settled)
         if plan.send:
             results = await self._send(sync, [p.contact for p in plan.send])
+            metrics.current().sync_sent(sync.id, sync.integration_id, results)
             for planned, result in zip(plan.send, results, strict=True):
                 if result.ok:
                     counts.sent += 1

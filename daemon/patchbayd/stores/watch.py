@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import metrics
 from ..clock import Clock, isoformat, normalize_time
 from ..config import ShopifyStore, Store
 from ..db import Database
@@ -124,6 +125,7 @@ class StoreWatcher:
             if imported:
                 self.log.info("store customers imported", store=store.name, customers=imported)
             state.state, state.reason, state.retry = "ok", None, RETRY_FIRST
+            metrics.current().store_imported(store.name, imported)
             state.next_due = self.clock.monotonic() + self.poll_seconds
         finally:
             state.checked_at = isoformat(self.clock.now())

@@ -65,7 +65,7 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     parts = parts_of(request)
-    await parts.refresh_outbox_depth()
+    await parts.refresh_metrics()
     return Response(parts.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
