@@ -58,6 +58,12 @@ def status(data: dict[str, Any]) -> str:
                 "patchbayd",
                 f"{data['version']} — {data['state']}, up {duration(data['uptime_seconds'])}",
             ),
+            (
+                "health",
+                "ready"
+                if not data.get("degraded")
+                else "DEGRADED: " + "; ".join(str(r) for r in data["degraded"]),
+            ),
             ("pid", data["pid"]),
             ("socket", data["socket"]),
             ("listen", data["listen"]),

@@ -44,6 +44,7 @@ class Components:
     consent: ConsentEngine
     current_config: Callable[[], Config]  # a reload swaps the config; read it per request
     status: Callable[[], Awaitable[dict[str, Any]]]
+    readiness: Callable[[], Awaitable[list[str]]]  # why not ready (degraded), or []
     refresh_metrics: Callable[[], Awaitable[object]]  # the figures read at each scrape
     current_public_url: Callable[[], str]
 

@@ -52,6 +52,7 @@ class Live:
     provider: Provider
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     touched_at: float = float("-inf")  # when last_activity was last written (monotonic)
+    unreachable: str | None = None  # why its last call failed for a passing reason, if it did
 
     @property
     def limiter(self) -> RateLimiter:
@@ -219,6 +220,9 @@ class IntegrationManager:
         except AuthFailed as exc:
             await self._set_state(integration_id, "error", exc.reason)
             raise
+        except Transient as exc:
+            live.unreachable = exc.reason  # readiness reports it until a call succeeds
+            raise
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -227,6 +231,7 @@ class IntegrationManager:
             raise Transient("the integration was disconnected") from None
         finally:
             live.tasks.discard(task)
+        live.unreachable = None
         await self._touched(integration_id, activity)
         return result
 

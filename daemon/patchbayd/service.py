@@ -20,7 +20,7 @@ import anyio
 import uvicorn
 from anyio.abc import TaskStatus
 
-from . import __version__, listeners, statedir
+from . import __version__, health, listeners, statedir
 from . import config as config_mod
 from .bus import Bus
 from .clock import Clock, SystemClock, isoformat, parse_time
@@ -203,6 +203,7 @@ class Service:
             "listen": self.listen_address,
             "public_url": self.public_url,
             "connections": self.connections.public(),
+            "degraded": await self.readiness(),
             "stores": [
                 {**self._store_status(s), **tables.get(s.name, {})}
                 for s in self.config.stores.values()
@@ -219,6 +220,23 @@ class Service:
                 "outbox_oldest_at": outbox_oldest,
             },
         }
+
+    async def readiness(self) -> list[str]:
+        """Why the daemon is not ready (degraded), or [] (see health.py)."""
+        return health.degraded(
+            await self.db.healthy(),
+            [self._store_status(s) for s in self.config.stores.values()],
+            [
+                (
+                    live.integration.id,
+                    live.integration.provider,
+                    live.integration.state,
+                    live.integration.reason,
+                    live.unreachable,
+                )
+                for live in self.integrations.lives()
+            ],
+        )
 
     def _store_status(self, store: config_mod.Store) -> dict[str, Any]:
         watched = self._stores.states.get(store.name) if self._stores else None
@@ -361,6 +379,7 @@ class Service:
             consent=consent,
             current_config=lambda: self.config,
             status=self.status,
+            readiness=self.readiness,
             refresh_metrics=refresh_metrics,
             current_public_url=lambda: self.public_url,
         )

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support import Daemon, Sandbox, wait
@@ -324,3 +325,22 @@ def test_usage_errors_exit_2_before_reaching_the_daemon(
 def test_the_console_with_no_daemon_exits_3_instead_of_waiting(hub: Daemon) -> None:
     result = hub.cli("console", "--socket", str(hub.directory / "nobody.sock"), check=False)
     assert result.returncode == 3 and "cannot reach patchbayd" in result.stderr
+
+
+def test_liveness_and_readiness_are_apart(hub: Daemon, sandbox: Sandbox) -> None:
+    """/healthz said ok with the store unreachable and every provider down. It still
+    answers for the process; /readyz fails with the reasons, and status shows them."""
+    wait(lambda: httpx.get(hub.url("/readyz")).status_code == 200)  # the shop connected
+    _, made = connect(hub, sandbox, "omnisend", KEY)
+    sandbox.faults("omnisend", down=True)
+    hub.cli("integrations", "check", str(made["id"]), check=False)
+    ready = httpx.get(hub.url("/readyz"))
+    assert ready.status_code == 503
+    [reason] = ready.json()["reasons"]
+    assert reason.startswith(f"integration {made['id']} (omnisend):") and "503" in reason
+    assert httpx.get(hub.url("/healthz")).json() == {"status": "ok"}
+    assert "DEGRADED: integration" in hub.cli("status").stdout
+    sandbox.faults("omnisend", down=False)
+    hub.cli("integrations", "check", str(made["id"]))
+    assert httpx.get(hub.url("/readyz")).json() == {"status": "ready"}
+    assert "DEGRADED" not in hub.cli("status").stdout

@@ -96,6 +96,7 @@ class StatusSummary:
     outbox_open: int = 0
     connections_open: int | None = None
     connections_max: int | None = None
+    degraded: tuple[str, ...] = ()  # why the daemon is not ready, or ()
 
 
 def store_from_json(data: Any) -> StoreStatus:
@@ -127,6 +128,7 @@ def status_from_json(data: Any) -> StatusSummary:
         outbox_open=_int(counts, "outbox_open"),
         connections_open=_opt_int(connections, "open"),
         connections_max=_opt_int(connections, "max"),
+        degraded=tuple(str(r) for r in status.get("degraded") or () if isinstance(r, str)),
     )
 
 

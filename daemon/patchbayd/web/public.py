@@ -63,6 +63,14 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "unavailable", "reason": "database unusable"}, status_code=503)
 
 
+async def readyz(request: Request) -> Response:
+    """Ready: every store reachable, every integration working; else 503 with why."""
+    reasons = await parts_of(request).readiness()
+    if not reasons:
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "degraded", "reasons": reasons}, status_code=503)
+
+
 async def metrics(request: Request) -> Response:
     parts = parts_of(request)
     await parts.refresh_metrics()
@@ -71,6 +79,7 @@ async def metrics(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz),
+    Route("/readyz", readyz),
     Route("/metrics", metrics),
     *intake_api.ROUTES,
 ]

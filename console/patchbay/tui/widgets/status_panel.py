@@ -32,6 +32,9 @@ class StatusPanel(Static):
             text.append(f"   public connections {status.connections_open}/{status.connections_max}")
         text.append("\n")
         text.append(f"stores: {stores or 'none'}\n")
+        for reason in status.degraded:  # a failure looks like one
+            text.append("degraded: ", style="bold red")
+            text.append(f"{reason}\n", style="red")
         text.append(f"inbox {status.inbox_pending} pending")
         if status.inbox_quarantined:
             text.append(f"  {status.inbox_quarantined} quarantined (n to see)", style="bold red")
