@@ -1,5 +1,5 @@
 """Snapshots of every screen from fake data (tests/console/fake.py), no daemon running: at
-80x24, the smallest terminal the console is made for, and at 120x36.
+80x24, the smallest terminal the console is made for, and at 160x48.
 
 After a deliberate change to the look: `pytest tests/console --snapshot-update`, then
 look at each changed SVG before committing it."""
@@ -23,7 +23,7 @@ from patchbay.tui.widgets.status_panel import StatusPanel
 from patchbay.tui.widgets.sync_card import SyncCard
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, installation
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
 Scene = Callable[[Pilot[None], PatchbayApp, FakeDaemon], Awaitable[None]]
 
