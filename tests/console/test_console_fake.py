@@ -361,12 +361,12 @@ async def test_consent_looks_up_through_the_app() -> None:
     app, daemon = started()
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot, app)
-        await pilot.press("c", *"nobody@example.com", "enter")
+        await pilot.press("c", "slash", *"nobody@example.com", "enter")
         state = app.screen.query_one("#state", Static)
         await until(pilot, lambda: "no such endpoint" in shown(state))
         box = app.screen.query_one(Input)
         box.value = "quick@example.com"
-        await pilot.press("enter")
+        await pilot.press("slash", "enter")
         await until(pilot, lambda: "store shop (customer q1): unsubscribed" in shown(state))
         assert "opt_out_guard" in shown(app.screen.query_one("#history", Static))
         await pilot.press("ctrl+s")

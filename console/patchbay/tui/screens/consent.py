@@ -58,14 +58,15 @@ class ConsentScreen(Screen[None]):
     ConsentScreen #trail { height: 1fr; width: 100%; border: round $secondary; padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "leave", "Back"),
+        Binding("slash", "search", "Find an email"),
         Binding("ctrl+s", "suppressed", "Suppressed list"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="email address, then enter (ctrl+s: held-back opt-outs)",
+            placeholder="/ and an email address, then enter (ctrl+s: held-back opt-outs)",
             id="email",
             compact=True,
         )
@@ -79,10 +80,22 @@ class ConsentScreen(Screen[None]):
         self.sub_title = "consent"
         self.query_one("#found").border_title = "state"
         self.query_one("#trail").border_title = "history"
+        # Not focused at once: the screen keys (i, s, r, d, n …) work until `/` is pressed.
+        self.query_one("#trail").focus()
+
+    def action_search(self) -> None:
         self.query_one(Input).focus()
+
+    def action_leave(self) -> None:
+        """Escape leaves the input first (the screen keys work again), then the screen."""
+        if self.query_one(Input).has_focus:
+            self.query_one("#trail").focus()
+        else:
+            self.app.pop_screen()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.look_up(event.value.strip())
+        self.query_one("#trail").focus()
 
     def action_suppressed(self) -> None:
         self.show_suppressed()
