@@ -87,7 +87,7 @@ async def syncs(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> Non
 
 async def consent(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
     await connected(pilot, app, daemon)
-    await pilot.press("c", *"quick@example.com", "enter")
+    await pilot.press("c", "slash", *"quick@example.com", "enter")
     await until(pilot, lambda: "suppressed" in text_of(app.screen.query_one("#history")))
     no_blinking(app)
 
