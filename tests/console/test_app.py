@@ -94,7 +94,7 @@ async def test_integrations_screen_connects_and_disconnects(hub: Daemon, sandbox
         await until(pilot, lambda: len(screen.query(IntegrationCard)) == 6)
         omnisend = next(c for c in screen.query(IntegrationCard) if c.card.provider == "omnisend")
         omnisend.focus()
-        await pilot.press("c")
+        await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ConnectScreen))
         dialog = app.screen
         dialog.query_one("#opt-base_url", Input).value = f"{sandbox.url}/omnisend"
@@ -113,7 +113,7 @@ async def test_integrations_screen_connects_and_disconnects(hub: Daemon, sandbox
         )
         card = next(c for c in screen.query(IntegrationCard) if not c.card.available)
         card.focus()
-        await pilot.press("d")
+        await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await until(
@@ -252,7 +252,7 @@ async def test_inbox_screen_lists_quarantined_rows_and_replays_one(daemon: Daemo
         table = screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 1)
         assert "created_at" in str(table.get_row_at(0)[3])
-        await pilot.press("r")
+        await pilot.press("p")
         feedback = screen.query_one("#feedback", Static)
         await until(pilot, lambda: "queued for processing again" in str(feedback.render()))
         # It fails again (the data is still bad), so it comes back with its error.
@@ -306,7 +306,7 @@ async def test_routes_and_deliveries_screens_switch_a_route_and_replay_a_dead_de
         assert hub.api("/v1/routes")["routes"][0]["enabled"] is False
         await pilot.press("space")
         await until(pilot, lambda: str(table.get_row_at(0)[2]) == "on")
-        await pilot.press("d")
+        await pilot.press("v")
         screen = app.screen
         assert isinstance(screen, DeliveriesScreen)
         rows = screen.query_one(DataTable)
@@ -314,7 +314,7 @@ async def test_routes_and_deliveries_screens_switch_a_route_and_replay_a_dead_de
         detail = screen.query_one("#detail", Static)
         await until(pilot, lambda: "HTTP 400" in str(detail.render()))
         sandbox.faults("omnisend", error_rate=0.0)
-        await pilot.press("r")
+        await pilot.press("p")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, lambda: str(rows.get_row_at(0)[1]) == "delivered")
@@ -332,7 +332,39 @@ async def test_question_mark_lists_the_keys_of_the_screen_and_the_app(daemon: Da
         assert isinstance(app.screen, HelpScreen)
         shown = str(app.screen.query_one(Static).render())
         assert "Replay row" in shown and "Deliveries" in shown and "Quit" in shown
-        assert "Routes" not in shown  # r is the Inbox screen's replay key here
+        assert "Routes" in shown  # r means Routes everywhere: replay is p
         await pilot.press("escape")
         assert isinstance(app.screen, InboxScreen)
         await pilot.press("escape", "q")
+
+
+def test_no_key_means_two_things() -> None:
+    """Screen keys never shadow the app's (one key per screen from anywhere): a screen
+    action on i/s/c/r/d/n/l/q/? would make that key mean two things. Modal dialogs (help,
+    confirm, connect) hold the keyboard while open, and close with their own keys."""
+    import importlib
+    import pkgutil
+
+    from textual.screen import ModalScreen, Screen
+
+    from patchbay.tui import screens
+
+    def keys(bindings: list) -> set[str]:
+        return {
+            k.strip() for b in bindings for k in (b.key if hasattr(b, "key") else b[0]).split(",")
+        }
+
+    global_keys = keys(PatchbayApp.BINDINGS)
+    clashes = []
+    for info in pkgutil.iter_modules(screens.__path__):
+        module = importlib.import_module(f"patchbay.tui.screens.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Screen)
+                and not issubclass(value, ModalScreen)
+                and value.__module__ == module.__name__
+            ):
+                for key in keys(list(value.BINDINGS)) & global_keys:
+                    clashes.append(f"{value.__name__}: {key}")
+    assert clashes == []

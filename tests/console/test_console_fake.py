@@ -94,7 +94,7 @@ async def test_the_worker_reads_status_providers_and_log_then_feeds_only_the_fro
         await pilot.press("r")
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 3)
-        await pilot.press("d")  # the route's deliveries: the routes underneath wait
+        await pilot.press("v")  # the route's deliveries: the routes underneath wait
         assert isinstance(app.screen, DeliveriesScreen)
         await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
         assert ("GET", "/v1/deliveries", {"route": 1, "limit": 200}) in daemon.requests
@@ -154,20 +154,20 @@ async def test_integrations_check_disconnect_and_connect_go_through_the_app() ->
         assert ("POST", "/v1/integrations/3/check", None) in daemon.requests
 
         card("klaviyo").focus()
-        await pilot.press("d")
+        await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")  # no: nothing sent
         assert app.screen is screen and not daemon.calls("DELETE")
-        await pilot.press("d", "y")
+        await pilot.press("x", "y")
         await until(pilot, lambda: "disconnected integration 2" in feedback(app))
         assert daemon.calls("DELETE") == [("DELETE", "/v1/integrations/2", None)]
         await until(pilot, lambda: len(screen.query(IntegrationCard)) == 5)
         assert screen.focused is card("salesmanago")  # the card now where it was
 
-        await pilot.press("c")  # klaviyo is an integration, not a provider to connect
+        await pilot.press("a")  # klaviyo is an integration, not a provider to connect
         assert "focus a provider marked available" in feedback(app)
         card("webhook").focus()
-        await pilot.press("c")
+        await pilot.press("a")
         dialog = app.screen
         assert isinstance(dialog, ConnectScreen)
         assert dialog.query_one("#store", Input).value == "shop"  # the first store
@@ -206,7 +206,7 @@ async def test_syncs_routes_deliveries_and_inbox_actions_go_through_the_app() ->
         await connected(pilot, app)
         await pilot.press("s")
         await until(pilot, lambda: len(app.screen.query(SyncCard)) == 3)
-        await pilot.press("r")
+        await pilot.press("g")
         await until(pilot, lambda: "sync 1: run requested" in feedback(app))
 
         await pilot.press("escape", "r")
@@ -217,9 +217,9 @@ async def test_syncs_routes_deliveries_and_inbox_actions_go_through_the_app() ->
         await pilot.press("escape", "d")
         await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 4)
         await pilot.press("down")  # 43 is retrying: still being sent
-        await pilot.press("r")
+        await pilot.press("p")
         assert "delivery 43 is retrying" in feedback(app)
-        await pilot.press("up", "r")
+        await pilot.press("up", "p")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, lambda: "delivery 44 queued again" in feedback(app))
@@ -227,7 +227,7 @@ async def test_syncs_routes_deliveries_and_inbox_actions_go_through_the_app() ->
         await pilot.press("escape", "n")
         await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
         assert len(app.screen.query_one(DataTable).columns) == 4  # not twice over
-        await pilot.press("r")
+        await pilot.press("p")
         await until(pilot, lambda: "row 812 queued for processing again" in feedback(app))
     assert [path for _, path, _ in daemon.calls("POST")] == [
         "/v1/syncs/1/run",
@@ -247,7 +247,7 @@ async def test_a_refused_action_is_said_in_red_and_the_list_stays() -> None:
         await connected(pilot, app)
         await pilot.press("d")
         await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 4)
-        await pilot.press("r", "y")
+        await pilot.press("p", "y")
         await until(
             pilot, lambda: "replay of delivery 44 failed: delivery 44 was refused" in feedback(app)
         )
@@ -315,7 +315,7 @@ async def test_the_daemon_going_away_and_coming_back() -> None:
         await until(pilot, lambda: feedback(app) == "")  # the next good read clears it
         daemon.go_away()
         await until(pilot, lambda: not app.connected)
-        await pilot.press("r")
+        await pilot.press("p")
         await until(pilot, lambda: "replay of row 812 failed: not connected" in feedback(app))
         daemon.come_back()
         await until(pilot, lambda: app.connected)

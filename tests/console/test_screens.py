@@ -68,7 +68,7 @@ async def integrations(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon)
 async def connect_form(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
     await integrations(pilot, app, daemon)
     next(c for c in app.screen.query(IntegrationCard) if c.card.provider == "webhook").focus()
-    await pilot.press("c")
+    await pilot.press("a")
     await until(pilot, lambda: isinstance(app.screen, ConnectScreen))
     no_blinking(app)
 

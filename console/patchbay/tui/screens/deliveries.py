@@ -1,6 +1,6 @@
 """Deliveries: the outbox, newest first, filtered by status (f cycles the filter). The
 highlighted delivery is shown in full below: a dead one with the provider's words and
-its attempts. r replays it (after a confirmation). The app refreshes the list every two
+its attempts. p replays it (after a confirmation). The app refreshes the list every two
 seconds.
 """
 
@@ -27,7 +27,7 @@ class DeliveriesScreen(TableScreen[records.DeliveryRow]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("f", "cycle_filter", "Filter"),
-        Binding("r", "replay", "Replay"),
+        Binding("p", "replay", "Replay"),
     ]
     # tries before the long ones: at 80 columns the contact may be cut (the detail box
     # below has it whole), the count of tries is not
@@ -56,7 +56,7 @@ class DeliveriesScreen(TableScreen[records.DeliveryRow]):
 
     def _describe_filter(self) -> None:
         shown = self.status or "all"
-        self.say(f"showing {shown} · f next filter · r replays the highlighted one · esc back")
+        self.say(f"showing {shown} · f next filter · p replays the highlighted one · esc back")
         self.query_one(DataTable).border_title = f"deliveries: {shown}"
 
     def action_cycle_filter(self) -> None:

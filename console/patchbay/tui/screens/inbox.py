@@ -1,7 +1,7 @@
 """Inbox quarantine: incoming rows that could not be processed, each with its error, and
 replay once the cause is fixed. The rows behind them were processed; nothing here blocks.
 
-r replays the highlighted row; the app refreshes the list every few seconds.
+p replays the highlighted row; the app refreshes the list every few seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ FEED = Feed("/v1/inbox/quarantined", QuarantineUpdated.from_json, every=REFRESH_
 class InboxScreen(TableScreen[records.InboxRow]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("r", "replay", "Replay row"),
+        Binding("p", "replay", "Replay row"),
     ]
     COLUMNS = ("id", "store", "kind", "error")
     DETAIL = "highlighted row"
@@ -51,7 +51,7 @@ class InboxScreen(TableScreen[records.InboxRow]):
             self.say(
                 Text(
                     f"{quarantine.count} incoming {rows_word} failed; the rows behind "
-                    "went on · fix the cause, r replays",
+                    "went on · fix the cause, p replays",
                     style="bold red",
                 )
             )

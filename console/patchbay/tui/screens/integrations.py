@@ -1,6 +1,6 @@
 """Integrations: a card per integration and per provider not connected yet.
 
-c connects the focused provider card, d disconnects the focused integration (after a
+a connects (adds) the focused provider card, x disconnects the focused integration (after a
 confirmation), k checks its credentials now. The app refreshes the cards every 2 s.
 """
 
@@ -31,8 +31,8 @@ class IntegrationsScreen(LiveScreen):
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "connect", "Connect"),
-        Binding("d", "disconnect", "Disconnect"),
+        Binding("a", "connect", "Add (connect)"),
+        Binding("x", "disconnect", "Disconnect"),
         Binding("k", "check", "Check key"),
         Binding("right,down", "app.focus_next", "Next", show=False),
         Binding("left,up", "app.focus_previous", "Previous", show=False),
@@ -52,7 +52,7 @@ class IntegrationsScreen(LiveScreen):
         self.sub_title = "integrations"
 
     async def on_integrations_updated(self, message: IntegrationsUpdated) -> None:
-        self.say("c connect · d disconnect · k check key · arrows choose · esc back")
+        self.say("a connect · x disconnect · k check key · arrows choose · esc back")
         grid = self.query_one("#cards", Grid)
         existing = {card.key: card for card in grid.query(IntegrationCard)}
         if [c.key for c in message.cards] == list(existing):

@@ -39,7 +39,7 @@ class RoutesScreen(TableScreen[records.RouteRow]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("space", "switch", "On/off"),
-        Binding("d", "deliveries", "Deliveries"),
+        Binding("v", "deliveries", "View its deliveries"),
     ]
     COLUMNS = ("id", "name", "on", "last hour", "trigger", "provider")
     DETAIL = "highlighted route"
@@ -64,7 +64,7 @@ class RoutesScreen(TableScreen[records.RouteRow]):
             ),
         )
         self.say(
-            "space switches the highlighted route on/off · d its deliveries · esc back"
+            "space switches the highlighted route on/off · v its deliveries · esc back"
             if self.rows
             else "no routes yet: patchbay routes import FILE (the "
             "shipped examples: patchbay routes examples [--show NAME])"

@@ -1,6 +1,6 @@
 """Syncs: a card per sync with a live progress bar while it runs and the last run's report.
 
-r runs the focused sync now, s stops it, a starts it again. The app refreshes the cards
+g runs the focused sync now, x stops it, a starts it again. The app refreshes the cards
 every second.
 """
 
@@ -24,8 +24,8 @@ FEED = Feed("/v1/syncs", SyncsUpdated.from_json, every=REFRESH_SECONDS)
 class SyncsScreen(LiveScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("r", "act('run')", "Run now"),
-        Binding("s", "act('stop')", "Stop"),
+        Binding("g", "act('run')", "Go: run now"),
+        Binding("x", "act('stop')", "Stop"),
         Binding("a", "act('start')", "Start"),
         Binding("down", "app.focus_next", "Next", show=False),
         Binding("up", "app.focus_previous", "Previous", show=False),
@@ -47,7 +47,7 @@ class SyncsScreen(LiveScreen):
     async def on_syncs_updated(self, message: SyncsUpdated) -> None:
         syncs = message.syncs
         self.say(
-            "r run now · s stop · a start · ↑↓ choose · esc back"
+            "g run now · x stop · a start · ↑↓ choose · esc back"
             if syncs
             else "no syncs yet: patchbay sync create INTEGRATION --segment all …"
         )
