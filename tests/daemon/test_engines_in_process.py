@@ -21,6 +21,7 @@ from patchbayd.config import PushStore
 from patchbayd.db import Database
 from patchbayd.db import customers as tables
 from patchbayd.db import outbox as outbox_rows
+from patchbayd.db import syncs as sync_rows
 from patchbayd.db.outbox import SYSTEM_ROUTE, NewDelivery
 from patchbayd.engine.outbox import Outbox
 from patchbayd.engine.sync import SyncEngine
@@ -202,3 +203,118 @@ async def test_the_outbox_retries_a_500_and_delivers_once(rig: Rig) -> None:
     assert [c["email"] for c in contacts] == ["m1@example.com"]
     runner.cancel()
     await asyncio.gather(runner, return_exceptions=True)
+
+
+async def settled(bus: Bus, sync_id: int) -> str:
+    """How a requested run of the sync ended: "no run" (the engine said it was up to
+    date) or "run" (it finished one). Either way the engine has done its work."""
+    async for event in bus.subscribe():
+        if event.fields.get("sync") != sync_id:
+            continue
+        if event.kind == "log" and event.message.startswith("sync up to date"):
+            return "no run"
+        if event.kind == "progress" and event.fields.get("done"):
+            return "run"
+    raise AssertionError("the bus closed before the sync settled")
+
+
+async def closed(engine: SyncEngine, sync_id: int) -> None:
+    """Close the engine once its run has ended (the "finished" event comes a moment before
+    the task does; a close cancels whatever is still under way)."""
+    for _ in range(1000):
+        if not engine.running(sync_id):
+            break
+        await asyncio.sleep(0.01)
+    await engine.close()
+
+
+async def restarted(rig: Rig, sync_id: int) -> str:
+    """A new engine on the same database (the daemon started again), resumed; what the
+    active sync's catch-up did."""
+    sink = LogSink(level="debug", stream=io.StringIO(), clock=rig.clock)
+    sink.bus = rig.bus
+    engine = SyncEngine(rig.db, rig.clock, Logger(sink, "sync"), rig.bus, rig.integrations)
+    outcome = asyncio.ensure_future(settled(rig.bus, sync_id))
+    await asyncio.sleep(0)  # subscribed before the catch-up can end
+    await engine.resume()
+    result = await asyncio.wait_for(outcome, 30)
+    await closed(engine, sync_id)
+    return result
+
+
+async def test_an_active_sync_catching_up_with_nothing_changed_adds_no_run(rig: Rig) -> None:
+    """Before, every start added an empty run to each active sync's history."""
+    await rig.customers(5)
+    integration = await connect(rig)
+    first = SyncEngine(rig.db, rig.clock, Logger(rig.sink, "sync"), rig.bus, rig.integrations)
+    done = asyncio.ensure_future(finished(rig.bus, 1))
+    await asyncio.sleep(0)
+    sync = await first.create(
+        integration_id=integration, segment="all", destination=None, mode="active", rules={}
+    )
+    assert (await asyncio.wait_for(done, 30))["sent"] == 5
+    await closed(first, sync.id)
+    for _ in range(2):  # two restarts with nothing new
+        outcome = await restarted(rig, sync.id)
+        assert outcome == "no run"
+    assert [r.state for r in await sync_rows.runs(rig.db, sync.id)] == ["done"]
+    assert (await sync_rows.get(rig.db, sync.id)).state == "active"  # type: ignore[union-attr]
+
+
+async def test_a_catch_up_that_finds_work_or_fails_is_still_recorded(rig: Rig) -> None:
+    await rig.customers(3)
+    integration = await connect(rig)
+    first = SyncEngine(rig.db, rig.clock, Logger(rig.sink, "sync"), rig.bus, rig.integrations)
+    done = asyncio.ensure_future(finished(rig.bus, 1))
+    await asyncio.sleep(0)
+    sync = await first.create(
+        integration_id=integration, segment="subscribers", destination=None, mode="active", rules={}
+    )
+    await asyncio.wait_for(done, 30)
+    await closed(first, sync.id)
+    # Changed while the daemon was down: one customer more -> a run that sends it.
+    await rig.customers(4)
+    outcome = await restarted(rig, sync.id)
+    assert outcome == "run"
+    runs = await sync_rows.runs(rig.db, sync.id)
+    assert [r.state for r in runs] == ["done", "done"] and runs[0].counts["sent"] == 1
+    # The key is revoked meanwhile: the catch-up fails, and that is recorded too.
+    await rig.control.post("/_sandbox/omnisend/faults", json={"revoked_keys": ["sandbox-k"]})
+    await rig.customers(5)
+    outcome = await restarted(rig, sync.id)
+    assert outcome == "run"
+    assert (await sync_rows.runs(rig.db, sync.id))[0].state == "failed"
+    # Then nothing changes, but the sync is in error: its retry is recorded as well.
+    await rig.control.post("/_sandbox/omnisend/faults", json={"revoked_keys": []})
+    outcome = await restarted(rig, sync.id)
+    assert outcome == "run"
+    runs = await sync_rows.runs(rig.db, sync.id)
+    assert [r.state for r in runs] == ["done", "failed", "done", "done"]
+
+
+async def test_a_change_outside_the_segment_adds_no_run(rig: Rig) -> None:
+    """Followed changes too: an update that concerns no member of the segment."""
+    await rig.customers(2)
+    integration = await connect(rig)
+    sink = LogSink(level="debug", stream=io.StringIO(), clock=rig.clock)
+    sink.bus = rig.bus
+    engine = SyncEngine(rig.db, rig.clock, Logger(sink, "sync"), rig.bus, rig.integrations)
+    done = asyncio.ensure_future(finished(rig.bus, 1))
+    await asyncio.sleep(0)
+    sync = await engine.create(
+        integration_id=integration, segment="subscribers", destination=None, mode="active", rules={}
+    )
+    await asyncio.wait_for(done, 30)
+    async with rig.db.transaction() as conn:  # a non-subscriber arrives
+        await tables.upsert_customers(
+            conn,
+            [(StoreCustomer(store="demo", id="x", email="x@example.com", created_at=AT), 50)],
+            isoformat(rig.clock.now()),
+        )
+    outcome = asyncio.ensure_future(settled(rig.bus, sync.id))
+    await asyncio.sleep(0)
+    engine.request(sync.id)
+    assert await asyncio.wait_for(outcome, 30) == "no run"
+    assert len(await sync_rows.runs(rig.db, sync.id)) == 1
+    assert (await sync_rows.get(rig.db, sync.id)).seq_done == 50  # type: ignore[union-attr]
+    await engine.close()

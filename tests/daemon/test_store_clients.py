@@ -8,7 +8,8 @@ limiter's sleeps are recorded against a fake clock here, so nothing really waits
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -60,6 +61,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """The watcher keeps where each store's import stands in the database."""
+    database = await Database.open(tmp_path / "state.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> list[float]:
     """Every pause the limiter asks for, with the fake clock moved on instead of sleeping."""
     asked: list[float] = []
@@ -86,20 +95,18 @@ async def seeded(clock: FakeClock, customers: int) -> tuple[httpx.ASGITransport,
 
 
 def parts(
-    clock: FakeClock, transport: httpx.ASGITransport, inbox: Inbox
+    clock: FakeClock, transport: httpx.ASGITransport, inbox: Inbox, db: Database
 ) -> tuple[StoreClients, StoreWatcher, StoreWriter]:
     clients = StoreClients(clock, transport=transport)
     writer_inbox = cast(InboxWriter, inbox)
     log = Logger(LogSink(stream=io.StringIO()), "stores")
-    watcher = StoreWatcher(
-        cast(Database, None), clock, log, writer_inbox, clients, lambda: "http://hub"
-    )
+    watcher = StoreWatcher(db, clock, log, writer_inbox, clients, lambda: "http://hub")
     writer = StoreWriter(clients, lambda: {"s": shop()}, writer_inbox)
     return clients, watcher, writer
 
 
 async def test_watcher_and_write_backs_share_one_client(
-    clock: FakeClock, waits: list[float], monkeypatch: pytest.MonkeyPatch
+    clock: FakeClock, waits: list[float], monkeypatch: pytest.MonkeyPatch, db: Database
 ) -> None:
     built: list[Any] = []
     original = clients_module.ShopifyClient
@@ -111,7 +118,7 @@ async def test_watcher_and_write_backs_share_one_client(
     monkeypatch.setattr(clients_module, "ShopifyClient", counting)
     transport, ids = await seeded(clock, 3)
     inbox = Inbox()
-    clients, watcher, writer = parts(clock, transport, inbox)
+    clients, watcher, writer = parts(clock, transport, inbox, db)
     state = StoreState("s", "shopify")
     await watcher.refresh(shop(), state)
     for customer_id in ids:
@@ -126,10 +133,10 @@ async def test_watcher_and_write_backs_share_one_client(
 
 
 async def test_the_shops_budget_holds_across_watcher_and_write_backs(
-    clock: FakeClock, waits: list[float]
+    clock: FakeClock, waits: list[float], db: Database
 ) -> None:
     transport, ids = await seeded(clock, 40)
-    clients, watcher, writer = parts(clock, transport, Inbox())
+    clients, watcher, writer = parts(clock, transport, Inbox(), db)
     for customer_id in ids:  # 40 write-backs spend the whole burst
         await writer.set_email_consent(
             StoreCustomer(store="s", id=customer_id), "unsubscribed", clock.now(), "provider"

@@ -469,6 +469,27 @@ def test_an_opt_in_with_no_list_to_hold_it_is_noted_not_sent(hub: Daemon, sandbo
     assert hub.api("/v1/deliveries?route=0")["deliveries"] == []
 
 
+def test_opt_ins_with_no_list_are_each_audited_but_logged_once(
+    hub: Daemon, sandbox: Sandbox
+) -> None:
+    """Before, every opted-in customer of such an integration was a log line of its own:
+    hundreds in minutes. Each is still in the audit; the log says it once, then counts."""
+    connect(hub, sandbox, "demo", "klaviyo", "sandbox-k")  # no sync, so no list
+    emails = [f"nolist{i}@example.com" for i in range(5)]
+    ingest(hub, *(person(email, "subscribed", T0) for email in emails))
+    wait(lambda: all(history(hub, email) for email in emails))
+    for email in emails:
+        [entry] = history(hub, email)
+        assert "keeps opt-ins per list" in entry["reason"]
+    # The last decision's own line (debug) is out: the engine is past every one of them.
+    wait(lambda: f"consent decision email={emails[-1]}" in hub.stderr())
+    shown = [line for line in hub.stderr().splitlines() if " DEBUG " not in line]
+    assert [line for line in shown if "nolist" in line] == []
+    [report] = [line for line in shown if "opt-ins not sent" in line]
+    assert " INFO " in report and "integration=1" in report and "provider=klaviyo" in report
+    assert hub.api("/v1/deliveries?route=0")["deliveries"] == []
+
+
 def test_an_opt_in_is_sent_single_where_a_batch_would_not_set_it(
     hub: Daemon, sandbox: Sandbox
 ) -> None:

@@ -53,6 +53,36 @@ def test_a_restart_does_not_register_the_webhooks_twice(workdir: Path, sandbox: 
         daemon.kill()
 
 
+def test_a_restart_reads_only_what_changed_since_the_saved_cursor(
+    workdir: Path, sandbox: Sandbox
+) -> None:
+    """Before, the import cursor lived in memory: every start read the whole store again
+    (20,000 customers, 22 s) and logged them all as imported."""
+    sandbox.post("/_sandbox/shopify/patchbay-demo/seed", {"customers": 600, "orders": 5})
+    daemon = Daemon(workdir, config_text=sandbox_config(sandbox.url)).start()
+
+    def reads(kind: str) -> int:
+        requests = sandbox.state("shopify")["requests"]
+        return sum(n for k, n in requests.items() if k.startswith("GET") and f"/{kind}" in k)
+
+    try:
+        wait(lambda: daemon.status()["counts"]["customers"] == 600)
+        wait(lambda: store(daemon)["state"] == "ok")
+        customers, orders = reads("customers"), reads("orders")
+        assert (customers, orders) == (3, 1)
+        daemon.stop()
+        seen = len(daemon.stderr())
+        daemon.start()
+        wait(lambda: store(daemon)["state"] == "ok")  # the first poll after the start is done
+        log = daemon.stderr()[seen:]
+        assert "store import goes on where it stood" in log
+        assert "store customers imported" not in log
+        assert reads("customers") == customers + 1  # one page, since the cursor
+        assert reads("orders") == orders  # read once, ever
+    finally:
+        daemon.kill()
+
+
 def test_an_unreachable_store_does_not_stop_the_daemon(workdir: Path) -> None:
     config = (
         BASE_CONFIG

@@ -125,3 +125,17 @@ async def backlog(db: Database) -> tuple[int, str | None]:
         "SELECT count(*), min(received_at) FROM inbox WHERE processed_at IS NULL"
     )
     return (int(row[0]), row[1]) if row else (0, None)
+
+
+async def known(db: Database, store: str, keys: Sequence[str]) -> set[str]:
+    """The dedupe keys among `keys` the store's inbox already holds (rows already in)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = await db.read(  # committed rows only
+            f"SELECT dedupe FROM inbox WHERE store = ? AND dedupe IN ({marks})",  # noqa: S608
+            (store, *chunk),
+        )
+        found.update(r[0] for r in rows)
+    return found

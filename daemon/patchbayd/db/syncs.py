@@ -199,6 +199,15 @@ async def finish_run(
         )
 
 
+async def advance(db: Database, sync_id: int, upto: int) -> None:
+    """Nothing up to `upto` concerns the sync (no segment member changed): the mark moves
+    past it as a finished run's would, without a run in the history."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE syncs SET seq_done = max(seq_done, ?) WHERE id = ?", (upto, sync_id)
+        )
+
+
 ScanRow = tuple[StoreCustomer, int, bool]  # customer, its seq, whether it is a duplicate
 
 

@@ -12,6 +12,11 @@ opt-in that an active sync will carry in its next batch is left to the batch (a 
 import of new subscribers is then a few batch requests, not one request each), and an
 address a sync would filter (invalid, role) is never sent. A lookup at a provider that
 cannot be reached leaves the event queued for a later attempt, so no decision is lost.
+
+An opt-in at a list-based provider that no sync names a list for cannot be sent (the
+provider keeps opt-ins per list). Each one is audited as ever, but such an integration
+would log one line per opted-in customer: the line per contact is debug, and the
+integration is reported at info once an hour, with how many opt-ins were held back since.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from ..db import syncs as sync_rows
 from ..db.consent import ConsentEvent
 from ..db.outbox import SYSTEM_ROUTE, NewDelivery
 from ..integrations import IntegrationManager, Live, UnknownIntegration
-from ..log import Logger
+from ..log import Logger, Sampler
 from ..model import StoreCustomer, Sync
 from ..providers.base import ConsentState
 from ..providers.errors import ProviderError, Transient
@@ -45,6 +50,7 @@ from .sync import rules_of
 
 BATCH = 200
 RETRY_SECONDS = 30.0  # a deferred event waits this long before its next try
+NO_LIST_REPORT_SECONDS = 3600.0  # an integration whose opt-ins have no list: reported this often
 
 
 def settings_of(live: Live) -> Settings:
@@ -80,6 +86,7 @@ class ConsentEngine:
         self.wake = asyncio.Event()
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._wakes: dict[int, asyncio.Event] = {}
+        self._no_list = Sampler(clock, per_window=1, window=NO_LIST_REPORT_SECONDS)
 
     def _now(self) -> str:
         return isoformat(self.clock.now())
@@ -201,8 +208,9 @@ class ConsentEngine:
                 "ignored", "none", "eligibility", refused, decision.old_state, decision.new_state
             )
         reason = decision.reason
+        no_list = False
         try:
-            follow_up, note = await self._act(decision, change, event, live, customer)
+            follow_up, note, no_list = await self._act(decision, change, event, live, customer)
         except Transient:
             raise
         except ProviderError as exc:
@@ -231,7 +239,11 @@ class ConsentEngine:
             },
         )
         metrics.current().consent_decided(live.integration.id, decision.outcome)
+        if no_list:
+            self._report_no_list(live)
         log = self.log.warning if decision.outcome in ("suppressed", "failed") else self.log.info
+        if no_list:
+            log = self.log.debug  # the audit has each one; the integration is reported above
         log(
             "consent decision",
             email=event.email,
@@ -243,6 +255,18 @@ class ConsentEngine:
         if follow_up is not None:
             await self._decide(event, live, follow_up)
 
+    def _report_no_list(self, live: Live) -> None:
+        """Once an hour per integration: its opt-ins are held back, and how many were."""
+        allowed, suppressed = self._no_list.allow(live.integration.id)
+        if allowed:
+            self.log.info(
+                "opt-ins not sent: the provider keeps them per list and no sync of this"
+                " integration names one (each is in the consent audit)",
+                integration=live.integration.id,
+                provider=live.integration.provider,
+                held_back_since_last_report=suppressed + 1,  # this one included
+            )
+
     async def _act(
         self,
         decision: Decision,
@@ -250,8 +274,9 @@ class ConsentEngine:
         event: ConsentEvent,
         live: Live,
         customer: StoreCustomer | None,
-    ) -> tuple[Change | None, str | None]:
-        """Do what the decision says; (a follow-up change to decide, a note for the audit)."""
+    ) -> tuple[Change | None, str | None, bool]:
+        """Do what the decision says; (a follow-up change to decide, a note for the audit,
+        whether it was an opt-in with no list to hold it)."""
         integration_id = live.integration.id
         if decision.action == "send_to_provider" and decision.new_state:
             at = isoformat(change.at) if change.at else None
@@ -265,19 +290,22 @@ class ConsentEngine:
                 and destination is None
             ):
                 # Nowhere to subscribe them: a list-based provider keeps opt-ins per list.
-                return None, (
+                return (
+                    None,
                     f"not sent: {live.integration.provider} keeps opt-ins per "
-                    "list and no sync of this integration names one"
+                    "list and no sync of this integration names one",
+                    True,
                 )
             if carrier is None:
                 # The provider's state is recorded when the outbox has delivered it.
-                return None, await self._enqueue(
+                note = await self._enqueue(
                     event, live, decision.new_state, at, destination, customer
                 )
+                return None, note, False
             await rows.set_provider_state(
                 self.db, integration_id, event.email, decision.new_state, at
             )
-            return None, f"carried by sync {carrier}'s next batch"
+            return None, f"carried by sync {carrier}'s next batch", False
         if decision.action == "write_to_store" and decision.new_state and customer:
             state: ConsentState = decision.new_state  # type: ignore[assignment]
             await self.store_writer.set_email_consent(
@@ -301,10 +329,11 @@ class ConsentEngine:
                 "consent looked up",
                 lambda p: p.lookup_consent(event.email, destination),
             )
-            return Change(
+            follow_up = Change(
                 "lookup", found.state if found else None, found.at if found else None
-            ), None
-        return None, None
+            )
+            return follow_up, None, False
+        return None, None, False
 
     async def _enqueue(
         self,

@@ -270,6 +270,8 @@ class SyncEngine:
         resumed = run is not None
         if run is None:
             upto = await rows.max_seq(self.db, store)
+            if await self._up_to_date(sync, store, upto):
+                return
             run = await rows.open_run(
                 self.db,
                 sync_id,
@@ -306,6 +308,29 @@ class SyncEngine:
             await self._finish(sync, run, report, "failed", str(exc))
             return
         await self._finish(sync, run, report, "done", None)
+
+    async def _up_to_date(self, sync: Sync, store: str, upto: int) -> bool:
+        """An active sync that is following (not in error, not asked to start) and has
+        nothing to look at: no segment member changed since its last finished run and no
+        failed row to retry. Such a catch-up (at every start, at every change outside the
+        segment) opens no run, so the history holds runs that did something; it only
+        moves the sync's mark past the rows it had no business with, as a run would."""
+        if sync.mode != "active" or sync.state != "active":
+            return False
+        waiting = await rows.to_scan(
+            self.db,
+            sync.id,
+            store,
+            sync.segment,
+            after=sync.seq_done,
+            upto=upto,
+            new_since=self._new_since(),
+        )
+        if waiting:
+            return False
+        await rows.advance(self.db, sync.id, upto)
+        self.log.debug("sync up to date: no run", sync=sync.id, upto=upto)
+        return True
 
     async def _finish(
         self, sync: Sync, run: SyncRun, report: Report, state: str, error: str | None
