@@ -48,3 +48,36 @@ async def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
     assert (await db.fetchone("SELECT count(*) FROM event_log"))[0] == 0  # type: ignore[index]
     assert await db.healthy()
     await db.close()
+
+
+async def test_a_transaction_cancelled_while_it_waits_to_begin_leaves_none_open(
+    tmp_path: Path,
+) -> None:
+    """BEGIN runs in aiosqlite's thread whatever happens to the task that asked: cancelled
+    while another process held the write lock, it used to leave the shared connection
+    inside a transaction, and every later one failed ('cannot start a transaction within
+    a transaction'). Seen when a sync was stopped mid-run."""
+    import asyncio
+    import sqlite3
+
+    db = await Database.open(tmp_path / "state.db")
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # holds the write lock: our BEGIN waits for it
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TABLE never (x)")
+
+    waiting = asyncio.ensure_future(write())
+    await asyncio.sleep(0.2)  # in BEGIN's busy wait (a wait for a lock, not for an outcome)
+    waiting.cancel()
+    other.execute("ROLLBACK")  # the lock is free: the orphaned BEGIN goes through now
+    other.close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with db.transaction() as conn:  # failed before the fix
+        await conn.execute("CREATE TABLE later (x)")
+    row = await db.fetchone("SELECT count(*) FROM later")
+    assert row is not None and row[0] == 0
+    assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = 'never'") is None
+    await db.close()

@@ -100,7 +100,16 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            # The statement runs in aiosqlite's thread whatever happens to us: a task
+            # cancelled while BEGIN waits for the write lock would leave the shared
+            # connection inside a transaction, and every later BEGIN would fail. So a
+            # cancelled BEGIN is waited for and undone, still under the lock.
+            begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                await asyncio.shield(_undo(self.conn, begin))
+                raise
             try:
                 yield self.conn
             except BaseException:
@@ -182,3 +191,12 @@ def _statements(sql: str) -> list[str]:
     """Split a migration on semicolons; migrations hold no trigger bodies, so this is exact."""
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [statement.strip() for statement in code.split(";") if statement.strip()]
+
+
+async def _undo(conn: aiosqlite.Connection, begin: asyncio.Future[Any]) -> None:
+    """Roll back a BEGIN whose caller went away (if it began at all)."""
+    try:
+        await begin
+    except Exception:  # it never began: nothing to undo
+        return
+    await conn.execute("ROLLBACK")
