@@ -101,8 +101,32 @@ def status(data: dict[str, Any]) -> str:
     )
 
 
+def field_value(value: Any) -> str | None:
+    """An event field as a person reads it, or None to leave it out: no Python reprs
+    (a count table shows its non-zero entries), empty values hidden, text with spaces
+    quoted."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        shown = [f"{k}:{field_value(v)}" for k, v in value.items() if v not in (0, None, "")]
+        return ",".join(shown) or None
+    if isinstance(value, list):
+        return ",".join(str(field_value(v)) for v in value)
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if " " in text or not text else text
+
+
+def event_fields(fields: dict[str, Any]) -> str:
+    """`k=v k=v` of the fields worth showing (see field_value)."""
+    shown = ((k, field_value(v)) for k, v in fields.items())
+    return " ".join(f"{k}={v}" for k, v in shown if v is not None)
+
+
 def event_line(event: dict[str, Any]) -> str:
-    fields = "".join(f" {k}={v}" for k, v in event.get("fields", {}).items())
+    fields = event_fields(event.get("fields", {}))
+    fields = f" {fields}" if fields else ""
     return (
         f"{event['ts']} {event['level'].upper():7} {event['component']}: {event['message']}{fields}"
     )

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.events import Resize
 from textual.widgets import RichLog
 
+from ...render import event_fields
 from .. import records
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -70,7 +71,7 @@ class LogPane(RichLog):
 
     @staticmethod
     def _line(event: records.LogEvent) -> Text:
-        fields = " ".join(f"{k}={v}" for k, v in event.fields.items())
+        fields = event_fields(dict(event.fields))
         text = Text(event.ts[11:19] + " ", style="dim")
         text.append(f"{event.level[:4].upper():4} ", style=STYLES.get(event.level, ""))
         text.append(f"{event.component}: {event.message} ")
