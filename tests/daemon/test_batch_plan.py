@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from patchbayd.engine.mapping import SyncRules, payload_hash, to_contact
-from patchbayd.engine.plan import RunCounts, Sample, plan_batch
+from patchbayd.engine.plan import RunCounts, plan_batch
 from patchbayd.model import StoreCustomer
 
 RULES = SyncRules()
@@ -168,7 +168,3 @@ def test_counts_round_trip_through_json(stored: dict | None, expected: dict) -> 
     assert set(shown["filtered"]) >= {"invalid_address", "role_address", "duplicate"}
     assert "would_send" not in shown and "refused" not in shown  # unset: left out
     assert RunCounts.from_dict(shown) == counts
-
-
-def test_samples_keep_their_shape() -> None:
-    assert Sample("c1", "a@b.c", "why") == Sample(customer="c1", email="a@b.c", reason="why")

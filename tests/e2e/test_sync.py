@@ -167,6 +167,9 @@ def test_dry_run_sends_nothing_and_reports(hub: Daemon, sandbox: Sandbox) -> Non
     result = hub.cli("sync", "create", str(omnisend), "--segment", "all", "--dry-run")
     assert "would send 5 of 6 scanned" in result.stdout
     assert "invalid address 1" in result.stdout
+    raw = hub.cli("sync", "create", str(omnisend), "--segment", "all", "--dry-run", "--json")
+    counts = json.loads(raw.stdout)["report"]["counts"]
+    assert counts["would_send"] == 5 and None not in counts.values()  # unset ones left out
     assert sandbox.state("omnisend")["requests"] == before
     assert hub.api("/v1/syncs")["syncs"] == []
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    return asdict(report)
+    return report.as_dict()  # unset optional counts left out, as runs are stored
 
 
 async def sync_or_404(request: Request) -> Sync:
