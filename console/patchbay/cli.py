@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -594,7 +595,8 @@ def sync_delete(ctx: Context, sync_id: str, yes: bool) -> None:
 @common
 @pass_ctx
 def sync_progress(ctx: Context, sync_id: str, follow: bool) -> None:
-    """Where a sync's run is: scanned, filtered by reason, sent, failed, rate."""
+    """Where a sync's run is: scanned, filtered by reason, sent, failed; --follow: a bar
+    with rows/s and the time left."""
     if not follow:
         output(
             ctx,
@@ -603,8 +605,12 @@ def sync_progress(ctx: Context, sync_id: str, follow: bool) -> None:
         )
         return
     live = sys.stdout.isatty() and not ctx.json
+    # The rate and the ETA, from the rows scanned by the times the daemon stamped its
+    # events with (its clock, so a slow terminal or a late event does not skew them).
+    samples: tuple[render.Sample, ...] = ()
 
     async def watch(client: ControlClient) -> None:
+        nonlocal samples
         async for event in client.stream(f"/v1/syncs/{sync_id}/progress", follow=1):
             if "fields" not in event:  # the snapshot that opens the stream
                 if ctx.json:
@@ -614,11 +620,19 @@ def sync_progress(ctx: Context, sync_id: str, follow: bool) -> None:
                     return
                 continue
             fields = event["fields"]
+            at = render.seconds_of(event.get("ts"))
+            if at is not None and isinstance(fields.get("scanned"), int):
+                samples = render.observe(samples, at, fields["scanned"])
             if ctx.json:
                 click.echo(json.dumps(fields))
+                continue
+            found = render.pace(samples, fields.get("total"))
+            line = render.progress_bar(fields, found=found)
+            if live:  # one line redrawn: cut to the terminal, the rest of it cleared
+                width = shutil.get_terminal_size().columns - 1
+                click.echo("\r" + line[:width] + "\x1b[K", nl=False)
             else:
-                line = render.progress_bar(fields)
-                click.echo(("\r" + line) if live else line, nl=not live)
+                click.echo(line)
             if fields.get("done"):
                 if live:
                     click.echo()
@@ -644,16 +658,111 @@ def orders() -> None:
     show_default=True,
     help="active: new paid orders follow by themselves",
 )
+@click.option(
+    "--wait",
+    "-w",
+    is_flag=True,
+    help="Follow it to its end with a progress bar (exit 1 if it fails)",
+)
 @common
 @pass_ctx
-def orders_export(ctx: Context, integration: int, mode: str) -> None:
-    """Send INTEGRATION's store orders not yet at the destination (each exactly once)."""
+def orders_export(ctx: Context, integration: int, mode: str, wait: bool) -> None:
+    """Send INTEGRATION's store orders not yet at the destination (each exactly once). The
+    daemon starts the export and answers at once; one runs per integration at a time
+    (asking again while it runs answers that one)."""
     data = call(
         ctx, lambda c: c.post(f"/v1/integrations/{integration}/orders/export", {"mode": mode})
     )
-    output(ctx, data, render.order_export)
-    if data.get("stopped") or data.get("failed"):
+    if not wait:
+        output(ctx, data, render.order_export_started)
+        return
+    if not ctx.json:
+        click.echo(render.order_export_started(data, hint=False))
+    final = _follow_export(ctx, integration, int(data["id"]))
+    output(ctx, final, render.order_export)
+    if final["state"] == "failed":
         sys.exit(EXIT_FAILED)
+
+
+@orders.command("status")
+@click.argument("integration", type=int)
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Follow the export under way to its end with a progress bar (exit 1 if it fails)",
+)
+@common
+@pass_ctx
+def orders_status(ctx: Context, integration: int, follow: bool) -> None:
+    """INTEGRATION's order ledger (orders per state), its newest export and the orders
+    that failed, are in doubt or were never sent (ineligible)."""
+    path = f"/v1/integrations/{integration}/orders"
+    data = call(ctx, lambda c: c.get(path))
+    export = data.get("export")
+    if follow and export is not None and export["state"] == "running":
+        _follow_export(ctx, integration, int(export["id"]))
+        data = call(ctx, lambda c: c.get(path))
+        export = data.get("export")
+    output(ctx, data, render.order_status)
+    if follow and export is not None and export["state"] == "failed":
+        sys.exit(EXIT_FAILED)
+
+
+def _follow_export(ctx: Context, integration: int, export_id: int) -> dict[str, Any]:
+    """Draw an order export's progress until it ends (a bar redrawn on a terminal, plain
+    lines otherwise, nothing with --json); the export as it ended. Ctrl-C stops following,
+    never the export (exit 130)."""
+    live = sys.stdout.isatty() and not ctx.json
+    path = f"/v1/integrations/{integration}/orders/export"
+    samples: tuple[render.Sample, ...] = ()
+    drawn = False
+
+    async def watch(client: ControlClient) -> dict[str, Any] | None:
+        nonlocal samples, drawn
+        async for event in client.stream(path, export=export_id, follow=1):
+            export = event.get("fields", event)  # the snapshot is the export itself
+            at = render.seconds_of(event["ts"]) if "fields" in event else None
+            if at is not None:
+                samples = render.observe(samples, at, render.order_through(export))
+            if export.get("state") != "running":
+                break
+            if ctx.json:
+                continue
+            line = render.order_export_bar(export, render.pace(samples, export.get("total")))
+            if live:  # one line redrawn: cut to the terminal, the rest of it cleared
+                width = shutil.get_terminal_size().columns - 1
+                click.echo("\r" + line[:width] + "\x1b[K", nl=False)
+                drawn = True
+            else:
+                click.echo(line)
+        else:
+            return None  # the daemon closed the stream (stopping)
+        ended: dict[str, Any] = await client.get(path, export=export_id)
+        return ended
+
+    try:
+        final = call(ctx, watch)
+    except KeyboardInterrupt:
+        if drawn:
+            click.echo()
+        click.echo(
+            f"patchbay: stopped following; order export {export_id} goes on in the daemon "
+            f"(patchbay orders status {integration} --follow)",
+            err=True,
+        )
+        sys.exit(130)
+    if drawn:
+        click.echo()
+    if final is None:
+        fail(
+            ctx,
+            f"patchbayd closed the stream before order export {export_id} ended; it goes on "
+            f"when the daemon starts again (patchbay orders status {integration})",
+            "interrupted",
+        )
+        raise AssertionError("unreachable")
+    return final
 
 
 @main.group()

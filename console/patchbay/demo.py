@@ -211,10 +211,14 @@ def start_flows(socket: Path) -> list[str]:
                 )
                 lines.append(f"  sync {made['id']}: subscribers -> omnisend (active)")
             if "klaviyo" in ids:
-                report = await client.post(
-                    f"/v1/integrations/{ids['klaviyo']}/orders/export", {"mode": "active"}
-                )
-                ineligible = report["ledger"].get("ineligible", 0)
+                # The export goes on in the daemon: follow it to its end for the summary.
+                path = f"/v1/integrations/{ids['klaviyo']}/orders/export"
+                started = await client.post(path, {"mode": "active"})
+                async for event in client.stream(path, export=started["id"], follow=1):
+                    if event.get("fields", event).get("state") != "running":
+                        break
+                report = await client.get(path, export=started["id"])
+                ineligible = report.get("ineligible") or 0
                 lines.append(
                     f"  orders -> klaviyo: {report['sent']} sent (active)"
                     + (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -38,6 +40,23 @@ def duration(seconds: float) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def ago(timestamp: str | None, now: datetime) -> str:
+    """An ISO time from the daemon as an age ("3m 5s ago"); "-" for none, and the text
+    as it came when it is not a time (a console shows it rather than hide it)."""
+    if not timestamp:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = (now - moment).total_seconds()
+    if seconds < 0:
+        return "in " + duration(-seconds)
+    return "just now" if seconds < 1 else duration(seconds) + " ago"
 
 
 def status(data: dict[str, Any]) -> str:
@@ -161,7 +180,7 @@ def integration(data: dict[str, Any]) -> str:
         ("state", data["state"] + (f" — {data['reason']}" if data.get("reason") else "")),
         ("account", data.get("account")),
         ("key", data.get("fingerprint")),
-        ("rate limit", f"{data.get('rate_limit')} ({data.get('throttled', 0)} throttled)"),
+        ("rate limit", rate_use(data)),
         ("connected", data["created_at"]),
         (
             "last activity",
@@ -181,7 +200,30 @@ def integration(data: dict[str, Any]) -> str:
             f"  {a['ts']} {a['action']} " + " ".join(f"{k}={v}" for k, v in a["detail"].items())
             for a in audit
         )
+    problems = data.get("problems") or []
+    if problems:
+        text += "\n\nrecent warnings and errors:\n" + "\n".join(
+            f"  {event_line(e)}" for e in problems
+        )
     return text
+
+
+def rate_use(data: dict[str, Any]) -> str:
+    """An integration's limit and its use now, from GET /v1/integrations/ID: what an
+    operator asks when a sync crawls (is it the limit? is the provider holding us?)."""
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        return f"{data.get('rate_limit')} ({data.get('throttled', 0)} throttled)"
+    sent, per_minute = usage.get("sent_last_minute", 0), usage.get("per_minute", 0)
+    parts = [str(usage.get("limit", "none"))]
+    share = f" ({100 * sent // per_minute} %)" if per_minute else ""
+    parts.append(f"{sent} sent last minute{share}")
+    if usage.get("waiting"):
+        parts.append(f"{usage['waiting']} waiting")
+    if usage.get("held_for"):
+        parts.append(f"provider asked to pause: {usage['held_for']} s left")
+    parts.append(f"{usage.get('throttled', 0)} throttled")
+    return " · ".join(parts)
 
 
 def _filtered(counts: dict[str, Any]) -> str:
@@ -197,15 +239,87 @@ def counts_line(counts: dict[str, Any]) -> str:
     )
 
 
-def progress_bar(fields: dict[str, Any], width: int = 30) -> str:
+Sample = tuple[float, int]  # (seconds on one clock, rows a run has scanned by then)
+PACE_WINDOW = 30.0  # the rate is over about the last this many seconds: recent, not jumpy
+PACE_SETTLE = 5.0  # no row moved for this long (or longer): the rate is 0, not unknown
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast a run goes through its rows and when it will be through them. The
+    daemon's own `rate` counts contacts sent, which says nothing about the rows left
+    when most are unchanged or filtered; this counts rows scanned, as the bar does.
+    `rate` None: not measured yet; `eta` None: unknown (no total, not measured, stalled)."""
+
+    rate: float | None = None
+    eta: float | None = None
+
+
+def observe(
+    samples: tuple[Sample, ...], at: float, scanned: int, window: float = PACE_WINDOW
+) -> tuple[Sample, ...]:
+    """`samples` with (at, scanned) added, oldest first. What is older than `window` is
+    dropped, but for one sample as old as the window or older (the rate is measured over
+    the whole window); a count lower than the last, or a clock that went back, is a new
+    run: the samples start over."""
+    if samples and (scanned < samples[-1][1] or at < samples[-1][0]):
+        samples = ()
+    kept = (*samples, (at, scanned))
+    while len(kept) > 2 and at - kept[1][0] >= window:
+        kept = kept[1:]
+    return kept
+
+
+def pace(samples: tuple[Sample, ...], total: int | None, settle: float = PACE_SETTLE) -> Pace:
+    """Rows per second over the samples, and the seconds left for the rows to `total`
+    at that rate. Not measured until time has passed and either a row moved or `settle`
+    seconds went by without one (the counts move a batch at a time)."""
+    if len(samples) < 2:
+        return Pace()
+    (first_at, first), (last_at, last) = samples[0], samples[-1]
+    span = last_at - first_at
+    if span <= 0 or (last == first and span < settle):
+        return Pace()
+    rate = max(0, last - first) / span
+    left = None if total is None else max(0, total - last)
+    if left is None or (left and not rate):
+        return Pace(rate)
+    return Pace(rate, left / rate if left else 0.0)
+
+
+def pace_text(found: Pace) -> str:
+    """The rate and the time left ("52 rows/s · ETA 1m 5s"), or that there is nothing
+    to go by yet."""
+    if found.rate is None:
+        return "measuring the rate …"
+    rate = f"{found.rate:.1f}" if found.rate < 10 else f"{found.rate:,.0f}"
+    eta = "-" if found.eta is None else duration(found.eta + 0.5)  # rounded, not cut
+    return f"{rate} rows/s · ETA {eta}"
+
+
+def seconds_of(timestamp: Any) -> float | None:
+    """An ISO time from the daemon as seconds (a sample's clock), None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def progress_bar(fields: dict[str, Any], width: int = 30, found: Pace | None = None) -> str:
+    """One line of `sync progress --follow`: the bar, then the rate and ETA (first, so a
+    narrow terminal cuts the counts rather than them), then the counts."""
     total, scanned = fields.get("total") or 0, fields.get("scanned") or 0
     share = 1.0 if fields.get("done") else min(1.0, scanned / total if total else 0.0)
     filled = int(share * width)
     bar = "#" * filled + "." * (width - filled)
+    if fields.get("done"):
+        speed = "done" + (f", {fields['rate']} sent/s" if fields.get("rate") else "")
+    else:
+        speed = pace_text(found or Pace())
     return (
-        f"[{bar}] {share:4.0%}  sent {fields.get('sent', 0)}  failed "
+        f"[{bar}] {share:4.0%}  {speed}  sent {fields.get('sent', 0)}  failed "
         f"{fields.get('failed', 0)}  filtered {sum(fields.get('filtered', {}).values())}"
-        f"  {fields.get('rate', 0)}/s" + ("  done" if fields.get("done") else "")
     )
 
 
@@ -292,18 +406,85 @@ def dry_run(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def order_export(data: dict[str, Any]) -> str:
-    ledger = data.get("ledger", {})
+ORDER_SETTLED = ("sent", "failed", "in_doubt", "ineligible")  # an order's first attempt is over
+
+
+def order_through(export: dict[str, Any]) -> int:
+    """Orders of an export whose first attempt is over (what its bar counts)."""
+    return sum(export.get(k) or 0 for k in ORDER_SETTLED)
+
+
+def _order_counts(export: dict[str, Any]) -> str:
+    total = export.get("total")
+    text = (
+        f"{total} orders: sent {export.get('sent') or 0}, failed {export.get('failed') or 0},"
+        f" in doubt {export.get('in_doubt') or 0}, ineligible {export.get('ineligible') or 0}"
+        if total is not None
+        else "waiting for the export under way to end"
+    )
+    if export.get("waiting"):
+        text += f", waiting {export['waiting']}"
+    if export.get("resent"):
+        text += f" ({export['resent']} re-sent after an interruption)"
+    return text
+
+
+def _order_mode(export: dict[str, Any]) -> str:
+    follows = " (new paid orders follow by themselves)" if export["mode"] == "active" else ""
+    return f"mode: {export['mode']}{follows}"
+
+
+def order_export_started(export: dict[str, Any], hint: bool = True) -> str:
+    """The answer to `orders export` (POST .../orders/export): the export under way, and
+    (`hint`) how to follow it."""
+    head = f"order export {export['id']} of integration {export['integration']}"
+    if export.get("already_running"):
+        head += f" is already running (since {export['started_at']}): {_order_counts(export)}"
+    else:
+        head += " started; it goes on in the daemon"
+    text = f"{head}\n{_order_mode(export)}"
+    if hint:
+        text += f"\nfollow it: patchbay orders status {export['integration']} --follow"
+    return text
+
+
+def order_export_bar(export: dict[str, Any], found: Pace | None = None) -> str:
+    """An export under way on the one progress bar (`sync progress --follow`'s)."""
+    return progress_bar(
+        {
+            "total": export.get("total") or 0,
+            "scanned": order_through(export),
+            "sent": export.get("sent") or 0,
+            "failed": export.get("failed") or 0,
+            "filtered": {"ineligible": export.get("ineligible") or 0},
+            "done": export.get("state") != "running",
+        },
+        found=found,
+    )
+
+
+def order_export(export: dict[str, Any]) -> str:
+    """An export run: state, counts, mode, and why it failed."""
     lines = [
-        f"orders: sent {data['sent']} now ({data['resent']} re-sent after an interruption),"
-        f" failed {data['failed']}, in doubt {data['in_doubt']}",
-        "ledger: " + (", ".join(f"{k} {v}" for k, v in sorted(ledger.items())) or "empty"),
-        f"mode: {data['mode']}"
-        + (" (new paid orders follow by themselves)" if data["mode"] == "active" else ""),
+        f"order export {export['id']} of integration {export['integration']}: "
+        f"{export['state']} — {_order_counts(export)}",
+        _order_mode(export),
+        f"started {export['started_at']}"
+        + (f", finished {export['finished_at']}" if export.get("finished_at") else ""),
     ]
-    if data.get("stopped"):
-        lines.append(f"stopped: {data['stopped']}")
-    for problem in data.get("problems", []):
+    if export.get("error"):
+        lines.append(f"{'failed' if export['state'] == 'failed' else 'note'}: {export['error']}")
+    return "\n".join(lines)
+
+
+def order_status(data: dict[str, Any]) -> str:
+    """GET .../orders: the ledger of the integration, its newest export, the orders that
+    need a look."""
+    ledger = data.get("ledger") or {}
+    lines = ["ledger: " + (", ".join(f"{k} {v}" for k, v in sorted(ledger.items())) or "empty")]
+    export = data.get("export")
+    lines.append(order_export(export) if export else "no export asked for yet")
+    for problem in data.get("problems") or []:
         lines.append(
             f"  order {problem['order']}: {problem.get('state', 'failed')} — {problem['reason']}"
         )

@@ -307,7 +307,12 @@ class Service:
         )
         self.metrics.watch_outbox(lambda: self.outbox_depth)
         self._orders = orders = OrderExporter(
-            self.db, self.clock, Logger(self.sink, "orders"), self.integrations, self.outbox
+            self.db,
+            self.clock,
+            Logger(self.sink, "orders"),
+            self.integrations,
+            self.outbox,
+            self.bus,
         )
 
         def changed(stores: set[str]) -> None:

@@ -122,6 +122,26 @@ def test_every_command_fails_cleanly(
     assert result.output.count("\n") <= 3, result.output  # a line or two, not a dump
 
 
+FOLLOWING = [("orders", "export", "1", "--wait"), ("orders", "status", "1", "--follow")]
+
+
+@pytest.mark.parametrize("kind", ["gone", "500", "slow"])
+@pytest.mark.parametrize("args", FOLLOWING, ids=[" ".join(c) for c in FOLLOWING])
+def test_following_options_fail_cleanly_too(
+    args: tuple[str, ...], kind: str, daemons: dict[str, Path]
+) -> None:
+    """The options that follow an export to its end meet the same three daemons."""
+    result = CliRunner().invoke(
+        main, list(args), env={"PATCHBAY_SOCKET": str(daemons[kind]), "PATCHBAY_TIMEOUT": "0.3"}
+    )
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert result.exit_code == (3 if kind == "gone" else 1), result.output
+    assert result.output.count("\n") <= 3, result.output
+
+
 def test_the_walk_covers_the_whole_cli() -> None:
     assert len(CASES) >= 30 and ("sync", "run") in CASES and ("logs",) in CASES
 

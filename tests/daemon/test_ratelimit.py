@@ -105,3 +105,30 @@ async def test_limiter_counts_429s_and_holds() -> None:
     assert limiter.throttled == 9
     assert limiter.observe(200, H({})) is None
     assert limiter.observe(429, H({})) == 1  # a success resets the back-off
+
+
+@pytest.mark.anyio
+async def test_usage_counts_the_last_minute_and_what_waits() -> None:
+    clock = FakeClock(NOW)
+    limiter = RateLimiter(Limit(100, 60.0, burst=100), clock)
+    for _ in range(7):
+        async with limiter.slot():
+            pass
+    clock.advance(30)
+    for _ in range(3):
+        async with limiter.slot():
+            pass
+    limiter.observe(429, H({"Retry-After": "5"}))
+    assert limiter.usage() == {
+        "limit": "100/min",
+        "sent_last_minute": 10,
+        "per_minute": 100,
+        "waiting": 0,
+        "held_for": 5.0,
+        "throttled": 1,
+    }
+    clock.advance(31)  # the first seven are more than a minute old
+    assert limiter.usage()["sent_last_minute"] == 3
+    clock.advance(60)
+    assert limiter.usage()["sent_last_minute"] == 0
+    assert RateLimiter(None, clock).usage()["limit"] == "none"

@@ -170,6 +170,14 @@ def test_a_key_revoked_while_in_use_puts_the_integration_in_error(
     assert "Missing or invalid private key" in json.loads(checked.stdout)["error"]["message"]
     data = json.loads(hub.cli("integrations", "show", str(made["id"]), "--json").stdout)
     assert data["state"] == "error" and "Missing or invalid private key" in data["reason"]
+    # the detail names the failure among its recent problems, and says how the limit is used
+    assert any(
+        "Missing or invalid private key" in e["fields"].get("reason", "") for e in data["problems"]
+    )
+    assert all(e["level"] in ("warning", "error") for e in data["problems"])
+    assert data["usage"]["limit"] == data["rate_limit"] and data["usage"]["sent_last_minute"] >= 1
+    shown = hub.cli("integrations", "show", str(made["id"])).stdout
+    assert "recent warnings and errors:" in shown and "sent last minute" in shown
     sandbox.faults("klaviyo", revoked_keys=[])
     data = json.loads(hub.cli("integrations", "check", str(made["id"]), "--json").stdout)
     assert data["state"] == "connected" and data["reason"] is None

@@ -32,6 +32,13 @@ def test_shopify_store_is_set_up_and_read_page_by_page(workdir: Path, sandbox: S
         ]
         assert {h["address"] for h in hooks} == {address}
         assert store(daemon)["webhooks"] == address
+        # the store view: health, what came in, how much waits, when the import saved
+        listed = daemon.api("/v1/stores")["stores"]
+        view = next(s for s in listed if s["name"] == "shop")
+        assert view["state"] == "ok" and view["customers"] == 600
+        assert view["last_received_from"] == "shopify" and view["last_received_at"]
+        assert view["import_saved_at"] and view["quarantined"] == 0
+        assert next(s for s in listed if s["name"] == "demo")["import_saved_at"] is None
     finally:
         daemon.kill()
 

@@ -108,6 +108,13 @@ async def pages(db: Database, query: EventQuery, size: int = PAGE) -> AsyncItera
         after = int(rows[-1][0])
 
 
+async def newest(db: Database, query: EventQuery, count: int) -> list[Event]:
+    """The newest `count` stored events `query` matches, oldest first."""
+    narrowed = await start_of_newest(db, query, count)
+    found = [e async for page in pages(db, narrowed) for e in page]
+    return found[-count:] if count else []
+
+
 async def prune(db: Database, keep: int = KEEP_ROWS, older_than: str | None = None) -> None:
     """Keep the newest `keep` rows; with `older_than` (an ISO time in our form), also
     drop every row logged before it (a retention time)."""

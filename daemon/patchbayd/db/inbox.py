@@ -127,6 +127,24 @@ async def backlog(db: Database) -> tuple[int, str | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
+async def store_activity(db: Database, store: str) -> dict[str, Any]:
+    """What came in from one store: when last, and how much waits or is quarantined."""
+    last = await db.fetchone(
+        "SELECT received_at, source FROM inbox WHERE store = ? ORDER BY id DESC LIMIT 1", (store,)
+    )
+    counts = await db.fetchone(
+        "SELECT count(*) FILTER (WHERE processed_at IS NULL),"
+        " count(*) FILTER (WHERE quarantined_at IS NOT NULL) FROM inbox WHERE store = ?",
+        (store,),
+    )
+    return {
+        "last_received_at": last[0] if last else None,
+        "last_received_from": last[1] if last else None,
+        "pending": int(counts[0]) if counts else 0,
+        "quarantined": int(counts[1]) if counts else 0,
+    }
+
+
 async def known(db: Database, store: str, keys: Sequence[str]) -> set[str]:
     """The dedupe keys among `keys` the store's inbox already holds (rows already in)."""
     found: set[str] = set()

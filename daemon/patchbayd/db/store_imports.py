@@ -54,3 +54,9 @@ async def save(db: Database, store: str, progress: ImportProgress, now: str) -> 
             now,
         ),
     )
+
+
+async def saved_at(db: Database, store: str) -> str | None:
+    """When the store's import last committed a page (None: never)."""
+    row = await db.fetchone("SELECT updated_at FROM store_imports WHERE store = ?", (store,))
+    return row[0] if row else None

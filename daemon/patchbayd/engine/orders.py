@@ -7,6 +7,12 @@ crash a `sending` row is the one order whose fate is unknown: where the provider
 by our order id it is simply sent again (still one order there); where it does not
 (SALESmanago) it is held back as `in_doubt` and listed for a human instead of risking a
 duplicate purchase. A send that timed out there is in doubt the same way.
+
+An export someone asks for is a run (`request`): recorded, answered at once, and carried
+out in the background, one per integration at a time (asking again while one runs returns
+that one). Its orders are tagged in the ledger, so where it stands is read from the
+database (`status`), published on the bus as `progress` events while it runs, and resumed
+when a daemon stopped during it starts again.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import contextlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..bus import Bus
 from ..clock import Clock, isoformat
 from ..db import Database
 from ..db import orders as ledger
@@ -32,6 +39,9 @@ PAGE = 200
 REPORT_WAIT_SECONDS = 20.0  # an export waits this long for first outcomes to report
 REPORT_POLL_SECONDS = 0.1
 FEED_RETRY_SECONDS = 60.0  # a followed feed that stopped tries again after this
+RUN_POLL_SECONDS = 0.25  # a run reads its ledger rows this often while it waits
+PROGRESS_EVERY_SECONDS = 1.0  # at most one progress event per run this often
+STALL_SECONDS = 10.0  # failures and no order sent for this long: the provider is down
 
 
 @dataclass
@@ -42,6 +52,18 @@ class ExportReport:
     in_doubt: int = 0
     stopped: str | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _shape(run: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """A running run with its counts read from its ledger rows."""
+    return {
+        **run,
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
+        "in_doubt": counts.get("in_doubt", 0),
+        "ineligible": counts.get("ineligible", 0),
+        "waiting": counts.get("queued", 0) + counts.get("sending", 0),
+    }
 
 
 def _key(order_id: str) -> str:
@@ -56,42 +78,69 @@ class OrderExporter:
         log: Logger,
         integrations: IntegrationManager,
         outbox: Outbox,
+        bus: Bus,
     ) -> None:
-        self.db, self.clock, self.log = db, clock, log
+        self.db, self.clock, self.log, self.bus = db, clock, log, bus
         self.outbox = outbox
         self.integrations = integrations
         self._locks: dict[int, asyncio.Lock] = {}
         self._feeds: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
+        self._runs: dict[int, asyncio.Task[None]] = {}  # integration id -> its run's task
+        self._asking = asyncio.Lock()  # two requests at once still start one run
         self.changes = StoreChanges()
 
     def _now(self) -> str:
         return isoformat(self.clock.now())
 
-    async def follow(self, integration_id: int, mode: str) -> ExportReport:
-        """Export the integration's orders now and, `active`, every paid order after. The
-        wish is recorded before the export starts: killed during it, the daemon resumes."""
-        await ledger.follow(self.db, integration_id, mode, self._now())
-        return await self.export(integration_id)
-
     async def export(self, integration_id: int) -> ExportReport:
-        """Send every confirmed/paid order not yet at the destination; one export at a time."""
-        lock = self._locks.setdefault(integration_id, asyncio.Lock())
-        async with lock:
+        """A feed's export: send every confirmed/paid order not yet at the destination,
+        then wait a while for the outcomes to report (a run watches its own rows)."""
+        report = ExportReport()
+        async with self._locks.setdefault(integration_id, asyncio.Lock()):
             started = self._now()
-            report = await self._export(integration_id)
-            if not report.stopped:  # asked-for exports up to its start are done
-                await ledger.finished(self.db, integration_id, started)
-            return report
+            asked = await self._queue_all(integration_id, report, None)
+        await self._report(integration_id, asked, report)
+        if not report.stopped:  # asked-for exports up to its start are done
+            await ledger.finished(self.db, integration_id, started)
+        return report
 
-    async def _export(self, integration_id: int) -> ExportReport:
+    async def _report(self, integration_id: int, asked: list[str], report: ExportReport) -> None:
+        outcome = await self._outcomes(integration_id, asked)
+        report.sent = outcome.get("sent", 0)
+        report.failed = outcome.get("failed", 0)
+        report.in_doubt += outcome.get("in_doubt", 0)
+        waiting = outcome.get("queued", 0) + outcome.get("sending", 0)
+        if waiting:
+            report.stopped = (
+                f"{waiting} orders still being sent; they go on by themselves "
+                f"(patchbay deliveries list --route 0 --integration "
+                f"{integration_id})"
+            )
+        report.problems = await ledger.problems(self.db, integration_id)
+        self.log.info(
+            "orders exported",
+            integration=integration_id,
+            sent=report.sent,
+            failed=report.failed,
+            resent=report.resent,
+            in_doubt=report.in_doubt,
+            waiting=waiting,
+        )
+
+    async def _queue_all(
+        self, integration_id: int, report: ExportReport, run: int | None
+    ) -> list[str]:
         """Queue every order not yet at the destination on the outbox (ledger `queued`
-        with its delivery, in one commit), then wait a while for the outcomes to report.
-        The outbox sends them: the integration's own worker, timeout, retries, dead
-        letters and replay; the ledger keeps each order exactly once."""
+        with its delivery, in one commit, tagged with the run that asked); the ids of the
+        orders the export covers. The outbox sends them: the integration's own worker,
+        timeout, retries, dead letters and replay; the ledger keeps each order once.
+        Callers hold the integration's lock: one export queues at a time (waiting for
+        outcomes needs no lock)."""
         live = self.integrations.get(integration_id)
         store = live.integration.store
-        report = ExportReport()
+        if run is not None:  # what is already under way (or was cut off) is this run's too
+            await ledger.adopt_under_way(self.db, integration_id, run)
         sending = await outbox_rows.open_keys(self.db, integration_id, "export_order")
         asked: list[str] = []
         for order in await ledger.interrupted(self.db, integration_id, store):
@@ -99,7 +148,7 @@ class OrderExporter:
                 asked.append(order.id)  # its delivery is still open: the worker judges it
             elif live.provider.orders_idempotent:
                 report.resent += 1
-                await self._queue(integration_id, [order])
+                await self._queue(integration_id, [order], run)
                 asked.append(order.id)
             else:
                 report.in_doubt += 1
@@ -123,36 +172,17 @@ class OrderExporter:
             if not batch:
                 break
             cursor = batch[-1][1]
-            await self._queue(integration_id, [order for order, _ in batch])
+            await self._queue(integration_id, [order for order, _ in batch], run)
             asked += [order.id for order, _ in batch]
         # The report covers what this export asked for and what was already under way
         # (an earlier export, or one a crash cut off, which the outbox now finishes).
         asked = sorted({*asked, *await ledger.under_way(self.db, integration_id)})
         self.outbox.wake({integration_id})
-        outcome = await self._outcomes(integration_id, asked)
-        report.sent = outcome.get("sent", 0)
-        report.failed = outcome.get("failed", 0)
-        report.in_doubt += outcome.get("in_doubt", 0)
-        waiting = outcome.get("queued", 0) + outcome.get("sending", 0)
-        if waiting:
-            report.stopped = (
-                f"{waiting} orders still being sent; they go on by themselves "
-                f"(patchbay deliveries list --route 0 --integration "
-                f"{integration_id})"
-            )
-        report.problems = await ledger.problems(self.db, integration_id)
-        self.log.info(
-            "orders exported",
-            integration=integration_id,
-            sent=report.sent,
-            failed=report.failed,
-            resent=report.resent,
-            in_doubt=report.in_doubt,
-            waiting=waiting,
-        )
-        return report
+        return asked
 
-    async def _queue(self, integration_id: int, orders: list[StoreOrder]) -> None:
+    async def _queue(
+        self, integration_id: int, orders: list[StoreOrder], run: int | None = None
+    ) -> None:
         """Ledger rows and deliveries in one commit. An order whose address a sync would
         filter (invalid, role, none) is never sent: its ledger row says so, and its
         delivery is dead at once, listed with the reason."""
@@ -169,6 +199,7 @@ class OrderExporter:
                     "ineligible" if refused else "queued",
                     refused,
                     now,
+                    run,
                 )
                 await outbox_rows.requeue(conn, integration_id, _key(order.id), now)
                 deliveries.append(
@@ -189,6 +220,157 @@ class OrderExporter:
                     )
                 )
             await outbox_rows.enqueue(conn, deliveries, now)
+
+    # ---- export runs: asked for, answered at once, carried out in the background -------
+
+    async def request(self, integration_id: int, mode: str) -> tuple[dict[str, Any], bool]:
+        """Start an export of the integration's orders in the background, or, when one is
+        running, return that one (the feed's mode is updated; no second export starts):
+        (where the run stands, whether it was already running)."""
+        self.integrations.get(integration_id)  # UnknownIntegration: nothing recorded
+        async with self._asking:
+            current = await ledger.get_run(self.db, integration_id)
+            if current is not None and current["state"] == "running":
+                if current["mode"] != mode:
+                    await ledger.set_mode(self.db, integration_id, current["id"], mode, self._now())
+                self._launch(current)  # only if no task runs it (resumed at start, say)
+                found = await self.status(integration_id, current["id"])
+                assert found is not None
+                return found, True
+            run = await ledger.start_run(self.db, integration_id, mode, self._now())
+            self._launch(run)
+        self.log.info("order export started", integration=integration_id, export=run["id"])
+        found = await self.status(integration_id, run["id"])
+        assert found is not None
+        return found, False
+
+    async def status(self, integration_id: int, run_id: int | None = None) -> dict[str, Any] | None:
+        """Where an export run stands (no id: the integration's newest), from the ledger:
+        its rows' states while it runs, the counts it ended with after."""
+        run = await ledger.get_run(self.db, integration_id, run_id)
+        if run is None or run["state"] != "running":
+            return run
+        return _shape(run, await ledger.run_counts(self.db, run["id"]))
+
+    def _launch(self, run: dict[str, Any]) -> None:
+        integration_id = run["integration"]
+        task = self._runs.get(integration_id)
+        if task is None or task.done():
+            self._runs[integration_id] = asyncio.create_task(
+                self._run(run), name=f"order export {run['id']}"
+            )
+
+    async def resume(self) -> set[int]:
+        """Runs a stopped daemon left `running` go on (their ledger rows say how far they
+        got); the integrations they belong to."""
+        resumed = set()
+        for run in await ledger.running_runs(self.db):
+            self.log.info("order export resumed", integration=run["integration"], export=run["id"])
+            self._launch(run)
+            resumed.add(run["integration"])
+        return resumed
+
+    async def _run(self, run: dict[str, Any]) -> None:
+        """One export run to its end: queue (once no other export is queueing), watch
+        the ledger until every order has had its first attempt, record the outcome."""
+        integration_id, run_id = run["integration"], run["id"]
+        error: str | None = None
+        try:
+            async with self._locks.setdefault(integration_id, asyncio.Lock()):
+                started = self._now()
+                report = ExportReport()
+                await self._queue_all(integration_id, report, run_id)
+                counts = await ledger.run_counts(self.db, run_id)
+                await ledger.set_run_total(self.db, run_id, sum(counts.values()), report.resent)
+            run = {
+                **run,
+                "total": sum(counts.values()),
+                "resent": (run.get("resent") or 0) + report.resent,
+            }
+            error = await self._watch(run)
+            if error is None:  # asked-for exports up to its start are done
+                await ledger.finished(self.db, integration_id, started)
+        except UnknownIntegration:
+            error = "the integration was disconnected"
+        except Exception as exc:  # logged and recorded; the orders stay in the ledger
+            error = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
+            self.log.error("order export failed", integration=integration_id, error=error)
+        # (Cancelled: the daemon is stopping; the run stays `running` and resumes at start.)
+        try:
+            counts = await ledger.run_counts(self.db, run_id)
+            if error is None and counts.get("failed"):
+                error = (
+                    f"{counts['failed']} orders failed at the provider; `patchbay orders "
+                    f"status {integration_id}` says why (the outbox retries those it can)"
+                )
+            state = "failed" if error else "done"
+            await ledger.finish_run(self.db, run_id, state, counts, error, self._now())
+            final = await self.status(integration_id, run_id)
+            if final is not None:
+                self._publish(final, done=True)
+            (self.log.info if state == "done" else self.log.warning)(
+                "order export finished" if state == "done" else "order export failed",
+                integration=integration_id,
+                export=run_id,
+                sent=counts.get("sent", 0),
+                failed=counts.get("failed", 0),
+                in_doubt=counts.get("in_doubt", 0),
+                ineligible=counts.get("ineligible", 0),
+                error=error,
+            )
+        except Exception as exc:  # the database went away under it (stopping): logged
+            self.log.error(
+                "order export could not be recorded",
+                integration=integration_id,
+                export=run_id,
+                error=f"{type(exc).__name__}: {str(exc)[:200]}",
+            )
+
+    async def _watch(self, run: dict[str, Any]) -> str | None:
+        """Follow the run's ledger rows until each has had its first attempt, publishing
+        progress; None, or why it stopped watching first (the integration went away; the
+        provider failing with nothing getting through for STALL_SECONDS: the orders wait
+        in the outbox, which goes on by itself)."""
+        integration_id, run_id = run["integration"], run["id"]
+        last: dict[str, int] | None = None
+        published = float("-inf")
+        through, moved = -1, self.clock.monotonic()
+        while True:
+            counts = await ledger.run_counts(self.db, run_id)
+            now = self.clock.monotonic()
+            # Through for good: a failed order may be tried again and fail again, which
+            # is no progress (a provider that is down keeps the failed count moving).
+            good = sum(counts.get(s, 0) for s in ("sent", "in_doubt", "ineligible"))
+            if good != through:
+                through, moved = good, now
+            if counts != last and now - published >= PROGRESS_EVERY_SECONDS:
+                last, published = counts, now
+                self._publish(_shape(run, counts), done=False)
+            waiting = counts.get("queued", 0) + counts.get("sending", 0)
+            if not waiting:
+                return None
+            try:
+                live = self.integrations.get(integration_id)
+            except UnknownIntegration:
+                return "the integration was disconnected; its orders were not sent"
+            if counts.get("failed") and now - moved >= STALL_SECONDS:
+                why = live.unreachable or "every attempt failed"
+                return (
+                    f"the provider is not taking orders ({why}); {waiting} orders wait in "
+                    f"the outbox and go on by themselves (patchbay deliveries list "
+                    f"--route 0 --integration {integration_id})"
+                )
+            await asyncio.sleep(RUN_POLL_SECONDS)
+
+    def _publish(self, data: dict[str, Any], *, done: bool) -> None:
+        self.bus.publish(
+            ts=self._now(),
+            kind="progress",
+            level="info",
+            component="orders",
+            message="order export finished" if done else "order export progress",
+            fields={**data, "export": data["id"], "done": done},
+        )
 
     async def _outcomes(self, integration_id: int, order_ids: list[str]) -> dict[str, int]:
         """Ledger states of these orders once each has had its first attempt (or the wait
@@ -217,10 +399,12 @@ class OrderExporter:
     async def follow_changes(self) -> None:
         """Each followed integration exports in its own task: a provider that takes its
         whole timeout per order delays its own feed, never another integration's."""
-        # First catch up: orders that arrived while the daemon was down, and any export
-        # that a crash cut off, go now rather than at the store's next change.
+        # First catch up: export runs and any export that a crash cut off, and orders
+        # that arrived while the daemon was down, go now rather than at the next change.
+        resumed = await self.resume()
         for integration_id in await ledger.unfinished(self.db):
-            self._kick(integration_id)
+            if integration_id not in resumed:  # the run covers them
+                self._kick(integration_id)
         try:
             while True:
                 changed = await self.changes.next()
@@ -229,7 +413,7 @@ class OrderExporter:
                         if self.integrations.get(integration_id).integration.store in changed:
                             self._kick(integration_id)
         finally:
-            for task in self._feeds.values():
+            for task in [*self._feeds.values(), *self._runs.values()]:
                 task.cancel()
 
     def _kick(self, integration_id: int) -> None:

@@ -9,6 +9,7 @@ time as an argument, so tests drive it with tables instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ UNITS = {
 }
 BACKOFF_CAP = 60.0  # 429s without a hint back off 1, 2, 4 … s, up to this
 MAX_HOLD = 3600.0  # never believe a header asking us to stop for more than an hour
+USE_WINDOW = 60.0  # "current use" counts the requests let through in this many seconds
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,9 @@ class RateLimiter:
         )
         self.throttled = 0  # 429s seen, for status and benchmarks
         self._unhinted = 0  # consecutive 429s that said nothing about when to come back
+        self.waiting = 0  # requests waiting for their turn now
+        # Requests let through, per whole second (second, count), over the last window.
+        self._sent: collections.deque[list[int]] = collections.deque()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -189,7 +194,39 @@ class RateLimiter:
         else:
             wait = max(0.0, self._held_until - now)
         if wait > 0:
-            await asyncio.sleep(wait)
+            self.waiting += 1
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                self.waiting -= 1
+        self._count(now + wait)
+
+    def _count(self, at: float) -> None:
+        second = int(at)
+        if self._sent and self._sent[-1][0] == second:
+            self._sent[-1][1] += 1
+        else:
+            self._sent.append([second, 1])
+        self._forget(at)
+
+    def _forget(self, now: float) -> None:
+        while self._sent and self._sent[0][0] <= now - USE_WINDOW:
+            self._sent.popleft()
+
+    def usage(self) -> dict[str, float | int | str]:
+        """What the operator asks when a sync crawls: the limit, how much of it the last
+        minute used, how many requests wait for a turn, and whether the provider told us
+        to stop."""
+        now = self.clock.monotonic()
+        self._forget(now)
+        return {
+            "limit": str(self.limit) if self.limit else "none",
+            "sent_last_minute": sum(count for _, count in self._sent),
+            "per_minute": round(self.limit.rate * 60) if self.limit else 0,
+            "waiting": self.waiting,
+            "held_for": round(self.held_for(), 1),
+            "throttled": self.throttled,
+        }
 
     def held_for(self) -> float:
         """Seconds until the provider's last "stop" expires (0 when not held)."""

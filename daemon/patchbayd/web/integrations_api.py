@@ -7,20 +7,20 @@ straight into a `Secret` and is never echoed, logged or returned.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..db import event_log, orders
 from ..db import integrations as rows
-from ..db import orders
 from ..integrations import ConnectRefused, UnknownIntegration
 from ..providers.errors import AuthFailed, ProviderError, Transient
 from ..providers.registry import SPECS, InvalidSettings
 from ..secret import Secret
 from .errors import ApiError
+from .sse import event_stream
 from .state import parts_of
 
 if TYPE_CHECKING:
@@ -73,7 +73,30 @@ def detail(parts: Components, integration_id: int) -> dict[str, Any]:
         },
         "rate_limit": str(limiter.limit) if limiter.limit else "none",
         "throttled": limiter.throttled,
+        "usage": limiter.usage(),
     }
+
+
+PROBLEMS = ("warning", "error")
+PROBLEMS_SHOWN = 10
+RING_READ = 100_000  # the whole ring, whatever size it was given
+
+
+async def problems(parts: Components, integration_id: int) -> list[dict[str, Any]]:
+    """The integration's newest warnings and errors: from the bus's ring, and from the
+    event log table for what the ring no longer holds (after a restart, say)."""
+    ring = parts.bus.recent(RING_READ)
+    mine = [
+        e
+        for e in ring
+        if e.level in PROBLEMS and str(e.fields.get("integration")) == str(integration_id)
+    ]
+    if len(mine) < PROBLEMS_SHOWN:
+        query = event_log.EventQuery(
+            PROBLEMS, str(integration_id), before=ring[0].id if ring else None
+        )
+        mine = [*await event_log.newest(parts.db, query, PROBLEMS_SHOWN - len(mine)), *mine]
+    return [e.as_dict() for e in mine[-PROBLEMS_SHOWN:]]
 
 
 async def providers(request: Request) -> Response:
@@ -113,6 +136,7 @@ async def show(request: Request) -> Response:
     integration_id = _id(request)
     data = detail(parts, integration_id)
     data["audit"] = await rows.audit(parts.db, integration_id, 20)
+    data["problems"] = await problems(parts, integration_id)
     return JSONResponse(data)
 
 
@@ -144,6 +168,8 @@ async def disconnect(request: Request) -> Response:
 
 
 async def export_orders(request: Request) -> Response:
+    """Start an export in the background and answer at once (202) with where it stands;
+    while one runs, answer that one (200, `already_running`), never a second export."""
     parts = parts_of(request)
     integration_id = _id(request)
     body = await json_object(request)
@@ -151,25 +177,55 @@ async def export_orders(request: Request) -> Response:
     if mode not in ("active", "once"):
         raise ApiError(422, "mode must be active or once")
     try:
-        parts.integrations.get(integration_id)
+        run, running = await parts.orders.request(integration_id, mode)
     except UnknownIntegration as exc:
         raise ApiError(404, str(exc)) from None
-    try:
-        report = await parts.orders.follow(integration_id, mode)
-    except UnknownIntegration as exc:
-        raise ApiError(404, str(exc)) from None
-    return JSONResponse(
-        {**asdict(report), "mode": mode, "ledger": await orders.ledger(parts.db, integration_id)}
+    return JSONResponse({**run, "already_running": running}, status_code=200 if running else 202)
+
+
+async def export_progress(request: Request) -> Response:
+    """An export run: the newest of the integration, or `?export=ID`; `?follow=1` streams
+    a snapshot, then its progress events (SSE) until the client stops reading."""
+    parts = parts_of(request)
+    integration_id = _id(request)
+    raw = request.query_params.get("export")
+    if raw is not None and not raw.isdigit():
+        raise ApiError(422, "export must be an export id")
+    follow = request.query_params.get("follow") in ("1", "true")
+    # Subscribe before reading the state: a run ending in between is not missed.
+    subscription = parts.bus.subscribe() if follow else None
+    run = await parts.orders.status(integration_id, int(raw) if raw else None)
+    if run is None:
+        if subscription is not None:
+            subscription.close()
+        raise ApiError(
+            404,
+            f"no order export {raw} of integration {integration_id}"
+            if raw
+            else f"no order export of integration {integration_id} yet",
+        )
+    if subscription is None:
+        return JSONResponse(run)
+    run_id = run["id"]
+    return event_stream(
+        subscription,
+        [f"event: snapshot\ndata: {json.dumps(run)}\n\n"],
+        lambda event: (
+            event.kind == "progress"
+            and event.component == "orders"
+            and event.fields.get("export") == run_id
+        ),
     )
 
 
 async def order_status(request: Request) -> Response:
-    db = parts_of(request).db
+    parts = parts_of(request)
     integration_id = _id(request)
     return JSONResponse(
         {
-            "ledger": await orders.ledger(db, integration_id),
-            "problems": await orders.problems(db, integration_id),
+            "ledger": await orders.ledger(parts.db, integration_id),
+            "problems": await orders.problems(parts.db, integration_id),
+            "export": await parts.orders.status(integration_id),
         }
     )
 
@@ -178,6 +234,7 @@ ROUTES = [
     Route("/v1/providers", providers),
     Route("/v1/integrations/{id}/orders", order_status),
     Route("/v1/integrations/{id}/orders/export", export_orders, methods=["POST"]),
+    Route("/v1/integrations/{id}/orders/export", export_progress),
     Route("/v1/integrations", list_integrations),
     Route("/v1/integrations", connect, methods=["POST"]),
     Route("/v1/integrations/{id}", show),
