@@ -256,6 +256,111 @@ INTEGRATIONS = {
     ]
 }
 
+INTEGRATION_3 = {
+    **INTEGRATIONS["cards"][2],
+    "fingerprint": "sha256:9f2c41d0",
+    "settings": {"owner": "ops@example.com"},
+    "callbacks": {
+        "opt_in": "http://127.0.0.1:8780/callbacks/Xq3v9TzL0aB1cD2eF3gH4iJ5/opt-in?email=$email$",
+        "opt_out": "http://127.0.0.1:8780/callbacks/Xq3v9TzL0aB1cD2eF3gH4iJ5/opt-out?email=$email$",
+    },
+    "rate_limit": "1000/min",
+    "throttled": 2,
+    "usage": {
+        "limit": "1000/min",
+        "sent_last_minute": 412,
+        "per_minute": 1000,
+        "waiting": 3,
+        "held_for": 0.0,
+        "throttled": 2,
+    },
+    "audit": [
+        {
+            "id": 9,
+            "ts": "2026-11-22T10:03:10Z",
+            "action": "integration.error",
+            "integration_id": 3,
+            "detail": {"reason": "API key revoked: 401 Unauthorized"},
+        },
+        {
+            "id": 4,
+            "ts": "2026-11-22T09:00:00Z",
+            "action": "integration.connected",
+            "integration_id": 3,
+            "detail": {"provider": "salesmanago", "store": "loyalty", "fingerprint": "sha256:9f2c"},
+        },
+    ],
+    "problems": [
+        {
+            "id": 30,
+            "ts": "2026-11-22T10:02:00Z",
+            "kind": "log",
+            "level": "warning",
+            "component": "integrations",
+            "message": "integration check failed",
+            "fields": {"integration": 3, "reason": "Service Unavailable (HTTP 503)"},
+        },
+        {
+            "id": 31,
+            "ts": "2026-11-22T10:03:10Z",
+            "kind": "log",
+            "level": "error",
+            "component": "integrations",
+            "message": "integration credentials rejected",
+            "fields": {"integration": 3, "reason": "API key revoked: 401 Unauthorized"},
+        },
+    ],
+}
+
+STORES = {
+    "stores": [
+        {
+            "name": "shop",
+            "kind": "shopify",
+            "state": "ok",
+            "reason": None,
+            "checked_at": "2026-11-22T10:05:30Z",
+            "webhooks": "https://hub.example.com/webhooks/shopify/shop",
+            "customers": 1200,
+            "orders": 310,
+            "events": 0,
+            "pending": 3,
+            "quarantined": 0,
+            "last_received_at": "2026-11-22T10:05:58Z",
+            "last_received_from": "shopify",
+            "import_saved_at": "2026-11-22T10:05:31Z",
+        },
+        {
+            "name": "loyalty",
+            "kind": "push",
+            "state": "ok",
+            "reason": None,
+            "customers": 840,
+            "orders": 0,
+            "events": 2210,
+            "pending": 0,
+            "quarantined": 2,
+            "last_received_at": "2026-11-22T09:41:00Z",
+            "last_received_from": "push",
+            "import_saved_at": None,
+        },
+        {
+            "name": "outlet",
+            "kind": "shopify",
+            "state": "error",
+            "reason": "store unreachable: connection refused",
+            "checked_at": "2026-11-22T10:05:50Z",
+            "customers": 0,
+            "orders": 0,
+            "events": 0,
+            "pending": 0,
+            "quarantined": 0,
+            "last_received_at": None,
+            "import_saved_at": None,
+        },
+    ]
+}
+
 FILTERED = {"role_address": 12, "invalid_email": 3, "opted_out": 0}
 SYNCS = {
     "syncs": [
@@ -331,6 +436,68 @@ SYNCS = {
             "last_run": None,
         },
     ]
+}
+
+
+def sync_run(
+    id: int, sync: int, state: str, started: str, finished: str | None, **counts: Any
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "sync": sync,
+        "state": state,
+        "full": id == 1,
+        "error": "destination refused the batch: 401 Unauthorized" if state == "failed" else None,
+        "started_at": started,
+        "finished_at": finished,
+        "counts": {"filtered": {}, **counts},
+    }
+
+
+def sync_detail(sync: dict[str, Any], runs: list[Any], sent: int) -> dict[str, Any]:
+    """GET /v1/syncs/ID: the listing's sync without last_run, its runs and failures."""
+    detail = {k: v for k, v in sync.items() if k != "last_run"}
+    return {**detail, "sent": sent, "runs": runs, "failures": copy.deepcopy(SYNC_FAILURES)}
+
+
+SYNC_FAILURES = [
+    {
+        "customer": "c17",
+        "email": "annabelle.longname@example.com",
+        "reason": "HTTP 400 from omnisend: invalid property 'loyalty_points' (must be a number)",
+        "attempts": 3,
+        "at": "2026-11-22T10:00:08Z",
+    },
+    {
+        "customer": "c42",
+        "email": None,
+        "reason": "HTTP 422 from omnisend: email is blocked",
+        "attempts": 1,
+        "at": "2026-11-22T09:40:02Z",
+    },
+]
+SYNC_DETAILS = {
+    1: sync_detail(
+        {**SYNCS["syncs"][0], "rules": {"mapping": {"member.points": "points"}, "tags": ["vip"]}},
+        [
+            SYNCS["syncs"][0]["last_run"],
+            sync_run(6, 1, "failed", "2026-11-22T09:40:00Z", "2026-11-22T09:40:03Z", scanned=40),
+            sync_run(
+                5,
+                1,
+                "done",
+                "2026-11-22T09:00:00Z",
+                "2026-11-22T09:21:30Z",
+                total=1200,
+                scanned=1200,
+                sent=1150,
+                failed=2,
+                filtered=FILTERED,
+            ),
+        ],
+        sent=1180,
+    ),
+    2: sync_detail(SYNCS["syncs"][1], [SYNCS["syncs"][1]["last_run"]], sent=140),
 }
 
 ROUTES = {
@@ -588,9 +755,12 @@ def installation() -> dict[str, Answer]:
     running, a dead delivery, quarantined rows."""
     return {
         "GET /v1/status": STATUS,
+        "GET /v1/stores": STORES,
         "GET /v1/providers": PROVIDERS,
         "GET /v1/integrations": INTEGRATIONS,
+        "GET /v1/integrations/3": INTEGRATION_3,
         "GET /v1/syncs": SYNCS,
+        **{f"GET /v1/syncs/{i}": detail for i, detail in SYNC_DETAILS.items()},
         "GET /v1/routes": ROUTES,
         "GET /v1/deliveries": deliveries,
         "GET /v1/inbox/quarantined": QUARANTINE,

@@ -387,3 +387,41 @@ async def test_help_lists_the_screens_keys_then_the_apps() -> None:
         assert text.count("Deliveries") == 1  # d is this screen's here (the route's)
         await pilot.press("escape")
         assert isinstance(app.screen, RoutesScreen)
+
+
+async def test_an_unchanged_feed_is_not_posted_again_but_a_change_or_an_ask_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A repaint costs CPU: an idle console re-reading the same list must not redraw it."""
+    from patchbay.tui.messages import Feed, RoutesUpdated
+    from patchbay.tui.screens import routes
+
+    monkeypatch.setattr(routes, "FEED", Feed("/v1/routes", RoutesUpdated.from_json, every=0.05))
+    app, daemon = started()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("r")
+        screen = app.screen
+        posted: list[object] = []
+        original = screen.post_message
+
+        def counted(message: object) -> bool:
+            if isinstance(message, RoutesUpdated):
+                posted.append(message)
+            return original(message)  # type: ignore[arg-type]
+
+        screen.post_message = counted  # type: ignore[method-assign]
+
+        def reads() -> int:
+            return len([r for r in daemon.requests if r[1] == "/v1/routes"])
+
+        start = reads()
+        await until(pilot, lambda: reads() >= start + 5)
+        assert len(posted) <= 1  # at most the first read after the counting began
+        before = len(posted)
+        changed = copy.deepcopy(daemon.answers["GET /v1/routes"])
+        changed["routes"][0]["name"] = "renamed"
+        daemon.answers["GET /v1/routes"] = changed
+        await until(pilot, lambda: len(posted) == before + 1)
+        app.refresh_feed()  # asked for (after an action): posted even when unchanged
+        await until(pilot, lambda: len(posted) == before + 2)

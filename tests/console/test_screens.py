@@ -7,25 +7,44 @@ look at each changed SVG before committing it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import Button, DataTable, Input
 
+from patchbay.tui import records
 from patchbay.tui.app import PatchbayApp
+from patchbay.tui.messages import LogArrived
 from patchbay.tui.screens.connect import ConnectScreen
+from patchbay.tui.screens.event import EventScreen
 from patchbay.tui.screens.help import HelpScreen
+from patchbay.tui.screens.integration_detail import IntegrationDetailScreen
+from patchbay.tui.screens.sync_create import SyncCreateScreen
+from patchbay.tui.screens.sync_detail import SyncDetailScreen
 from patchbay.tui.widgets.integration_card import IntegrationCard
 from patchbay.tui.widgets.log_pane import LogPane
+from patchbay.tui.widgets.log_search import LogSearch
 from patchbay.tui.widgets.status_panel import StatusPanel
 from patchbay.tui.widgets.sync_card import SyncCard
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, installation
 
+NOW = datetime(2026, 11, 22, 10, 6, tzinfo=UTC)  # just after the fake daemon's events
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
 Scene = Callable[[Pilot[None], PatchbayApp, FakeDaemon], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True)
+def local_time_is_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The log shows local times: the snapshots are taken in UTC, wherever they run."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
@@ -73,6 +92,16 @@ async def connect_form(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon)
     no_blinking(app)
 
 
+async def integration_detail(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    await integrations(pilot, app, daemon)
+    next(c for c in app.screen.query(IntegrationCard) if c.card.id == 3).focus()
+    await pilot.press("enter")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, IntegrationDetailScreen) and app.screen.detail is not None,
+    )
+
+
 async def help_keys(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
     await integrations(pilot, app, daemon)
     await pilot.press("question_mark")
@@ -83,6 +112,28 @@ async def syncs(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> Non
     await connected(pilot, app, daemon)
     await pilot.press("s")
     await until(pilot, lambda: len(app.screen.query(SyncCard)) == 3)
+
+
+async def sync_detail(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    await syncs(pilot, app, daemon)
+    await pilot.press("enter")  # the first card (sync 1) has the focus
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, SyncDetailScreen) and app.screen.shown is not None,
+    )
+
+
+async def sync_create(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    await syncs(pilot, app, daemon)
+    await pilot.press("plus")
+    await until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, SyncCreateScreen)
+            and not app.screen.query_one("#create", Button).disabled
+        ),
+    )
+    no_blinking(app)
 
 
 async def consent(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
@@ -116,6 +167,60 @@ async def inbox(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> Non
     await until(pilot, table_rows(app, 2))
 
 
+async def log_filtered(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    """Level warning and up, integration 3's (the event under the cursor), a search."""
+    await connected(pilot, app, daemon)
+    log = app.query_one(LogPane)
+    await pilot.press("l", "l", "up")
+    assert log.view.chosen is not None and log.view.chosen.fields.get("integration") == 3
+    await pilot.press("I", "slash", *"revoked", "enter")
+    await until(pilot, lambda: "'revoked'" in str(log.border_title) and len(log.lines) == 1)
+
+
+async def log_search(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    """The search line open, a word typed and not applied yet."""
+    await connected(pilot, app, daemon)
+    await pilot.press("slash", *"delivery")
+    box = app.query_one(LogSearch)
+    await until(pilot, lambda: box.has_focus and box.value == "delivery")
+    no_blinking(app)
+
+
+async def log_paused(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    """Paused, then three events came: kept and counted, not shown."""
+    await connected(pilot, app, daemon)
+    log = app.query_one(LogPane)
+    await pilot.press("p")
+    for n in range(3):
+        event = records.LogEvent(
+            id=100 + n, ts="2026-11-22T10:09:00Z", component="sync", message="batch sent"
+        )
+        app.post_message(LogArrived(event))
+    await until(pilot, lambda: "paused · 3 new" in str(log.border_title))
+
+
+async def log_keys(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    """? on the main screen: the log's keys, then the app's."""
+    await connected(pilot, app, daemon)
+    await pilot.press("question_mark")
+    await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+async def event_detail(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    """The integration event in full, 17 minutes after it happened."""
+    await connected(pilot, app, daemon)
+    log = app.query_one(LogPane)
+    log.clock = lambda: datetime(2026, 11, 22, 10, 20, tzinfo=UTC)
+    await pilot.press("up", "up", "up", "enter")
+    await until(pilot, lambda: isinstance(app.screen, EventScreen))
+
+
+async def stores(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    await connected(pilot, app, daemon)
+    await pilot.press("t")
+    await until(pilot, table_rows(app, 3))
+
+
 NO_SOCKET = "no socket there (is patchbayd running?)"
 
 
@@ -135,14 +240,23 @@ SCENES: dict[str, Scene] = {
     "main": connected,
     "integrations": integrations,
     "connect": connect_form,
+    "integration_detail": integration_detail,
     "help": help_keys,
     "syncs": syncs,
+    "sync_detail": sync_detail,
+    "sync_create": sync_create,
     "consent": consent,
     "routes": routes,
     "deliveries": deliveries,
     "inbox": inbox,
+    "stores": stores,
     "disconnected": never_connected,
     "disconnected-routes": routes_after_the_daemon_left,
+    "log-filtered": log_filtered,
+    "log-search": log_search,
+    "log-paused": log_paused,
+    "log-help": log_keys,
+    "event": event_detail,
 }
 
 
@@ -152,7 +266,7 @@ def test_screen_snapshot(
     snap_compare: Callable[..., bool], scene: str, size: tuple[int, int]
 ) -> None:
     daemon = FakeDaemon(installation(), EVENTS, down=NO_SOCKET if scene == "disconnected" else None)
-    app = PatchbayApp(SOCKET, reconnect_delay=60, open_client=daemon.open)
+    app = PatchbayApp(SOCKET, reconnect_delay=60, open_client=daemon.open, now=lambda: NOW)
 
     async def run_before(pilot: Pilot[None]) -> None:
         await SCENES[scene](pilot, app, daemon)

@@ -15,6 +15,8 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
@@ -40,8 +42,9 @@ from .screens.live import LiveScreen, footer
 from .widgets.log_pane import LogPane
 from .widgets.status_panel import StatusPanel
 
-STATUS_EVERY = 2.0
+STATUS_EVERY = 3.0
 IDLE_CHECK = 1.0  # how often the feed loop looks again when the screen in front has none
+AGES_EVERY = 15.0  # an unchanged feed is posted again this often: the "3m ago" move on
 READ_TIMEOUT = 5.0  # status, log, feeds
 CALL_TIMEOUT = 30.0  # actions and look-ups, some of which wait for a provider
 
@@ -68,6 +71,13 @@ def control_client(socket: Path, timeout: float) -> Client:
     return ControlClient(socket, timeout=timeout)
 
 
+def same_status(new: records.StatusSummary, old: records.StatusSummary | None) -> bool:
+    """Nothing to repaint: equal but for the uptime, which the panel shows to the minute."""
+    return old is not None and replace(new, uptime_seconds=new.uptime_seconds // 60) == replace(
+        old, uptime_seconds=old.uptime_seconds // 60
+    )
+
+
 def _failure(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
@@ -84,6 +94,7 @@ class PatchbayApp(App[None]):
         Binding("r", "routes", "Routes"),
         Binding("d", "deliveries", "Deliveries"),
         Binding("n", "inbox", "Inbox"),
+        Binding("t", "stores", "Stores"),
         Binding("l", "cycle_level", "Log level", show=False),
     ]
 
@@ -93,8 +104,10 @@ class PatchbayApp(App[None]):
         reconnect_delay: float = 1.0,
         *,
         open_client: Callable[[Path, float], Client] = control_client,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__()
+        self.now = now  # for "3m ago": tests give a fixed time
         self.socket = socket
         self.reconnect_delay = reconnect_delay
         self.open_client = open_client
@@ -156,6 +169,11 @@ class PatchbayApp(App[None]):
         from .screens.inbox import InboxScreen
 
         self._show(InboxScreen, InboxScreen)
+
+    def action_stores(self) -> None:
+        from .screens.stores import StoresScreen
+
+        self._show(StoresScreen, StoresScreen)
 
     def action_cycle_level(self) -> None:
         self.query_one(LogPane).cycle_level()
@@ -288,7 +306,8 @@ class PatchbayApp(App[None]):
                 status = records.status_from_json(await reads.get("/v1/status"))
             except (DaemonUnreachable, ApiFailure, httpx.HTTPError, records.BadRecord):
                 continue  # the log stream ending is what says the daemon is gone
-            self.post_message(StatusUpdated(status))
+            if not same_status(status, self.status):
+                self.post_message(StatusUpdated(status))
 
     def _front(self) -> Screen[Any]:
         """The screen being looked at: the top one, or the one under a dialog."""
@@ -300,6 +319,7 @@ class PatchbayApp(App[None]):
         the screen or its feed changed or `refresh_feed()` asked, and post the result to
         that screen (if it still wants it)."""
         last: tuple[Screen[Any], Feed, float] | None = None
+        posted: tuple[Screen[Any], Feed, Any, float] | None = None  # and the answer, when
         while True:
             screen = self._front()
             feed = screen.feed() if isinstance(screen, LiveScreen) else None
@@ -308,11 +328,23 @@ class PatchbayApp(App[None]):
                 same = last is not None and last[0] is screen and last[1] == feed
                 age = time.monotonic() - last[2] if last is not None and same else math.inf
                 if age >= feed.every or self._wake.is_set():
+                    asked = self._wake.is_set()
                     self._wake.clear()
-                    message = await self._read_feed(reads, feed)
-                    if isinstance(screen, LiveScreen) and screen.feed() == feed:
+                    raw, message = await self._read_feed(reads, feed)
+                    now = time.monotonic()
+                    # An answer like the last one posted is not posted again (a repaint
+                    # costs CPU); unless asked for, or the ages it shows are getting old.
+                    repeat = (
+                        not asked
+                        and raw is not None
+                        and posted is not None
+                        and posted[:3] == (screen, feed, raw)
+                        and now - posted[3] < AGES_EVERY
+                    )
+                    if not repeat and isinstance(screen, LiveScreen) and screen.feed() == feed:
                         screen.post_message(message)
-                    last, age = (screen, feed, time.monotonic()), 0.0
+                        posted = (screen, feed, raw, now)
+                    last, age = (screen, feed, now), 0.0
                 wait = min(IDLE_CHECK, feed.every - age)
             else:
                 self._wake.clear()
@@ -320,10 +352,14 @@ class PatchbayApp(App[None]):
                 await asyncio.wait_for(self._wake.wait(), max(wait, 0.01))
 
     @staticmethod
-    async def _read_feed(reads: Client, feed: Feed) -> FeedUpdate | FeedFailed:
+    async def _read_feed(reads: Client, feed: Feed) -> tuple[Any, FeedUpdate | FeedFailed]:
+        """The answer as it came (None when it failed) and what to post for it."""
         try:
-            return feed.parse(await reads.get(feed.path, **dict(feed.params)))
+            raw = await reads.get(feed.path, **dict(feed.params))
         except (ApiFailure, DaemonUnreachable, httpx.HTTPError) as exc:
-            return FeedFailed(_failure(exc))
+            return None, FeedFailed(_failure(exc))
+        try:
+            return raw, feed.parse(raw)
         except records.BadRecord as exc:
-            return FeedFailed(f"the daemon's answer to {feed.path} could not be read: {exc}")
+            message = f"the daemon's answer to {feed.path} could not be read: {exc}"
+            return None, FeedFailed(message)

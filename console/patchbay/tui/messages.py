@@ -60,6 +60,16 @@ class IntegrationsUpdated(FeedUpdate, bubble=False):
         return cls(records.integrations_from_json(data))
 
 
+class IntegrationDetailUpdated(FeedUpdate, bubble=False):
+    def __init__(self, detail: records.IntegrationDetail) -> None:
+        super().__init__()
+        self.detail = detail
+
+    @classmethod
+    def from_json(cls, data: Any) -> IntegrationDetailUpdated:
+        return cls(records.integration_detail_from_json(data))
+
+
 class SyncsUpdated(FeedUpdate, bubble=False):
     def __init__(self, syncs: tuple[records.SyncRow, ...]) -> None:
         super().__init__()
@@ -68,6 +78,16 @@ class SyncsUpdated(FeedUpdate, bubble=False):
     @classmethod
     def from_json(cls, data: Any) -> SyncsUpdated:
         return cls(records.syncs_from_json(data))
+
+
+class SyncDetailUpdated(FeedUpdate, bubble=False):
+    def __init__(self, detail: records.SyncDetail) -> None:
+        super().__init__()
+        self.detail = detail
+
+    @classmethod
+    def from_json(cls, data: Any) -> SyncDetailUpdated:
+        return cls(records.sync_detail_from_json(data))
 
 
 class RoutesUpdated(FeedUpdate, bubble=False):
@@ -98,6 +118,16 @@ class QuarantineUpdated(FeedUpdate, bubble=False):
     @classmethod
     def from_json(cls, data: Any) -> QuarantineUpdated:
         return cls(records.quarantine_from_json(data))
+
+
+class StoresUpdated(FeedUpdate, bubble=False):
+    def __init__(self, stores: tuple[records.StoreRow, ...]) -> None:
+        super().__init__()
+        self.stores = stores
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoresUpdated:
+        return cls(records.stores_from_json(data))
 
 
 class FeedFailed(Message, bubble=False):

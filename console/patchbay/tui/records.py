@@ -109,6 +109,55 @@ def store_from_json(data: Any) -> StoreStatus:
     )
 
 
+@dataclass(frozen=True)
+class StoreRow:
+    """A store on the store view (GET /v1/stores): `id` is its place in the list (the
+    config's order), for the table; the name is what identifies it."""
+
+    id: int
+    name: str
+    kind: str = "?"
+    state: str | None = None
+    reason: str | None = None
+    checked_at: str | None = None
+    webhooks: str | None = None
+    customers: int = 0
+    orders: int = 0
+    events: int = 0
+    pending: int = 0
+    quarantined: int = 0
+    last_received_at: str | None = None
+    last_received_from: str | None = None
+    import_saved_at: str | None = None
+
+
+def stores_from_json(data: Any) -> tuple[StoreRow, ...]:
+    """GET /v1/stores."""
+    rows = []
+    for place, raw in enumerate(_list(_object(data, "stores"), "stores", "stores")):
+        item = _object(raw, "store")
+        rows.append(
+            StoreRow(
+                id=place,
+                name=_text(item, "name", "?"),
+                kind=_text(item, "kind", "?"),
+                state=_opt_text(item, "state"),
+                reason=_opt_text(item, "reason"),
+                checked_at=_opt_text(item, "checked_at"),
+                webhooks=_opt_text(item, "webhooks"),
+                customers=_int(item, "customers"),
+                orders=_int(item, "orders"),
+                events=_int(item, "events"),
+                pending=_int(item, "pending"),
+                quarantined=_int(item, "quarantined"),
+                last_received_at=_opt_text(item, "last_received_at"),
+                last_received_from=_opt_text(item, "last_received_from"),
+                import_saved_at=_opt_text(item, "import_saved_at"),
+            )
+        )
+    return tuple(rows)
+
+
 def status_from_json(data: Any) -> StatusSummary:
     """GET /v1/status."""
     status = _object(data, "status")
@@ -264,6 +313,53 @@ def integrations_from_json(data: Any) -> tuple[IntegrationCard, ...]:
     return tuple(
         integration_from_json(c)
         for c in _list(_object(data, "integrations"), "cards", "integrations")
+    )
+
+
+@dataclass(frozen=True)
+class IntegrationAudit:
+    ts: str
+    action: str
+    detail: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class IntegrationDetail:
+    """GET /v1/integrations/ID: the card, and what only the detail shows."""
+
+    card: IntegrationCard
+    fingerprint: str | None = None
+    created_at: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=_empty)
+    opt_in_url: str | None = None
+    opt_out_url: str | None = None
+    rate: Mapping[str, Any] = field(default_factory=_empty)  # rate_limit, throttled, usage
+    audit: tuple[IntegrationAudit, ...] = ()
+    problems: tuple[LogEvent, ...] = ()
+
+
+def integration_detail_from_json(data: Any) -> IntegrationDetail:
+    detail = _object(data, "integration")
+    callbacks = _mapping(detail, "callbacks")
+    return IntegrationDetail(
+        card=integration_from_json(detail),
+        fingerprint=_opt_text(detail, "fingerprint"),
+        created_at=_opt_text(detail, "created_at"),
+        settings=_mapping(detail, "settings"),
+        opt_in_url=_opt_text(callbacks, "opt_in"),
+        opt_out_url=_opt_text(callbacks, "opt_out"),
+        rate=MappingProxyType(
+            {k: detail[k] for k in ("rate_limit", "throttled", "usage") if k in detail}
+        ),
+        audit=tuple(
+            IntegrationAudit(
+                ts=_text(entry, "ts"),
+                action=_text(entry, "action", "?"),
+                detail=_mapping(entry, "detail"),
+            )
+            for entry in (_object(a, "audit entry") for a in _list(detail, "audit", "integration"))
+        ),
+        problems=tuple(log_event_from_json(e) for e in _list(detail, "problems", "integration")),
     )
 
 
@@ -547,4 +643,81 @@ def suppressed_from_json(data: Any) -> tuple[AuditEntry, ...]:
     return tuple(
         audit_entry_from_json(e)
         for e in _list(_object(data, "suppressed"), "suppressed", "suppressed")
+    )
+
+
+# -- one sync in full --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncHistoryRun:
+    """A run in a sync's history: the run as the listing has it, and when it started."""
+
+    run: SyncRun
+    started_at: str | None = None
+    full: bool = False
+
+
+@dataclass(frozen=True)
+class SyncFailure:
+    """A contact whose last send failed (it is retried on every run), and why."""
+
+    customer: str
+    email: str | None = None
+    reason: str = ""
+    attempts: int = 0
+    at: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncDetail:
+    """GET /v1/syncs/ID: the sync, its rules, its recent runs (newest first) and its
+    failed contacts (the latest first)."""
+
+    sync: SyncRow
+    sent: int = 0  # contacts the destination holds from it
+    created_at: str | None = None
+    mapping: Mapping[str, Any] = field(default_factory=_empty)
+    tags: tuple[str, ...] = ()
+    export_opted_out: bool = False
+    acquired_since: str | None = None
+    acquired_until: str | None = None
+    runs: tuple[SyncHistoryRun, ...] = ()
+    failures: tuple[SyncFailure, ...] = ()
+
+
+def sync_detail_from_json(data: Any) -> SyncDetail:
+    detail = _object(data, "sync")
+    sync = sync_from_json(detail)
+    what = f"sync {sync.id}"
+    rules = _mapping(detail, "rules")
+    runs = tuple(
+        SyncHistoryRun(
+            run=sync_run_from_json(raw),
+            started_at=_opt_text(raw, "started_at"),
+            full=raw.get("full") is True,
+        )
+        for raw in (_object(r, f"{what} run") for r in _list(detail, "runs", what))
+    )
+    failures = tuple(
+        SyncFailure(
+            customer=_text(raw, "customer", "?"),
+            email=_opt_text(raw, "email"),
+            reason=_text(raw, "reason"),
+            attempts=_int(raw, "attempts"),
+            at=_opt_text(raw, "at"),
+        )
+        for raw in (_object(f, f"{what} failure") for f in _list(detail, "failures", what))
+    )
+    return SyncDetail(
+        sync=sync,
+        sent=_int(detail, "sent"),
+        created_at=_opt_text(detail, "created_at"),
+        mapping=_mapping(rules, "mapping"),
+        tags=tuple(str(t) for t in rules.get("tags") or () if isinstance(t, str)),
+        export_opted_out=rules.get("export_opted_out") is True,
+        acquired_since=_opt_text(rules, "acquired_since"),
+        acquired_until=_opt_text(rules, "acquired_until"),
+        runs=runs,
+        failures=failures,
     )

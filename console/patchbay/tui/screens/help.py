@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -17,6 +18,9 @@ SHOWN = {
     "right": "→",
     "up": "↑",
     "down": "↓",
+    "slash": "/",
+    "pageup": "pgup",
+    "pagedown": "pgdn",
 }
 
 
@@ -42,6 +46,36 @@ def _keys(
     return found
 
 
+def _own(node: DOMNode) -> list[BindingType]:
+    """The keys a widget's class declares when that class is the console's own: the log's
+    keys live on its pane and view, not on the screen. Textual's widgets (an Input's
+    cursor keys, a scroll view's arrows) are left out, as their screens' built-ins are."""
+    for cls in type(node).__mro__:
+        if "BINDINGS" in vars(cls):
+            own = cls.__module__.startswith("patchbay.")
+            return list(vars(cls)["BINDINGS"]) if own else []
+    return []
+
+
+def screen_keys(screen: Screen[object]) -> list[BindingType]:
+    """The keys that act on `screen`: those of its focused widget and the widgets around
+    it first (they are looked up first), then the screen's own; a key taken nearer the
+    focus is not listed again."""
+    chain: list[DOMNode] = []
+    node: DOMNode | None = screen.focused
+    while node is not None and node is not screen:
+        chain.append(node)
+        node = node.parent
+    found: list[BindingType] = []
+    taken: set[str] = set()
+    for bindings in [*(_own(n) for n in chain), list(screen.BINDINGS)]:
+        for binding in bindings:
+            if isinstance(binding, Binding) and binding.key not in taken:
+                taken.add(binding.key)
+                found.append(binding)
+    return found
+
+
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -57,8 +91,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         text = Text()
-        here = _keys(list(self.under.BINDINGS))
-        taken = {b.key for b in self.under.BINDINGS if isinstance(b, Binding)}
+        bindings = screen_keys(self.under)
+        here = _keys(bindings)
+        taken = {b.key for b in bindings if isinstance(b, Binding)}
         anywhere = _keys(self.app_bindings, taken)
         if self.app.ENABLE_COMMAND_PALETTE:
             anywhere.append(("ctrl+p", "Command palette"))

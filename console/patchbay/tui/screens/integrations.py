@@ -1,7 +1,8 @@
 """Integrations: a card per integration and per provider not connected yet.
 
-a connects (adds) the focused provider card, x disconnects the focused integration (after a
-confirmation), k checks its credentials now. The app refreshes the cards every 2 s.
+a connects (adds) the focused provider card, enter opens the focused integration's detail,
+x disconnects it (after a confirmation), k checks its credentials now. The app refreshes
+the cards every 3 s.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from ..messages import Feed, IntegrationsUpdated, RequestFailed
 from ..widgets.integration_card import IntegrationCard
 from .confirm import ConfirmScreen
 from .connect import ConnectScreen
+from .integration_detail import IntegrationDetailScreen
 from .live import LiveScreen, footer
 
-REFRESH_SECONDS = 2.0
+REFRESH_SECONDS = 3.0
 FEED = Feed("/v1/integrations", IntegrationsUpdated.from_json, every=REFRESH_SECONDS)
 
 
@@ -31,6 +33,7 @@ class IntegrationsScreen(LiveScreen):
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "open", "Detail"),
         Binding("a", "connect", "Add (connect)"),
         Binding("x", "disconnect", "Disconnect"),
         Binding("k", "check", "Check key"),
@@ -52,7 +55,7 @@ class IntegrationsScreen(LiveScreen):
         self.sub_title = "integrations"
 
     async def on_integrations_updated(self, message: IntegrationsUpdated) -> None:
-        self.say("a connect · x disconnect · k check key · arrows choose · esc back")
+        self.say("enter detail · a connect · x disconnect · k check key · arrows · esc back")
         grid = self.query_one("#cards", Grid)
         existing = {card.key: card for card in grid.query(IntegrationCard)}
         if [c.key for c in message.cards] == list(existing):
@@ -72,6 +75,13 @@ class IntegrationsScreen(LiveScreen):
 
     def _focused_card(self) -> records.IntegrationCard | None:
         return self.focused.card if isinstance(self.focused, IntegrationCard) else None
+
+    def action_open(self) -> None:
+        card = self._focused_card()
+        if card is None or card.id is None:
+            self.tell(Text("focus an integration to see its detail", style="yellow"))
+            return
+        self.app.push_screen(IntegrationDetailScreen(card.id))
 
     def action_connect(self) -> None:
         card = self._focused_card()

@@ -51,7 +51,7 @@ class IntegrationCard(Static, can_focus=True):
         if card.available:
             self.border_title = card.title or card.provider
             text.append(card.state, STATE_STYLES["available"])
-            text.append("\n\nc: connect")
+            text.append("\n\na: connect")
             self.update(text)
             return
         self.border_title = f"#{card.id} {card.provider}"

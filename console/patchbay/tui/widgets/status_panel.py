@@ -9,6 +9,11 @@ from ...render import duration
 from .. import records
 
 
+def uptime(seconds: float) -> str:
+    """To the minute: a line that changed every poll would be repainted every poll."""
+    return duration(seconds - seconds % 60) if seconds >= 60 else "<1m"
+
+
 class StatusPanel(Static):
     DEFAULT_CSS = """
     StatusPanel { height: auto; padding: 0 1; border: round $primary; }
@@ -24,7 +29,7 @@ class StatusPanel(Static):
             status.state, style="bold green" if status.state == "running" else "bold yellow"
         )
         text.append(
-            f"  v{status.version}  up {duration(status.uptime_seconds)}"
+            f"  v{status.version}  up {uptime(status.uptime_seconds)}"
             f"  pid {status.pid if status.pid is not None else '?'}\n"
         )
         text.append(f"listen {status.listen}   schema {status.schema_version or '?'}")

@@ -1,0 +1,46 @@
+"""An event's time as the operator reads it: the daemon writes UTC ISO-8601, the person
+at the console lives in local time and thinks in "how long ago". A time that does not
+parse is shown as it came (the log is for finding out, not for hiding what is odd)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+
+from ...render import duration
+
+
+def moment(ts: str) -> datetime | None:
+    """The daemon's ISO time (a trailing Z, or none: UTC), or None when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def clock(ts: str, tz: tzinfo | None = None) -> str:
+    """HH:MM:SS in local time (`tz`, or the machine's): the column of a log line."""
+    at = moment(ts)
+    if at is None:
+        return (ts or "?")[:8].ljust(8)
+    return at.astimezone(tz).strftime("%H:%M:%S")
+
+
+def local(ts: str, tz: tzinfo | None = None) -> str:
+    """The full local date and time, to the millisecond, and the zone's name."""
+    at = moment(ts)
+    if at is None:
+        return ts or "no time given"
+    here = at.astimezone(tz)
+    return f"{here:%Y-%m-%d %H:%M:%S}.{here.microsecond // 1000:03d} {here:%Z}".rstrip()
+
+
+def age(ts: str, now: datetime) -> str:
+    """How long before `now` ("3m 5s ago"; "just now"; "in 2s" for a clock ahead)."""
+    at = moment(ts)
+    if at is None:
+        return "unknown"
+    seconds = (now - at).total_seconds()
+    if seconds < 0:
+        return "in " + duration(-seconds)
+    return "just now" if seconds < 1 else duration(seconds) + " ago"
