@@ -224,10 +224,7 @@ def console_states() -> dict[str, dict[str, float]]:
         figures["connected, integrations screen"] = idle_cpu(terminal, daemon_pid)
 
         at = terminal.mark()
-        terminal.press("\x1b")  # integrations -> syncs
-        terminal.shows("g run now", at)
-        at = terminal.mark()
-        terminal.press("\x1b")  # syncs -> the main screen
+        terminal.press("\x1b")  # integrations -> the main screen (screens switch, not stack)
         terminal.shows("public connections", at)
         daemon.stop()
         at = terminal.mark()

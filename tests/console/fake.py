@@ -361,6 +361,71 @@ STORES = {
     ]
 }
 
+
+def export_run(id: int, integration: int, state: str, **counts: Any) -> dict[str, Any]:
+    return {
+        "id": id,
+        "integration": integration,
+        "mode": "once",
+        "state": state,
+        "total": 60,
+        "resent": 0,
+        "sent": 0,
+        "failed": 0,
+        "in_doubt": 0,
+        "ineligible": 0,
+        "waiting": 0,
+        "error": None,
+        "started_at": "2026-11-22T10:00:00Z",
+        "finished_at": None if state == "running" else "2026-11-22T10:01:00Z",
+        **counts,
+    }
+
+
+ORDERS = {
+    "integrations": [
+        {
+            "integration": 1,
+            "provider": "omnisend",
+            "store": "shop",
+            "ledger": {"sent": 288, "in_doubt": 2, "failed": 1},
+            "export": export_run(4, 1, "done", sent=57, in_doubt=2, failed=1),
+            "problems": [
+                {
+                    "order": "o_1042",
+                    "state": "failed",
+                    "reason": "HTTP 422 from omnisend: product id missing",
+                    "attempts": 3,
+                    "at": "2026-11-22T10:00:40Z",
+                },
+                {
+                    "order": "o_1043",
+                    "state": "in_doubt",
+                    "reason": "no answer in 10 s; retried with the same key",
+                    "attempts": 1,
+                    "at": "2026-11-22T10:00:41Z",
+                },
+            ],
+        },
+        {
+            "integration": 2,
+            "provider": "klaviyo",
+            "store": "shop",
+            "ledger": {"sent": 24, "queued": 36},
+            "export": export_run(5, 2, "running", sent=24, waiting=36),
+            "problems": [],
+        },
+        {
+            "integration": 4,
+            "provider": "omnisend",
+            "store": "loyalty",
+            "ledger": {},
+            "export": None,
+            "problems": [],
+        },
+    ]
+}
+
 FILTERED = {"role_address": 12, "invalid_email": 3, "opted_out": 0}
 SYNCS = {
     "syncs": [
@@ -756,6 +821,7 @@ def installation() -> dict[str, Answer]:
     return {
         "GET /v1/status": STATUS,
         "GET /v1/stores": STORES,
+        "GET /v1/orders": ORDERS,
         "GET /v1/providers": PROVIDERS,
         "GET /v1/integrations": INTEGRATIONS,
         "GET /v1/integrations/3": INTEGRATION_3,

@@ -425,3 +425,23 @@ async def test_an_unchanged_feed_is_not_posted_again_but_a_change_or_an_ask_is(
         await until(pilot, lambda: len(posted) == before + 1)
         app.refresh_feed()  # asked for (after an action): posted even when unchanged
         await until(pilot, lambda: len(posted) == before + 2)
+
+
+async def test_screens_switch_rather_than_pile_up() -> None:
+    """One key per screen from anywhere; what was open above the main screen closes, so
+    esc leads back to the main screen however many screens were visited."""
+    app, _ = started()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("i", "s", "r", "d", "n", "i")
+        assert isinstance(app.screen, IntegrationsScreen) and len(app.screen_stack) == 2
+        await pilot.press("r")
+        await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
+        await pilot.press("v")  # a route's deliveries: a sub-screen of routes
+        assert isinstance(app.screen, DeliveriesScreen) and len(app.screen_stack) == 3
+        await pilot.press("n")  # another screen: the routes and their deliveries close
+        assert isinstance(app.screen, InboxScreen) and len(app.screen_stack) == 2
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1 and app.query_one(StatusPanel)
+        await pilot.press("question_mark")  # help opens over the screen it explains
+        assert len(app.screen_stack) == 2

@@ -221,6 +221,12 @@ async def stores(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> No
     await until(pilot, table_rows(app, 3))
 
 
+async def orders(pilot: Pilot[None], app: PatchbayApp, daemon: FakeDaemon) -> None:
+    await connected(pilot, app, daemon)
+    await pilot.press("o")
+    await until(pilot, table_rows(app, 3))
+
+
 NO_SOCKET = "no socket there (is patchbayd running?)"
 
 
@@ -250,6 +256,7 @@ SCENES: dict[str, Scene] = {
     "deliveries": deliveries,
     "inbox": inbox,
     "stores": stores,
+    "orders": orders,
     "disconnected": never_connected,
     "disconnected-routes": routes_after_the_daemon_left,
     "log-filtered": log_filtered,

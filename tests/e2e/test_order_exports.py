@@ -72,6 +72,11 @@ def test_a_long_export_is_answered_at_once_and_followed_to_its_end(
         0,
     )
     assert final["finished_at"] and final["error"] is None
+    # The console's orders view reads every integration's report in one answer.
+    everything = hub.api("/v1/orders")["integrations"]
+    mine = next(r for r in everything if r["integration"] == omnisend)
+    assert mine["provider"] == "omnisend" and mine["ledger"] == {"sent": ORDERS}
+    assert mine["export"]["id"] == started["id"] and mine["problems"] == []
     # Each order exactly once: one request per order reached the provider.
     assert placed(sandbox) == [f"o{i:04d}" for i in range(ORDERS)]
     assert events_sent(sandbox) == ORDERS

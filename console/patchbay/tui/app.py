@@ -95,6 +95,7 @@ class PatchbayApp(App[None]):
         Binding("d", "deliveries", "Deliveries"),
         Binding("n", "inbox", "Inbox"),
         Binding("t", "stores", "Stores"),
+        Binding("o", "orders", "Orders"),
         Binding("l", "cycle_level", "Log level", show=False),
     ]
 
@@ -132,8 +133,14 @@ class PatchbayApp(App[None]):
     # -- screens ---------------------------------------------------------------------
 
     def _show(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
-        if not isinstance(self.screen, kind):
-            self.push_screen(make())
+        """Switch to a screen: what was open above the main screen (another screen, a
+        detail opened from it, a dialog) is closed first, so screens never pile up and
+        esc always leads back to the main screen."""
+        if isinstance(self.screen, kind):
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(make())
 
     def action_integrations(self) -> None:
         from .screens.integrations import IntegrationsScreen
@@ -153,7 +160,8 @@ class PatchbayApp(App[None]):
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
-        self._show(HelpScreen, lambda: HelpScreen(self.screen, list(self.BINDINGS)))
+        if not isinstance(self.screen, HelpScreen):  # over the screen it explains
+            self.push_screen(HelpScreen(self.screen, list(self.BINDINGS)))
 
     def action_routes(self) -> None:
         from .screens.routes import RoutesScreen
@@ -169,6 +177,11 @@ class PatchbayApp(App[None]):
         from .screens.inbox import InboxScreen
 
         self._show(InboxScreen, InboxScreen)
+
+    def action_orders(self) -> None:
+        from .screens.orders import OrdersScreen
+
+        self._show(OrdersScreen, OrdersScreen)
 
     def action_stores(self) -> None:
         from .screens.stores import StoresScreen

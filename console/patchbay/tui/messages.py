@@ -130,6 +130,16 @@ class StoresUpdated(FeedUpdate, bubble=False):
         return cls(records.stores_from_json(data))
 
 
+class OrdersUpdated(FeedUpdate, bubble=False):
+    def __init__(self, reports: tuple[records.OrderReport, ...]) -> None:
+        super().__init__()
+        self.reports = reports
+
+    @classmethod
+    def from_json(cls, data: Any) -> OrdersUpdated:
+        return cls(records.orders_from_json(data))
+
+
 class FeedFailed(Message, bubble=False):
     """The daemon answered a feed's request with an error, or with what the console
     cannot read; the screen keeps what it showed (stale beats empty)."""

@@ -363,6 +363,66 @@ def integration_detail_from_json(data: Any) -> IntegrationDetail:
     )
 
 
+@dataclass(frozen=True)
+class OrderProblem:
+    order: str
+    state: str
+    reason: str | None = None
+    attempts: int = 0
+    at: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderReport:
+    """One integration on the orders view (GET /v1/orders): its ledger (orders by
+    state), its newest export as the daemon sent it (the CLI's bar reads that shape),
+    and its problem orders. `id` is the integration's."""
+
+    id: int
+    provider: str = "?"
+    store: str | None = None
+    ledger: Mapping[str, int] = field(default_factory=_empty)
+    export: Mapping[str, Any] | None = None
+    problems: tuple[OrderProblem, ...] = ()
+
+    @property
+    def exporting(self) -> bool:
+        return self.export is not None and self.export.get("state") == "running"
+
+
+def orders_from_json(data: Any) -> tuple[OrderReport, ...]:
+    """GET /v1/orders."""
+    reports = []
+    for raw in _list(_object(data, "orders"), "integrations", "orders"):
+        item = _object(raw, "order report")
+        ledger = _mapping(item, "ledger")
+        export = item.get("export")
+        reports.append(
+            OrderReport(
+                id=_id(item, "integration", "order report"),
+                provider=_text(item, "provider", "?"),
+                store=_opt_text(item, "store"),
+                ledger=MappingProxyType(
+                    {str(k): v for k, v in ledger.items() if isinstance(v, int)}
+                ),
+                export=MappingProxyType(dict(export)) if isinstance(export, Mapping) else None,
+                problems=tuple(
+                    OrderProblem(
+                        order=_text(p, "order", "?"),
+                        state=_text(p, "state", "?"),
+                        reason=_opt_text(p, "reason"),
+                        attempts=_int(p, "attempts"),
+                        at=_opt_text(p, "at"),
+                    )
+                    for p in (
+                        _object(x, "order problem") for x in _list(item, "problems", "orders")
+                    )
+                ),
+            )
+        )
+    return tuple(reports)
+
+
 # -- syncs -----------------------------------------------------------------------------
 
 

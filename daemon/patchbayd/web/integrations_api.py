@@ -218,20 +218,41 @@ async def export_progress(request: Request) -> Response:
     )
 
 
+async def order_report(parts: Components, integration_id: int) -> dict[str, Any]:
+    """An integration's order ledger (orders by state), its problem orders and its newest
+    export: what `orders status` prints and the console's orders view shows."""
+    return {
+        "ledger": await orders.ledger(parts.db, integration_id),
+        "problems": await orders.problems(parts.db, integration_id),
+        "export": await parts.orders.status(integration_id),
+    }
+
+
 async def order_status(request: Request) -> Response:
+    return JSONResponse(await order_report(parts_of(request), _id(request)))
+
+
+async def all_orders(request: Request) -> Response:
+    """Every integration's order report, in one answer (the console's orders view)."""
     parts = parts_of(request)
-    integration_id = _id(request)
     return JSONResponse(
         {
-            "ledger": await orders.ledger(parts.db, integration_id),
-            "problems": await orders.problems(parts.db, integration_id),
-            "export": await parts.orders.status(integration_id),
+            "integrations": [
+                {
+                    "integration": i.id,
+                    "provider": i.provider,
+                    "store": i.store,
+                    **await order_report(parts, i.id),
+                }
+                for i in parts.integrations.list()
+            ]
         }
     )
 
 
 ROUTES = [
     Route("/v1/providers", providers),
+    Route("/v1/orders", all_orders),
     Route("/v1/integrations/{id}/orders", order_status),
     Route("/v1/integrations/{id}/orders/export", export_orders, methods=["POST"]),
     Route("/v1/integrations/{id}/orders/export", export_progress),

@@ -97,12 +97,18 @@ class HelpScreen(ModalScreen[None]):
         anywhere = _keys(self.app_bindings, taken)
         if self.app.ENABLE_COMMAND_PALETTE:
             anywhere.append(("ctrl+p", "Command palette"))
-        for title, keys in (("this screen", here), ("anywhere", anywhere)):
-            if keys:
-                text.append(f"{title}\n", style="bold")
-                for key, description in keys:
-                    text.append(f"  {key:<10} ", style="bold cyan")
-                    text.append(f"{description}\n")
+        if here:
+            text.append("this screen\n", style="bold")
+            for key, description in here:
+                text.append(f"  {key:<10} ", style="bold cyan")
+                text.append(f"{description}\n")
+        if anywhere:  # two to a line: the list must fit 24 rows with a screen's own keys
+            text.append("anywhere\n", style="bold")
+            for start in range(0, len(anywhere), 2):
+                for column, (key, description) in enumerate(anywhere[start : start + 2]):
+                    text.append(f"  {key:<7}" if column == 0 else f"{key:<7}", style="bold cyan")
+                    text.append(f"{description:<18}" if column == 0 else description)
+                text.append("\n")
         text.append("esc, ? or q closes this", style="dim")
         with VerticalScroll():
             yield Static(text)
