@@ -42,18 +42,24 @@ def duration(seconds: float) -> str:
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
+def moment(timestamp: Any) -> datetime | None:
+    """The daemon's ISO time (a trailing Z, or no zone: UTC), or None when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 def ago(timestamp: str | None, now: datetime) -> str:
     """An ISO time from the daemon as an age ("3m 5s ago"); "-" for none, and the text
     as it came when it is not a time (a console shows it rather than hide it)."""
     if not timestamp:
         return "-"
-    try:
-        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
+    at = moment(timestamp)
+    if at is None:
         return timestamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    seconds = (now - moment).total_seconds()
+    seconds = (now - at).total_seconds()
     if seconds < 0:
         return "in " + duration(-seconds)
     return "just now" if seconds < 1 else duration(seconds) + " ago"
@@ -299,11 +305,8 @@ def pace_text(found: Pace) -> str:
 
 def seconds_of(timestamp: Any) -> float | None:
     """An ISO time from the daemon as seconds (a sample's clock), None if it is not one."""
-    try:
-        moment = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    at = moment(timestamp)
+    return None if at is None else at.timestamp()
 
 
 def progress_bar(fields: dict[str, Any], width: int = 30, found: Pace | None = None) -> str:

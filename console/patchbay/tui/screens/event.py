@@ -17,9 +17,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...render import field_value, shown
+from ...render import ago, field_value, shown
 from .. import records
-from ..widgets.log_time import age, local
+from ..widgets.log_time import local
 from ..widgets.log_view import STYLES
 
 
@@ -39,7 +39,7 @@ def event_detail(event: records.LogEvent, now: datetime, tz: tzinfo | None = Non
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
-    facts.add_row("time", f"{local(event.ts, tz)}  ({age(event.ts, now)})")
+    facts.add_row("time", f"{local(event.ts, tz)}  ({ago(event.ts, now)})")
     facts.add_row("level", Text(event.level, style=STYLES.get(event.level, "")))
     facts.add_row("component", shown(event.component))
     facts.add_row("event", f"#{event.id}")

@@ -4,18 +4,9 @@ parse is shown as it came (the log is for finding out, not for hiding what is od
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 
-from ...render import duration
-
-
-def moment(ts: str) -> datetime | None:
-    """The daemon's ISO time (a trailing Z, or none: UTC), or None when it is not one."""
-    try:
-        parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+from ...render import moment
 
 
 def clock(ts: str, tz: tzinfo | None = None) -> str:
@@ -33,14 +24,3 @@ def local(ts: str, tz: tzinfo | None = None) -> str:
         return ts or "no time given"
     here = at.astimezone(tz)
     return f"{here:%Y-%m-%d %H:%M:%S}.{here.microsecond // 1000:03d} {here:%Z}".rstrip()
-
-
-def age(ts: str, now: datetime) -> str:
-    """How long before `now` ("3m 5s ago"; "just now"; "in 2s" for a clock ahead)."""
-    at = moment(ts)
-    if at is None:
-        return "unknown"
-    seconds = (now - at).total_seconds()
-    if seconds < 0:
-        return "in " + duration(-seconds)
-    return "just now" if seconds < 1 else duration(seconds) + " ago"
