@@ -192,6 +192,35 @@ class Daemon:
             )
         return result
 
+    def connect(
+        self,
+        sandbox_url: str,
+        provider: str,
+        *extra: str,
+        store: str = "demo",
+        key: str = "sandbox-key",
+        base_url: str | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """`patchbay integrations connect` to the sandbox's `provider`, as a user runs it:
+        the key from a file, the answer as JSON."""
+        path = self.directory / f"{provider}-{store}.key"
+        path.write_text(key)
+        return self.cli(
+            "integrations",
+            "connect",
+            provider,
+            "--store",
+            store,
+            "--api-key-file",
+            str(path),
+            "--base-url",
+            base_url or f"{sandbox_url}/{provider}",
+            *extra,
+            "--json",
+            check=check,
+        )
+
     def signal(self, signum: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(signum)

@@ -179,20 +179,7 @@ def console_states() -> dict[str, dict[str, float]]:
     terminal: Terminal | None = None
     try:
         daemon.start()
-        key = daemon.directory / "key"
-        key.write_text("sandbox-bench")
-        made = daemon.cli(
-            "integrations",
-            "connect",
-            "omnisend",
-            "--store",
-            "shop",
-            "--api-key-file",
-            str(key),
-            "--base-url",
-            f"{sandbox.url}/omnisend",
-            "--json",
-        )
+        made = daemon.connect(sandbox.url, "omnisend", store="shop", key="sandbox-bench")
         integration = str(json.loads(made.stdout)["id"])
         sync = json.loads(
             daemon.cli(

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import httpx
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from patchbay.tui.app import PatchbayApp
@@ -29,18 +26,10 @@ from patchbay.tui.widgets.integration_card import IntegrationCard
 from patchbay.tui.widgets.log_pane import LogPane
 from patchbay.tui.widgets.status_panel import StatusPanel
 from patchbay.tui.widgets.sync_card import SyncCard
+from tests.console.pilot import until
 from tests.support import Daemon, Sandbox
 
 pytestmark = pytest.mark.anyio
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def panel_text(app: PatchbayApp) -> str:

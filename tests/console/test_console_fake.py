@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,19 +26,11 @@ from patchbay.tui.widgets.log_pane import LogPane
 from patchbay.tui.widgets.status_panel import StatusPanel
 from patchbay.tui.widgets.sync_card import SyncCard
 from tests.console.fake import EVENTS, INTEGRATIONS, SOCKET, FakeDaemon, installation
+from tests.console.pilot import until
 
 pytestmark = pytest.mark.anyio
 
 TUI = Path(__file__).resolve().parents[2] / "console" / "patchbay" / "tui"
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def shown(widget: object) -> str:

@@ -3,8 +3,6 @@ integration, its tabs, and a check from it that fails looking failed."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -17,19 +15,11 @@ from patchbay.tui.screens.integration_detail import IntegrationDetailScreen
 from patchbay.tui.screens.integrations import IntegrationsScreen
 from patchbay.tui.widgets.integration_card import IntegrationCard
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, installation
+from tests.console.pilot import until
 
 pytestmark = pytest.mark.anyio
 
 NOW = datetime(2026, 11, 22, 10, 6, tzinfo=UTC)
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def shown(app: PatchbayApp, selector: str) -> str:

@@ -7,7 +7,6 @@ the fake daemon (tests/console/fake.py) for the keys."""
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -31,6 +30,7 @@ from patchbay.tui.widgets.log_search import LogSearch
 from patchbay.tui.widgets.log_time import clock, local
 from patchbay.tui.widgets.log_view import COLUMN, LogView, event_strips, line_text
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, installation
+from tests.console.pilot import until
 
 pytestmark = pytest.mark.anyio
 
@@ -224,15 +224,6 @@ def test_the_logs_keys_are_not_the_apps() -> None:
     log_keys = keys(LogPane.BINDINGS) | keys(LogView.BINDINGS)
     assert {"slash", "I", "S", "p", "escape", "enter"} <= log_keys
     assert log_keys & keys(PatchbayApp.BINDINGS) == set()
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def started() -> tuple[PatchbayApp, FakeDaemon]:

@@ -3,8 +3,6 @@ under way with its bar, the problem orders, and e starting an export."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -15,19 +13,11 @@ from patchbay.client import ApiFailure
 from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.orders import OrdersScreen
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, export_run, installation
+from tests.console.pilot import until
 
 pytestmark = pytest.mark.anyio
 
 NOW = datetime(2026, 11, 22, 10, 6, tzinfo=UTC)
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def shown(app: PatchbayApp, selector: str) -> str:

@@ -30,6 +30,7 @@ from patchbay.tui.widgets.log_search import LogSearch
 from patchbay.tui.widgets.status_panel import StatusPanel
 from patchbay.tui.widgets.sync_card import SyncCard
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, installation
+from tests.console.pilot import until
 
 NOW = datetime(2026, 11, 22, 10, 6, tzinfo=UTC)  # just after the fake daemon's events
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -45,15 +46,6 @@ def local_time_is_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def text_of(widget: Any) -> str:

@@ -3,30 +3,19 @@ needs a look said first, and the highlighted store's detail."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from patchbay.tui.app import PatchbayApp
 from patchbay.tui.screens.stores import StoresScreen
 from tests.console.fake import EVENTS, SOCKET, STORES, FakeDaemon, installation
+from tests.console.pilot import until
 
 pytestmark = pytest.mark.anyio
 
 NOW = datetime(2026, 11, 22, 10, 6, tzinfo=UTC)
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def shown(app: PatchbayApp, selector: str) -> str:

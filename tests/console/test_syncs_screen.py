@@ -7,8 +7,7 @@ does the form, the detail and the delete once against the real daemon."""
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from patchbay.tui.screens.syncs import SyncsScreen
 from patchbay.tui.widgets import sync_card
 from patchbay.tui.widgets.sync_card import SyncCard
 from tests.console.fake import EVENTS, SOCKET, SYNC_DETAILS, SYNCS, FakeDaemon, installation
+from tests.console.pilot import until
 from tests.support import Daemon, Sandbox
 
 pytestmark = pytest.mark.anyio  # the screen's tests; the pure ones run as they are
@@ -145,15 +145,6 @@ def test_sync_progress_follow_draws_the_rate_and_the_eta(monkeypatch: pytest.Mon
 
 
 # -- the screen, against the fake daemon ---------------------------------------------------
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def shown(widget: object) -> str:

@@ -44,23 +44,7 @@ def connect(
     key: str = "sandbox-k",
     *extra: str,
 ) -> dict[str, Any]:
-    path = hub.directory / f"{provider}-{store}.key"
-    path.write_text(key)
-    made = json.loads(
-        hub.cli(
-            "integrations",
-            "connect",
-            provider,
-            "--store",
-            store,
-            "--api-key-file",
-            str(path),
-            "--base-url",
-            f"{sandbox.url}/{provider}",
-            *extra,
-            "--json",
-        ).stdout
-    )
+    made = json.loads(hub.connect(sandbox.url, provider, *extra, store=store, key=key).stdout)
     return dict(hub.api(f"/v1/integrations/{made['id']}"))
 
 

@@ -23,22 +23,7 @@ def key_file(workdir: Path, value: str = KEY) -> str:
 def connect(
     hub: Daemon, sandbox: Sandbox, provider: str, key: str, *extra: str, check: bool = True
 ) -> tuple[int, dict]:
-    path = hub.directory / f"{provider}.key"
-    path.write_text(key)
-    result = hub.cli(
-        "integrations",
-        "connect",
-        provider,
-        "--store",
-        "shop",
-        "--api-key-file",
-        str(path),
-        "--base-url",
-        f"{sandbox.url}/{provider}",
-        *extra,
-        "--json",
-        check=check,
-    )
+    result = hub.connect(sandbox.url, provider, *extra, store="shop", key=key, check=check)
     return result.returncode, json.loads(result.stdout) if result.stdout else {}
 
 

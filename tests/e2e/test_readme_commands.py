@@ -260,20 +260,7 @@ def rig() -> Iterator[Rig]:
     )
     try:
         daemon.start()
-        key = daemon.directory / "omnisend.key"
-        key.write_text("sandbox-readme")
-        made = daemon.cli(
-            "integrations",
-            "connect",
-            "omnisend",
-            "--store",
-            "shop",
-            "--api-key-file",
-            str(key),
-            "--base-url",
-            f"{sandbox.url}/omnisend",
-            "--json",
-        )
+        made = daemon.connect(sandbox.url, "omnisend", store="shop", key="sandbox-readme")
         made_rig = Rig(daemon, sandbox)
         made_rig.placeholders = placeholders(made_rig, str(json.loads(made.stdout)["id"]))
         yield made_rig

@@ -53,21 +53,7 @@ def ingest(hub: Daemon, kind: str, items: list[dict[str, Any]]) -> None:
 def connect(
     hub: Daemon, sandbox: Sandbox, provider: str, key: str = "sandbox-key", *extra: str
 ) -> int:
-    path = hub.directory / f"{provider}.key"
-    path.write_text(key)
-    result = hub.cli(
-        "integrations",
-        "connect",
-        provider,
-        "--store",
-        "demo",
-        "--api-key-file",
-        str(path),
-        "--base-url",
-        f"{sandbox.url}/{provider}",
-        *extra,
-        "--json",
-    )
+    result = hub.connect(sandbox.url, provider, *extra, key=key)
     return int(json.loads(result.stdout)["id"])
 
 
