@@ -577,3 +577,19 @@ def test_a_slow_provider_does_not_slow_another_integrations_consent_and_orders(
     wait(lambda: len(decided(fast["id"])) == 10 and len(sent(fast["id"])) == 5, timeout=30)
     # All of it went while the slow provider had not answered a single call.
     assert decided(slow["id"]) == set() and sent(slow["id"]) == []
+
+
+def test_consent_show_asks_every_provider_at_once(hub: Daemon, sandbox: Sandbox) -> None:
+    """Three providers that each take 0.9 s answer together in about 0.9 s, not 2.7 s:
+    a client that waits 2 s gets every answer (asked one after another, it timed out)."""
+    ingest(hub, person("slow@example.com", "subscribed", T0))
+    wait(lambda: bool(hub.api("/v1/stores/demo/customers?email=slow@example.com")["customers"]))
+    for provider in ("omnisend", "klaviyo", "benchmark"):
+        connect(hub, sandbox, "demo", provider)
+        sandbox.faults(provider, latency_ms=900)
+    shown = hub.cli(
+        "consent", "show", "slow@example.com", "--json", env_extra={"PATCHBAY_TIMEOUT": "2"}
+    )
+    answers = json.loads(shown.stdout)["integrations"]
+    assert len(answers) == 3
+    assert all(not a["at_provider"].startswith("unknown") for a in answers), answers

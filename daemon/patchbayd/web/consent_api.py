@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,12 +15,46 @@ from ..providers.errors import ProviderError
 from .errors import ApiError
 from .state import parts_of
 
+if TYPE_CHECKING:
+    from ..components import Components
+    from ..integrations import Live
+
 
 def email_of(request: Request) -> str:
     email = str(request.path_params["email"]).strip().lower()
     if "@" not in email:
         raise ApiError(400, f"not an email address: {email!r}")
     return email
+
+
+LOOKUP_DEADLINE = 15.0  # each provider's answer; together they take as long as the slowest
+
+
+async def at_provider(parts: Components, live: Live, email: str) -> dict[str, Any]:
+    """What we last knew of `email` at one integration, and what its provider says now
+    (asked at once for every integration, so a slow one costs its own time only)."""
+    integration = live.integration
+    state, at = await rows.provider_state(parts.db, integration.id, email)
+    entry: dict[str, Any] = {
+        "integration": integration.id,
+        "provider": integration.provider,
+        "store": integration.store,
+        "last_known": state,
+        "last_known_at": at,
+    }
+    try:
+        found = await asyncio.wait_for(
+            parts.integrations.call(
+                integration.id, "consent looked up", lambda p: p.lookup_consent(email)
+            ),
+            LOOKUP_DEADLINE,
+        )
+        entry["at_provider"] = found.state if found else "not found"
+    except TimeoutError:
+        entry["at_provider"] = f"unknown: no answer within {LOOKUP_DEADLINE:g} s"
+    except ProviderError as exc:
+        entry["at_provider"] = f"unknown: {exc.reason}"
+    return entry
 
 
 async def show(request: Request) -> Response:
@@ -37,24 +72,8 @@ async def show(request: Request) -> Response:
                     "registered_at": customer.created_at,
                 }
             )
-    integrations: list[dict[str, Any]] = []
-    for live in parts.integrations.lives():
-        state, at = await rows.provider_state(parts.db, live.integration.id, email)
-        entry: dict[str, Any] = {
-            "integration": live.integration.id,
-            "provider": live.integration.provider,
-            "store": live.integration.store,
-            "last_known": state,
-            "last_known_at": at,
-        }
-        try:
-            found = await parts.integrations.call(
-                live.integration.id, "consent looked up", lambda p: p.lookup_consent(email)
-            )
-            entry["at_provider"] = found.state if found else "not found"
-        except ProviderError as exc:
-            entry["at_provider"] = f"unknown: {exc.reason}"
-        integrations.append(entry)
+    lives = parts.integrations.lives()
+    integrations = list(await asyncio.gather(*(at_provider(parts, live, email) for live in lives)))
     if not stores and not integrations:
         raise ApiError(404, f"no customer {email} in any store")
     return JSONResponse({"email": email, "stores": stores, "integrations": integrations})
