@@ -27,22 +27,30 @@ LEVEL_STYLES = {"warning": "yellow", "error": "bold red"}
 
 
 def facts(detail: records.IntegrationDetail, now: datetime) -> Text:
-    """The lines above the tables: state first (with its reason: what matters in error)."""
+    """The lines above the tables, labels aligned: state first (with its reason: what
+    matters in error), then what it is connected as, its limit, and its settings."""
     card = detail.card
-    text = Text()
-    text.append("state     ")
-    text.append(card.state, STATE_STYLES.get(card.state, ""))
+    state = Text(card.state, STATE_STYLES.get(card.state, ""))
     if card.reason:
-        text.append(f" — {card.reason}", "red")
-    text.append(f"\nstore     {card.store or '?'} · account {card.account or '-'}")
-    text.append(f"\nkey       {detail.fingerprint or '-'}")
-    text.append(f"\nlimit     {rate_use(dict(detail.rate))}")
-    if card.last_activity:
-        text.append(f"\nactivity  {card.last_activity} · {ago(card.last_activity_at, now)}")
-    else:
-        text.append("\nactivity  none yet", "dim")
-    for name, value in detail.settings.items():
-        text.append(f"\n{name.replace('_', ' '):9} {value}")
+        state.append(f" — {card.reason}", "red")
+    activity = (
+        Text(f"{card.last_activity} · {ago(card.last_activity_at, now)}")
+        if card.last_activity
+        else Text("none yet", "dim")
+    )
+    lines = [
+        ("state", state),
+        ("store", Text(f"{card.store or '?'} · account {card.account or '-'}")),
+        ("key", Text(detail.fingerprint or "-")),
+        ("limit", Text(rate_use(dict(detail.rate)))),
+        ("activity", activity),
+        *((name.replace("_", " "), Text(str(value))) for name, value in detail.settings.items()),
+    ]
+    width = max(len(label) for label, _ in lines)
+    text = Text()
+    for number, (label, value) in enumerate(lines):
+        text.append(("\n" if number else "") + f"{label:<{width}}  ", "bold")
+        text.append(value)
     return text
 
 
@@ -111,7 +119,7 @@ class IntegrationDetailScreen(LiveScreen):
         box.border_title = f"integration #{detail.card.id} {detail.card.provider}"
         box.update(facts(detail, now))
         self.query_one("#callback-urls", Static).update(callbacks(detail))
-        wide = max(80, self.size.width) - 27
+        wide = max(80, self.size.width) - 36
         problems = self.query_one("#problems-table", DataTable)
         at = problems.cursor_row
         problems.clear()

@@ -110,8 +110,10 @@ class OrdersScreen(TableScreen[records.OrderReport]):
             text.append(f"\n{problem.order} ", "bold")
             style = "bold red" if problem.state == "failed" else "yellow"
             text.append(problem.state.replace("_", " "), style)
-            tries = "try" if problem.attempts == 1 else "tries"
-            text.append(f" after {problem.attempts} {tries}: {problem.reason or '-'}")
+            if problem.attempts:
+                tries = "try" if problem.attempts == 1 else "tries"
+                text.append(f" after {problem.attempts} {tries}")
+            text.append(f": {problem.reason or '-'}")
         if len(row.problems) > PROBLEMS_SHOWN:
             more = len(row.problems) - PROBLEMS_SHOWN
             text.append(f"\n… {more} more: patchbay orders status {row.id}", "dim")

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Static
 
-from ...render import counts_line, duration
+from ...render import ago, counts_line, duration
 from .. import records
 from ..messages import Feed, SyncDetailUpdated
 from .live import LiveScreen, footer
@@ -132,7 +132,7 @@ class SyncDetailScreen(LiveScreen):
             state.append(f" — {detail.sync.reason}")
         state.append(f" · {detail.sent} at the destination")
         if detail.created_at:
-            state.append(f" · created {detail.created_at}")
+            state.append(f" · created {ago(detail.created_at, self.hub.now())}")
         state.append("\n" + rules_line(detail), style="dim")
         self.query_one("#summary", Static).update(state)
         runs, failures = self._tables()
