@@ -56,9 +56,11 @@ def facts(detail: records.IntegrationDetail, now: datetime) -> Text:
 
 def callbacks(detail: records.IntegrationDetail) -> Text:
     """Whole, on lines of their own: they are copied into the provider's settings."""
-    text = Text("Give the provider these URLs for its consent callbacks", "dim")
-    text.append("\n($email$ is the provider's placeholder for the address):\n\n", "dim")
-    text.append(f"opt-in\n{detail.opt_in_url or '-'}\n\nopt-out\n{detail.opt_out_url or '-'}")
+    text = Text("The provider's consent callbacks ($email$: its placeholder):", "dim")
+    text.append("\nopt-in", "bold")
+    text.append(f"\n{detail.opt_in_url or '-'}")
+    text.append("\nopt-out", "bold")
+    text.append(f"\n{detail.opt_out_url or '-'}")
     return text
 
 
