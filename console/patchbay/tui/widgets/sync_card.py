@@ -39,7 +39,8 @@ class SyncCard(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield ProgressBar(total=None, show_eta=False)
+            # a total from the start: an indeterminate bar animates (and repaints) even hidden
+            yield ProgressBar(total=1, show_eta=False)
             yield Static("", classes="pace", markup=False)
         yield Static("", classes="report", markup=False)
 
