@@ -19,6 +19,7 @@ from textual.widgets import Static
 from patchbay.render import ago
 from patchbay.tui import records
 from patchbay.tui.app import PatchbayApp
+from patchbay.tui.local_time import clock, local
 from patchbay.tui.messages import LogArrived
 from patchbay.tui.screens.event import EventScreen, detail_value
 from patchbay.tui.screens.help import HelpScreen
@@ -27,7 +28,6 @@ from patchbay.tui.screens.syncs import SyncsScreen
 from patchbay.tui.widgets.log_filter import LogFilter, matches
 from patchbay.tui.widgets.log_pane import KEEP, LogPane
 from patchbay.tui.widgets.log_search import LogSearch
-from patchbay.tui.widgets.log_time import clock, local
 from patchbay.tui.widgets.log_view import COLUMN, LogView, event_strips, line_text
 from tests.console.fake import EVENTS, SOCKET, FakeDaemon, installation
 from tests.console.pilot import until

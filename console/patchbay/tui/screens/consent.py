@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
 from .. import records
+from ..local_time import local
 from ..messages import RequestFailed
 from .live import footer, hub
 
@@ -27,12 +28,17 @@ OUTCOME_STYLES = {
 }
 
 
+def when(timestamp: str | None) -> str:
+    """Local time to the millisecond: the opt-out guard is judged on exact times."""
+    return local(timestamp) if timestamp else "?"
+
+
 def state_text(found: records.ConsentState) -> Text:
     text = Text(found.email)
     for s in found.stores:
         text.append(
             f"\n  store {s.store} (customer {s.customer}): {s.state or '-'}"
-            f" since {s.at or '?'}; registered {s.registered_at or '?'}"
+            f" since {when(s.at)}; registered {when(s.registered_at)}"
         )
     for i in found.integrations:
         text.append(
@@ -44,9 +50,9 @@ def state_text(found: records.ConsentState) -> Text:
 
 def audit_line(e: records.AuditEntry) -> str:
     return (
-        f"{e.decided_at} #{e.integration_id} {e.email} {e.source}: "
+        f"{when(e.decided_at)} #{e.integration_id} {e.email} {e.source}: "
         f"{e.old_state or '-'} -> {e.new_state or '-'} {e.outcome} ({e.rule}: "
-        f"{e.reason}) event {e.event_at or '-'}"
+        f"{e.reason}) event {when(e.event_at)}"
     )
 
 

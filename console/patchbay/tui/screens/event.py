@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from ...render import ago, field_value, shown
 from .. import records
-from ..widgets.log_time import local
+from ..local_time import local
 from ..widgets.log_view import STYLES
 
 

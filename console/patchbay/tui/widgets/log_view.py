@@ -31,7 +31,7 @@ from textual.strip import Strip
 
 from ...render import event_fields, shown
 from .. import records
-from .log_time import clock
+from ..local_time import clock
 
 STYLES = {"debug": "dim", "info": "", "warning": "yellow", "error": "bold red"}
 COLUMN = 14  # "HH:MM:SS LEVL ": wrapped lines of an event start under its message

@@ -1,12 +1,13 @@
-"""An event's time as the operator reads it: the daemon writes UTC ISO-8601, the person
-at the console lives in local time and thinks in "how long ago". A time that does not
-parse is shown as it came (the log is for finding out, not for hiding what is odd)."""
+"""The daemon's times as the operator reads them: it writes UTC ISO-8601, the person at
+the console lives in local time (the log's column, an event's detail, consent decisions;
+ages are render.ago). A time that does not parse is shown as it came (the console is for
+finding out, not for hiding what is odd)."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
 
-from ...render import moment
+from ..render import moment
 
 
 def clock(ts: str, tz: tzinfo | None = None) -> str:
