@@ -435,3 +435,20 @@ async def test_screens_switch_rather_than_pile_up() -> None:
         assert len(app.screen_stack) == 1 and app.query_one(StatusPanel)
         await pilot.press("question_mark")  # help opens over the screen it explains
         assert len(app.screen_stack) == 2
+
+
+async def test_progress_events_feed_the_bars_not_the_log() -> None:
+    progress = {
+        **EVENTS[-1],
+        "id": len(EVENTS) + 1,
+        "kind": "progress",
+        "component": "orders",
+        "message": "order export progress",
+    }
+    last = {**EVENTS[-1], "id": len(EVENTS) + 2, "message": "after the progress"}
+    app, _ = started(FakeDaemon(installation(), [*EVENTS, progress, last]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(LogPane)
+        await until(pilot, lambda: any(e.message == "after the progress" for e in log.events))
+        assert not any(e.message == "order export progress" for e in log.events)
+        assert app._last_event_id == len(EVENTS) + 2  # read past it: a reconnect resumes after

@@ -291,7 +291,10 @@ class PatchbayApp(App[None]):
             async for raw in reads.stream(
                 "/v1/log", follow=1, backlog=200, after=self._last_event_id
             ):
-                self.post_message(LogArrived(self._event(raw)))
+                event = self._event(raw)
+                if isinstance(raw, dict) and raw.get("kind") == "progress":
+                    continue  # the bars show progress (syncs, orders): not a log line a second
+                self.post_message(LogArrived(event))
         finally:
             for task in tasks:
                 task.cancel()
