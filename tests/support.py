@@ -109,6 +109,7 @@ class Daemon:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         env["PATCHBAY_SOCKET"] = str(self.socket)
+        env["PYTHONFAULTHANDLER"] = "1"  # a hung stop prints its stacks (see stop)
         env.update(self.extra_env)
         return env
 
@@ -232,9 +233,18 @@ class Daemon:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
+            # SIGABRT makes faulthandler (PYTHONFAULTHANDLER, see env) print where every
+            # thread is: a stop that hangs says why in the failure, not only that it hung.
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            tail = "\n".join(self.stderr().splitlines()[-60:])
+            raise AssertionError(
+                f"patchbayd did not stop within {timeout:g} s of SIGTERM; stderr ends:\n{tail}"
+            ) from None
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
