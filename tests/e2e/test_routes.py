@@ -284,10 +284,14 @@ def test_order_per_contact_is_kept_while_an_earlier_delivery_retries(
             ]
         },
     )
-    wait(lambda: sum(d["attempts"] for d in deliveries(hub)) >= 4)
+
+    # Each contact's first delivery retried at least once (jittered: one may lead).
+    def retried(event_id: str) -> bool:
+        return any(d["event_id"] == event_id and d["attempts"] >= 2 for d in deliveries(hub))
+
+    wait(lambda: retried("demo:e1") and retried("demo:e3"))
     by_event = {d["event_id"]: d for d in deliveries(hub)}
     assert by_event["demo:e2"]["attempts"] == 0  # waits behind ann's first: never tried
-    assert by_event["demo:e1"]["attempts"] >= 2 and by_event["demo:e3"]["attempts"] >= 2
     sandbox.faults("omnisend", down=False)
     wait(lambda: {d["status"] for d in deliveries(hub)} == {"delivered"}, timeout=30)
     anns = [
