@@ -7,21 +7,16 @@ buttons stay in sight."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from .. import records
-from ..messages import RequestFailed
-from .live import hub
+from .form import FormScreen
 
 
-class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
+class ConnectScreen(FormScreen[records.IntegrationCard]):
     DEFAULT_CSS = """
     ConnectScreen { align: center middle; }
     ConnectScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
@@ -30,8 +25,6 @@ class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
     ConnectScreen .field { height: 1; margin-bottom: 1; }
     ConnectScreen .field Label { width: 20; }
     ConnectScreen .field Input { width: 1fr; }
-    ConnectScreen #result { height: auto; }
-    ConnectScreen #result.-error { color: $error; }
     ConnectScreen #buttons { height: auto; margin-top: 1; }
     ConnectScreen #buttons Button { margin-right: 2; }
     """
@@ -105,23 +98,5 @@ class ConnectScreen(ModalScreen[records.IntegrationCard | None]):
             "secret": self.query_one("#secret", Input).value,
             "settings": {k: v for k, v in settings.items() if v},
         }
-        self._show("verifying with the provider …", error=False)
-        self.query_one("#connect", Button).disabled = True
-        self._connect(body)
-
-    def _show(self, text: str, *, error: bool) -> None:
-        result = self.query_one("#result", Static)
-        result.set_class(error, "-error")
-        result.update(text)
-
-    @work(exclusive=True, group="connect")
-    async def _connect(self, body: dict[str, Any]) -> None:
-        try:
-            created = await hub(self).request(
-                "POST", "/v1/integrations", body=body, parse=records.integration_from_json
-            )
-        except RequestFailed as exc:
-            self._show(exc.message, error=True)
-            self.query_one("#connect", Button).disabled = False
-            return
-        self.dismiss(created)
+        self.show_result("verifying with the provider …", error=False)
+        self.send("/v1/integrations", body, records.integration_from_json, "connect")

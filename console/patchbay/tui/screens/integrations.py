@@ -19,7 +19,7 @@ from ..messages import Feed, IntegrationsUpdated, RequestFailed
 from ..widgets.integration_card import IntegrationCard
 from .confirm import ConfirmScreen
 from .connect import ConnectScreen
-from .integration_detail import IntegrationDetailScreen
+from .integration_detail import IntegrationDetailScreen, check_key
 from .live import LiveScreen, footer
 
 REFRESH_SECONDS = 3.0
@@ -154,24 +154,4 @@ class IntegrationsScreen(LiveScreen):
 
     @work(group="actions")
     async def _check(self, integration_id: int) -> None:
-        self.tell(Text(f"checking integration {integration_id} …"))
-        try:
-            checked = await self.hub.request(
-                "POST",
-                f"/v1/integrations/{integration_id}/check",
-                parse=records.integration_from_json,
-            )
-        except RequestFailed as exc:
-            self.tell(
-                Text(
-                    f"could not check integration {integration_id}: {exc.message}", style="bold red"
-                )
-            )
-            return
-        self.tell(
-            Text(
-                f"integration {integration_id}: {checked.state} {checked.reason or ''}".rstrip(),
-                style="bold red" if checked.state == "error" else "green",
-            )
-        )
-        self.hub.refresh_feed()
+        await check_key(self, integration_id)

@@ -16,11 +16,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from .. import records
 from ..messages import RequestFailed
+from .form import FormScreen
 from .live import hub
 
 # The daemon's segments and modes, as `patchbay sync create` offers them.
@@ -45,7 +45,7 @@ def integration_label(card: records.IntegrationCard) -> str:
     return f"#{card.id} {card.provider} · {card.store or '?'}{state}"
 
 
-class SyncCreateScreen(ModalScreen[records.SyncRow | None]):
+class SyncCreateScreen(FormScreen[records.SyncRow]):
     DEFAULT_CSS = """
     SyncCreateScreen { align: center middle; }
     SyncCreateScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
@@ -53,8 +53,6 @@ class SyncCreateScreen(ModalScreen[records.SyncRow | None]):
     SyncCreateScreen .field { height: 1; margin-bottom: 1; }
     SyncCreateScreen .field Label { width: 15; }
     SyncCreateScreen .field Input, SyncCreateScreen .field Select { width: 1fr; }
-    SyncCreateScreen #result { height: auto; }
-    SyncCreateScreen #result.-error { color: $error; }
     SyncCreateScreen #buttons { height: auto; margin-top: 1; }
     SyncCreateScreen #buttons Button { margin-right: 2; }
     """
@@ -120,13 +118,13 @@ class SyncCreateScreen(ModalScreen[records.SyncRow | None]):
                 "GET", "/v1/integrations", parse=records.integrations_from_json
             )
         except RequestFailed as exc:
-            self._show(f"could not read the integrations: {exc.message}", error=True)
+            self.show_result(f"could not read the integrations: {exc.message}", error=True)
             return
         chosen = self.query_one("#integration", Select)
         live = [c for c in cards if c.id is not None]
         if not live:
             chosen.prompt = "none connected"
-            self._show("no integration to sync to: connect one first (i, then a)", error=True)
+            self.show_result("no integration to sync to: connect one first (i, then a)", error=True)
             return
         chosen.prompt = "choose where to send"
         chosen.set_options((integration_label(c), c.id) for c in live if c.id is not None)
@@ -152,9 +150,8 @@ class SyncCreateScreen(ModalScreen[records.SyncRow | None]):
         body = self._body()
         if body is None:
             return
-        self._show("creating …", error=False)
-        self.query_one("#create", Button).disabled = True
-        self._create(body)
+        self.show_result("creating …", error=False)
+        self.send("/v1/syncs", body, records.sync_from_json, "create")
 
     def _body(self) -> dict[str, Any] | None:
         """The body `patchbay sync create` posts, or None (and why, shown) when a choice
@@ -162,15 +159,15 @@ class SyncCreateScreen(ModalScreen[records.SyncRow | None]):
         integration = self.query_one("#integration", Select).value
         segment = self.query_one("#segment", Select).value
         if not isinstance(integration, int):
-            self._show("choose the integration to send to", error=True)
+            self.show_result("choose the integration to send to", error=True)
             return None
         if not isinstance(segment, str):
-            self._show("choose a segment: the customers to send", error=True)
+            self.show_result("choose a segment: the customers to send", error=True)
             return None
         try:
             mapping = mapping_pairs(self.query_one("#map", Input).value)
         except ValueError as exc:
-            self._show(str(exc), error=True)
+            self.show_result(str(exc), error=True)
             return None
         return {
             "integration": integration,
@@ -184,20 +181,3 @@ class SyncCreateScreen(ModalScreen[records.SyncRow | None]):
             "acquired_until": None,
             "dry_run": False,
         }
-
-    def _show(self, text: str, *, error: bool) -> None:
-        result = self.query_one("#result", Static)
-        result.set_class(error, "-error")
-        result.update(text)
-
-    @work(exclusive=True, group="create")
-    async def _create(self, body: dict[str, Any]) -> None:
-        try:
-            created = await hub(self).request(
-                "POST", "/v1/syncs", body=body, parse=records.sync_from_json
-            )
-        except RequestFailed as exc:
-            self._show(exc.message, error=True)
-            self.query_one("#create", Button).disabled = False
-            return
-        self.dismiss(created)
