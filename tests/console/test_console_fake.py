@@ -452,3 +452,23 @@ async def test_progress_events_feed_the_bars_not_the_log() -> None:
         await until(pilot, lambda: any(e.message == "after the progress" for e in log.events))
         assert not any(e.message == "order export progress" for e in log.events)
         assert app._last_event_id == len(EVENTS) + 2  # read past it: a reconnect resumes after
+
+
+async def test_a_slow_daemon_looks_slow_and_breaks_nothing() -> None:
+    """A timeout (DaemonSlow) on a feed or an action is shown in red, and the app goes on."""
+    from patchbay.client import DaemonSlow
+
+    answers = installation()
+    answers["GET /v1/routes"] = DaemonSlow(SOCKET, "GET /v1/routes", 5)
+    answers["POST /v1/integrations/3/check"] = DaemonSlow(SOCKET, "POST check", 30)
+    app, _ = started(FakeDaemon(answers, EVENTS))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("r")
+        await until(pilot, lambda: "did not answer GET /v1/routes" in feedback(app))
+        await pilot.press("i")
+        await until(pilot, lambda: len(app.screen.query(IntegrationCard)) == 6)
+        next(c for c in app.screen.query(IntegrationCard) if c.card.id == 3).focus()
+        await pilot.press("k")
+        await until(pilot, lambda: "did not answer POST check" in feedback(app))
+        assert app.connected  # the worker lives on

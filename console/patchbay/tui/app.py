@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Header
 
-from ..client import ApiFailure, ControlClient, DaemonUnreachable
+from ..client import ApiFailure, ControlClient, DaemonSlow, DaemonUnreachable
 from . import records
 from .messages import (
     Disconnected,
@@ -244,7 +244,7 @@ class PatchbayApp(App[None]):
             return None if parse is None else parse(answer)
         except ApiFailure as exc:
             raise RequestFailed(exc.message, exc.status) from None
-        except (DaemonUnreachable, httpx.HTTPError) as exc:
+        except (DaemonUnreachable, DaemonSlow, httpx.HTTPError) as exc:
             raise RequestFailed(_failure(exc)) from None
         except records.BadRecord as exc:
             raise RequestFailed(f"the daemon's answer to {path} could not be read: {exc}") from None
@@ -262,7 +262,7 @@ class PatchbayApp(App[None]):
                     await self._follow(reads, calls)
             except DaemonUnreachable as exc:
                 reason = exc.reason
-            except (ApiFailure, httpx.HTTPError, records.BadRecord) as exc:
+            except (ApiFailure, DaemonSlow, httpx.HTTPError, records.BadRecord) as exc:
                 reason = _failure(exc)
             news = self.connected or reason != self.disconnect_reason
             self.connected = False
@@ -320,7 +320,7 @@ class PatchbayApp(App[None]):
             await asyncio.sleep(STATUS_EVERY)
             try:
                 status = records.status_from_json(await reads.get("/v1/status"))
-            except (DaemonUnreachable, ApiFailure, httpx.HTTPError, records.BadRecord):
+            except (DaemonUnreachable, DaemonSlow, ApiFailure, httpx.HTTPError, records.BadRecord):
                 continue  # the log stream ending is what says the daemon is gone
             if not same_status(status, self.status):
                 self.post_message(StatusUpdated(status))
@@ -372,7 +372,7 @@ class PatchbayApp(App[None]):
         """The answer as it came (None when it failed) and what to post for it."""
         try:
             raw = await reads.get(feed.path, **dict(feed.params))
-        except (ApiFailure, DaemonUnreachable, httpx.HTTPError) as exc:
+        except (ApiFailure, DaemonUnreachable, DaemonSlow, httpx.HTTPError) as exc:
             return None, FeedFailed(_failure(exc))
         try:
             return raw, feed.parse(raw)

@@ -6,14 +6,13 @@ between them. The app refreshes it every two seconds; esc goes back to the cards
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Static
 
-from ...render import ago, counts_line, duration
+from ...render import ago, counts_line, duration, moment
 from .. import records
 from ..messages import Feed, SyncDetailUpdated
 from .live import LiveScreen, footer
@@ -23,15 +22,6 @@ REFRESH_SECONDS = 2.0
 RUN_COLUMNS = ("run", "started UTC", "took", "state", "scanned", "sent", "failed", "filtered")
 FAILURE_COLUMNS = ("contact", "reason", "tries", "at UTC")
 STATE_STYLES = {"done": "green", "running": "cyan", "failed": "bold red", "stopped": "yellow"}
-
-
-def moment(timestamp: str | None) -> datetime | None:
-    if not timestamp:
-        return None
-    try:
-        return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def short_time(timestamp: str | None) -> str:
