@@ -225,6 +225,8 @@ async def closed(engine: SyncEngine, sync_id: int) -> None:
         if not engine.running(sync_id):
             break
         await asyncio.sleep(0.01)
+    else:  # a run that never ends is a failure, not something for close() to cancel
+        raise AssertionError(f"sync {sync_id} still running 10 s after it finished")
     await engine.close()
 
 
