@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
+from tests.postgres import fresh_database
 from tests.support import Daemon, Sandbox, sandbox_config, short_tmpdir
 
 
@@ -21,17 +23,29 @@ def workdir() -> Iterator:
 
 
 @pytest.fixture
-def daemon(workdir) -> Iterator[Daemon]:
+def database_url() -> Iterator[str | None]:
+    """The state the daemon fixtures use: None (SQLite in the state dir) unless
+    PATCHBAY_TEST_DATABASE=postgresql, which runs them all on PostgreSQL. Modules that
+    must hold on both backends override this with `on_both_backends` (tests/postgres.py)."""
+    if os.environ.get("PATCHBAY_TEST_DATABASE") == "postgresql":
+        with fresh_database() as url:
+            yield url
+    else:
+        yield None
+
+
+@pytest.fixture
+def daemon(workdir, database_url) -> Iterator[Daemon]:
     """A started daemon (BASE_CONFIG); stopped and killed at teardown."""
-    d = Daemon(workdir)
+    d = Daemon(workdir, database_url=database_url)
     d.start()
     yield d
     d.kill()
 
 
 @pytest.fixture
-def unstarted_daemon(workdir) -> Iterator[Daemon]:
-    d = Daemon(workdir)
+def unstarted_daemon(workdir, database_url) -> Iterator[Daemon]:
+    d = Daemon(workdir, database_url=database_url)
     yield d
     d.kill()
 
@@ -51,13 +65,14 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
 
 
 @pytest.fixture
-def hub(workdir, sandbox: Sandbox) -> Iterator[Daemon]:
+def hub(workdir, sandbox: Sandbox, database_url) -> Iterator[Daemon]:
     """A started daemon whose store "shop" is the sandbox's Shopify shop."""
     d = Daemon(
         workdir,
         config_text=sandbox_config(
             sandbox.url, daemon='provider_timeout = "1s"\nintegration_check_interval = "1h"'
         ),
+        database_url=database_url,
     )
     d.start()
     yield d

@@ -83,6 +83,7 @@ class Daemon:
     config_text: str = BASE_CONFIG
     extra_env: dict[str, str] = field(default_factory=dict)
     wrapper: tuple[str, ...] = ()  # e.g. ("prlimit", "--nofile=256") before patchbayd
+    database_url: str | None = None  # a PostgreSQL URL; None: SQLite in the state dir
     proc: subprocess.Popen[bytes] | None = None
     notify: Notify | None = None
     _port: int | None = None
@@ -115,7 +116,10 @@ class Daemon:
 
     def start(self, *, wait: bool = True, args: tuple[str, ...] = ()) -> Daemon:
         self._port = None
-        self.config_path.write_text(self.config_text)
+        text = self.config_text
+        if self.database_url:
+            text += f'\n[database]\nurl = "{self.database_url}"\n'
+        self.config_path.write_text(text)
         if self.notify is None:
             self.notify = Notify(self.directory)
         self.notify.messages.clear()

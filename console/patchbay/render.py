@@ -122,8 +122,22 @@ def status(data: dict[str, Any]) -> str:
                 ),
             ),
             ("log events", ", ".join(f"{k} {v}" for k, v in events.items())),
+            ("database", f"{data.get('database_kind', 'sqlite')} {data.get('database', '')}"),
+            *(("daemons", line) for line in daemon_lines(data.get("daemons") or [])),
         ]
     )
+
+
+def daemon_lines(daemons: list[dict[str, Any]]) -> list[str]:
+    """One line per daemon sharing the state: which, its last heartbeat, what it holds."""
+    lines = []
+    for d in daemons:
+        holds = ", ".join(d.get("holds") or []) or "nothing"
+        where = f" {d['listen']}" if d.get("listen") else ""
+        beat = "" if d.get("self") else f", heartbeat {d.get('heartbeat_age', 0):.0f}s ago"
+        mark = " (this one)" if d.get("self") else ""
+        lines.append(f"{d.get('name')}{mark}{where}{beat}; holds {holds}")
+    return lines
 
 
 def field_value(value: Any) -> str | None:

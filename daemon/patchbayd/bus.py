@@ -87,12 +87,35 @@ class Bus:
         fields: dict[str, Any],
     ) -> Event:
         event = Event(self._next_id, ts, kind, level, component, message, fields)
+        self._unsaved.append(event)
+        self._deliver(event)
+        return event
+
+    def relay(self, event: dict[str, Any], origin: str) -> None:
+        """An event another daemon published (it saved it itself): shown to this daemon's
+        subscribers under an id of ours, so their `after` cursors keep counting up."""
+        fields = event.get("fields")
+        self._deliver(
+            Event(
+                self._next_id,
+                str(event.get("ts", "")),
+                str(event.get("kind", "log")),
+                str(event.get("level", "info")),
+                str(event.get("component", "")),
+                str(event.get("message", "")),
+                {**(fields if isinstance(fields, dict) else {}), "daemon": origin},
+            )
+        )
+
+    def _deliver(self, event: Event) -> None:
         self._next_id += 1
         self._ring.append(event)
-        self._unsaved.append(event)
         for sub in list(self._subscribers):
             sub._put(event)
-        return event
+
+    def start_ids_at(self, first: int) -> None:
+        """Ids of this daemon's own range from now on (several daemons share event_log)."""
+        self._next_id = max(self._next_id, first + 1)
 
     def recent(self, limit: int) -> list[Event]:
         if limit <= 0:

@@ -1,27 +1,33 @@
-"""`patchbayd run` and `patchbayd check-config`.
+"""`patchbayd run`, `patchbayd check-config` and `patchbayd migrate-state`.
 
-Exit codes: 0 ok, 1 could not start (lock held, socket in use, newer schema), 2 bad config
-(or a bad command line). A bad config is reported in full: every error found, one
-"patchbayd: FILE: KEY: REASON" line each, by both commands.
+Exit codes: 0 ok, 1 could not start (lock held, socket in use, newer schema) or could not
+migrate the state, 2 bad config (or a bad command line). A bad config is reported in full:
+every error found, one "patchbayd: FILE: KEY: REASON" line each, by every command.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import click
+import psycopg
 
 from . import __version__
 from . import config as config_mod
 from .config import Config, ConfigError
 from .db import SchemaTooNew
+from .db.database import UNAVAILABLE, newest_migration, schema_of
+from .db.migrate_state import MigrateError, migrate
+from .db.postgres import redact
 from .listeners import ListenError
 from .log import LogSink
 from .service import Service
-from .statedir import StateDirError
+from .statedir import StateDirError, StateDirLock
 
 SYSTEM_CONFIG = Path("/etc/patchbay/config.toml")
 
@@ -69,7 +75,8 @@ def main() -> None:
 @main.command("check-config")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file")
 def check_config(config_path: str | None) -> None:
-    """Validate a config file and exit (0 valid, 2 invalid: every error found is listed).
+    """Validate a config file and reach its database, then exit: 0 valid, 1 database
+    unreachable or of a newer schema, 2 invalid (every error found is listed).
 
     The unit runs this before each reload, so `systemctl reload` fails on a bad file."""
     try:
@@ -81,6 +88,25 @@ def check_config(config_path: str | None) -> None:
         f"{cfg.path}: ok ({len(cfg.stores)} stores; state_dir {cfg.state_dir}; "
         f"socket {cfg.socket}; listen {cfg.listen})"
     )
+    where = redact(cfg.database)
+    try:
+        version = anyio.run(schema_of, cfg.database)
+    except OSError as exc:
+        _fail(f"database {where}: {exc}", 1)
+        return
+    except UNAVAILABLE as exc:
+        _fail(f"database {where}: {exc}", 1)
+        return
+    newest = newest_migration()
+    if version is not None and version > newest:
+        _fail(
+            f"database {where}: schema version {version} is newer than this patchbayd "
+            f"knows ({newest}); upgrade patchbayd",
+            1,
+        )
+    state = "empty (migrated on start)" if version is None else f"schema {version}"
+    pending = "" if version is None or version == newest else f", {newest - version} to apply"
+    click.echo(f"database {where}: reachable, {state}{pending}")
 
 
 @main.command()
@@ -120,5 +146,97 @@ def run(
         anyio.run(service.run)
     except (StateDirError, ListenError, SchemaTooNew) as exc:
         _fail(str(exc), 1)
+    except UNAVAILABLE as exc:
+        _fail(str(exc), 1)
     except KeyboardInterrupt:
         pass
+
+
+def _postgres_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """--to is checked as the command line is read; the message never repeats the URL,
+    which may hold a password."""
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise click.BadParameter("must be a postgresql:// (or postgres://) URL")
+    try:
+        redact(value)
+    except ValueError:
+        raise click.BadParameter("is not a valid URL") from None
+    return value
+
+
+def _scrub(message: str, url: str) -> str:
+    """A message with the URL's password hidden, whoever wrote it."""
+    message = message.replace(url, redact(url))
+    password = urlsplit(url).password or ""
+    for secret in {password, unquote(password)}:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+@main.command("migrate-state")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file")
+@click.option("--state-dir", help="Overrides daemon.state_dir")
+@click.option(
+    "--to", "target", required=True, callback=_postgres_url, help="postgresql://... (empty)"
+)
+def migrate_state(config_path: str | None, state_dir: str | None, target: str) -> None:
+    """Copy the SQLite state into an empty PostgreSQL database and verify the row counts.
+
+    Stop the daemon first: the copy is one snapshot, so anything written after it began
+    would stay behind in SQLite (a daemon holding the state dir is refused). Afterwards
+    set `[database] url` in the config to the new database and start the daemon; the
+    SQLite file is left as it was, to go back to. Exit 0 copied and verified, 1 refused
+    (target not empty, no SQLite state, daemon running) or failed (nothing is kept)."""
+    try:
+        cfg = _load(config_path).with_overrides(state_dir=state_dir)
+    except ConfigError as exc:
+        _bad_config(exc)
+        return
+    where = redact(target)
+    if cfg.shared:
+        _fail(
+            f"the state of {cfg.path} is already PostgreSQL ({redact(cfg.database)}); "
+            "migrate-state copies a SQLite state",
+            1,
+        )
+        return
+    source = cfg.database
+    lock = StateDirLock(cfg.state_dir)
+    try:
+        if cfg.state_dir.is_dir():
+            lock.acquire()
+    except StateDirError as exc:
+        _fail(f"{exc}: stop it before migrating its state", 1)
+        return
+    except OSError as exc:
+        _fail(f"cannot lock {cfg.state_dir}: {exc.strerror}", 1)
+        return
+
+    def progress(table: str, copied: int, total: int) -> None:
+        if copied == total or copied % 100_000 == 0:
+            click.echo(f"{table}: {copied}/{total} rows", err=True)
+
+    try:
+        counts = anyio.run(migrate, source, target, progress)
+    except (MigrateError, SchemaTooNew) as exc:
+        _fail(_scrub(str(exc), target), 1)
+        return
+    except (psycopg.Error, sqlite3.Error, OSError) as exc:
+        # The first line only: a database error's DETAIL lines may quote a row.
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if where not in reason:
+            reason = f"migrating into {where} failed: {reason}"
+        _fail(_scrub(reason, target), 1)
+        return
+    finally:
+        lock.release()
+    width = max([len("TABLE"), *(len(table) for table in counts)])
+    digits = max([len("ROWS"), *(len(str(rows)) for rows in counts.values())])
+    click.echo(f"{'TABLE':<{width}}  {'ROWS':>{digits}}")
+    for table in sorted(counts):
+        click.echo(f"{table:<{width}}  {counts[table]:>{digits}}")
+    click.echo(f"copied {sum(counts.values())} rows from {source} into {where}")
+    click.echo("verified: every table has the same row count in both")
+    config = "the config" if cfg.path.startswith("<") else cfg.path
+    click.echo(f"next: set [database] url in {config} to this database, then start patchbayd")

@@ -112,7 +112,24 @@ class Config:
     retry_base: float = 2.0  # a failed delivery's first retry comes within this (jittered)
     retry_cap: float = 300.0  # and no retry waits longer than this (unless Retry-After)
     log_retention: float = 30 * 86400.0  # event log rows older than this are pruned
+    # "" = SQLite at state_dir/patchbay.db; else sqlite:///PATH or postgresql://...
+    database_url: Secret = field(default_factory=lambda: Secret(""))
+    lease: float = 15.0  # seconds a dead daemon's work stays held before another takes it
     stores: dict[str, Store] = field(default_factory=dict)
+
+    @property
+    def database(self) -> str:
+        """Where the state is: a SQLite path or a PostgreSQL URL (it may hold a password:
+        pass it to Database.open, never print it)."""
+        url = self.database_url.reveal()
+        if not url:
+            return str(self.state_dir / "patchbay.db")
+        return url.removeprefix("sqlite://") if url.startswith("sqlite://") else url
+
+    @property
+    def shared(self) -> bool:
+        """True when the state is a PostgreSQL several daemons may share."""
+        return self.database.startswith(DATABASE_SCHEMES)
 
     def with_overrides(
         self, *, state_dir: str | None = None, socket: str | None = None, listen: str | None = None
@@ -345,6 +362,24 @@ def _url(table: _Table, name: str) -> str:
     return value
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _database(root: _Table) -> tuple[Secret, float]:
+    """[database]: url (or url_file / url_env / url_credential, since a PostgreSQL URL may
+    carry a password) and the lease time."""
+    table = root.table("database")
+    url = table.secret("url") if any(k.startswith("url") for k in table.data) else Secret("")
+    value = url.reveal()
+    if value and not value.startswith(("sqlite:///", *DATABASE_SCHEMES)):
+        table.report("url", "expected sqlite:///PATH or postgresql://USER@HOST/DB")
+    lease = table.duration("lease", "15s")
+    if lease < 3:
+        table.report("lease", "must be at least 3s (renewed every third of it)")
+    table.done()
+    return url, lease
+
+
 def parse(text: str, file: str = "<config>") -> Config:
     """The config in `text`; else ConfigError (one problem) or ConfigErrors (several)."""
     try:
@@ -377,6 +412,8 @@ def parse(text: str, file: str = "<config>") -> Config:
         log_retention=daemon.duration("log_retention", "30d"),
     )
     daemon.done()
+    database_url, lease = _database(root)
+    config = replace(config, database_url=database_url, lease=lease)
     stores_table = root.table("stores")
     stores: dict[str, Store] = {}
     for name, value in stores_table.data.items():

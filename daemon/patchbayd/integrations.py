@@ -38,6 +38,11 @@ class UnknownIntegration(LookupError):
     pass
 
 
+class NotHolder(Transient):
+    """Another daemon holds this integration's lease: the work is its to do (the fence
+    that keeps a daemon whose lease lapsed from sending anything)."""
+
+
 class ConnectRefused(Exception):
     """Connecting failed; `error` says why (InvalidSettings or the provider's ProviderError)."""
 
@@ -74,6 +79,10 @@ class IntegrationManager:
         self.timeout = timeout
         self.transport = transport
         self._live: dict[int, Live] = {}
+        # Whether this daemon holds the integration's lease (always, on SQLite): engines
+        # work only on their own, and `call` refuses work on any other.
+        self.mine: Callable[[int], bool] = lambda _integration_id: True
+        self.changed: Callable[[], None] = lambda: None  # connected or disconnected here
 
     def _build(self, provider: str, settings: Mapping[str, str], secret: Secret) -> Provider:
         return build(
@@ -91,6 +100,26 @@ class IntegrationManager:
                 continue
             provider = self._build(integration.provider, integration.settings, integration.secret)
             self._live[integration.id] = Live(integration, provider)
+
+    async def refresh(self) -> tuple[set[int], set[int]]:
+        """Catch up with integrations other daemons connected, disconnected or changed
+        (several daemons on one database): (added, removed)."""
+        stored = {i.id: i for i in await rows.live(self.db) if i.secret is not None}
+        removed = set(self._live) - set(stored)
+        for integration_id in removed:
+            await self._stop(integration_id)
+        added = set()
+        for integration_id, integration in stored.items():
+            live = self._live.get(integration_id)
+            if live is None:
+                provider = self._build(
+                    integration.provider, integration.settings, integration.secret or Secret("")
+                )
+                self._live[integration_id] = Live(integration, provider)
+                added.add(integration_id)
+            elif not self.mine(integration_id):
+                live.integration = integration  # its state as its holder wrote it
+        return added, removed
 
     async def close(self) -> None:
         for integration_id in list(self._live):
@@ -168,6 +197,7 @@ class IntegrationManager:
             now=isoformat(self.clock.now()),
         )
         self._live[integration.id] = Live(integration, client)
+        self.changed()
         self.log.info(
             "integration connected",
             integration=integration.id,
@@ -186,6 +216,7 @@ class IntegrationManager:
         await self._stop(integration_id)
         syncs = await rows.disconnect(self.db, integration_id, isoformat(self.clock.now()))
         purged = await self.db.checkpoint()
+        self.changed()
         self.log.info(
             "integration disconnected; credentials wiped",
             integration=integration_id,
@@ -205,14 +236,23 @@ class IntegrationManager:
         await live.provider.aclose()
 
     async def call(
-        self, integration_id: int, activity: str, work: Callable[[Provider], Awaitable[T]]
+        self,
+        integration_id: int,
+        activity: str,
+        work: Callable[[Provider], Awaitable[T]],
+        *,
+        anywhere: bool = False,
     ) -> T:
         """Run one unit of provider work owned by the integration (cancelled on disconnect).
 
         Success records the activity (and clears an `error` state); AuthFailed sets
         `error` with the provider's reason. Other errors are the caller's to handle.
+        Only the daemon holding the integration's lease may call, but for `anywhere`
+        calls: one-off lookups a user asked this daemon for (lists, consent, a check).
         """
         live = self.get(integration_id)
+        if not anywhere and not self.mine(integration_id):
+            raise NotHolder(f"another daemon holds integration {integration_id}")
         task = asyncio.ensure_future(work(live.provider))
         live.tasks.add(task)
         try:
@@ -239,7 +279,9 @@ class IntegrationManager:
         """Verify the credentials now: None when they work, else what went wrong (AuthFailed
         also puts the integration in `error`; transient trouble is only logged)."""
         try:
-            await self.call(integration_id, "credentials verified", lambda p: p.verify())
+            await self.call(
+                integration_id, "credentials verified", lambda p: p.verify(), anywhere=True
+            )
         except AuthFailed as exc:
             self.log.error(
                 "integration credentials rejected", integration=integration_id, reason=exc.reason
@@ -256,7 +298,7 @@ class IntegrationManager:
         while True:
             await asyncio.sleep(interval())
             for integration_id in list(self._live):
-                if integration_id in self._live:
+                if integration_id in self._live and self.mine(integration_id):
                     await self.check(integration_id)
 
     async def set_state(self, integration_id: int, state: str, reason: str | None) -> None:

@@ -24,6 +24,8 @@ from . import __version__, health, listeners, statedir
 from . import config as config_mod
 from .bus import Bus
 from .clock import Clock, SystemClock, isoformat, parse_time
+from .cluster import Cluster
+from .cluster_work import ClusterWork
 from .components import Components
 from .config import Config, ConfigError
 from .db import Database, event_log
@@ -106,11 +108,31 @@ class Service:
         self._syncs: SyncEngine | None = None
         self._orders: OrderExporter | None = None
         self._consent: ConsentEngine | None = None
+        self._cluster: Cluster | None = None
+        self._work: ClusterWork | None = None
 
     @property
     def db(self) -> Database:
         assert self._db is not None, "database not open yet"
         return self._db
+
+    @property
+    def cluster(self) -> Cluster:
+        assert self._cluster is not None, "cluster not joined yet"
+        return self._cluster
+
+    @property
+    def work(self) -> ClusterWork:
+        assert self._work is not None, "cluster work not bound yet"
+        return self._work
+
+    def _leases_wanted(self) -> set[str]:
+        """Every lease there is work for: the inbox, each Shopify store, each integration."""
+        return (
+            {"inbox"}
+            | {f"store:{name}" for name, s in self.config.stores.items() if s.kind == "shopify"}
+            | {f"integration:{i.id}" for i in self.integrations.list()}
+        )
 
     @property
     def integrations(self) -> IntegrationManager:
@@ -197,8 +219,12 @@ class Service:
             "uptime_seconds": self.uptime(),
             "config": self.config.path,
             "state_dir": str(self.config.state_dir),
-            "database": str(self.db.path),
+            "database": self.db.location,
+            "database_kind": self.db.kind,
             "schema_version": self.db.schema_version,
+            "daemon": self.cluster.name,
+            "lease_seconds": self.config.lease,
+            "daemons": await self.cluster.members(),
             "socket": str(self.config.socket),
             "listen": self.listen_address,
             "public_url": self.public_url,
@@ -253,7 +279,7 @@ class Service:
         lock = statedir.StateDirLock(cfg.state_dir)
         lock.acquire()
         try:
-            self._db = await Database.open(cfg.state_dir / "patchbay.db")
+            self._db = await Database.open(cfg.database)
             # Finishes any purge of a wiped credential's WAL copy that a stop cut short.
             await self.db.checkpoint()
             try:
@@ -285,6 +311,18 @@ class Service:
             timeout=self.config.provider_timeout,
         )
         await self._integrations.start()
+        self._cluster = cluster = Cluster(
+            self.db,
+            self.clock,
+            Logger(self.sink, "cluster"),
+            shared=cfg.shared,
+            lease=cfg.lease,
+            listen=self.listen_address,
+            wanted=self._leases_wanted,
+        )
+        await cluster.join()
+        if cluster.shared:
+            self.bus.start_ids_at(cluster.first_event_id)
 
         def provider_labels(http: provider_http.ProviderHttp) -> tuple[str, str] | None:
             """(integration id, provider) of the integration whose client this is."""
@@ -315,10 +353,6 @@ class Service:
             self.bus,
         )
 
-        def changed(stores: set[str]) -> None:
-            syncs.stores_changed(stores)
-            orders.stores_changed(stores)
-
         self._routes = RouteBook(
             self.db,
             Logger(self.sink, "routes"),
@@ -329,16 +363,16 @@ class Service:
             self.db,
             self.clock,
             Logger(self.sink, "inbox"),
-            changed,
-            lambda: self.consent.wake.set(),
+            lambda stores: self.work.stores_changed(stores),
+            lambda: self.work.consent_queued(),
             lambda: {i.store for i in self.integrations.list()},
             routes=self.routes,
-            on_deliveries=self.outbox.wake,
+            on_deliveries=lambda ids: self.work.deliveries_queued(ids),
         )
         await processor.start()
         self.metrics.watch_quarantine(lambda: processor.quarantined)
         self.metrics.watch_inbox(lambda: inbox_rows.backlog(self.db))
-        self._inbox = InboxWriter(self.db, self.clock, processor.wake.set)
+        self._inbox = InboxWriter(self.db, self.clock, lambda: self.work.inbox_committed())
         store_clients = StoreClients(self.clock, timeout=self.config.provider_timeout)
         self._consent = consent = ConsentEngine(
             self.db,
@@ -358,6 +392,22 @@ class Service:
             lambda: self.public_url,
         )
         stores.sync_config(self.config.stores)
+        stores.owns = lambda name: cluster.holds(f"store:{name}")
+        self._work = work = ClusterWork(
+            cluster,
+            Logger(self.sink, "cluster"),
+            self.bus,
+            integrations=self.integrations,
+            processor=processor,
+            syncs=syncs,
+            orders=orders,
+            outbox=self.outbox,
+            consent=consent,
+            routes=self.routes,
+            supervised=self._supervised,
+        )
+        work.bind()
+        self.integrations.changed = work.integrations_changed
         self.metrics.watch_stores(
             lambda: [name for name, s in stores.states.items() if s.kind == "shopify"]
         )
@@ -413,7 +463,6 @@ class Service:
                 tg.start_soon(self._watchdog_loop)
                 loops: dict[str, Callable[[], Awaitable[None]]] = {
                     "inbox writer": self.inbox.run,
-                    "inbox processor": processor.run,
                     "store watcher": lambda: stores.run(lambda: self.config.stores),
                     "sync follower": syncs.follow_changes,
                     "sync retries": syncs.watch_errors,
@@ -424,6 +473,17 @@ class Service:
                         lambda: self.config.check_interval
                     ),
                 }
+                if cluster.shared:
+                    loops.update(
+                        {
+                            "leases": cluster.run,
+                            "word to other daemons": cluster.sender,
+                            "word from other daemons": cluster.hear,
+                            "shared state refresh": lambda: work.refresh_loop(cfg.lease / 3),
+                        }
+                    )
+                else:
+                    work.start_processor()  # one daemon: the inbox is ours
                 for name, loop in loops.items():
                     tg.start_soon(self._supervised, name, loop)
                 await syncs.resume()
@@ -439,6 +499,9 @@ class Service:
                         await done.wait()
                 tg.cancel_scope.cancel()
         finally:
+            await work.close()
+            with anyio.move_on_after(2):
+                await cluster.leave()
             await self.syncs.close()
             await self.integrations.close()
             await store_clients.aclose()
@@ -486,6 +549,8 @@ class Service:
         events = self.bus.take_unsaved()
         if events and self._db is not None:
             await event_log.append(self.db, events)
+            if self._cluster is not None:
+                self._cluster.post("events", events=[e.as_dict() for e in events])
 
     async def _flush_loop(self) -> None:
         last_prune = self.clock.monotonic()

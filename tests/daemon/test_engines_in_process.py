@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from patchbayd.metrics import Metrics
 from patchbayd.model import StoreCustomer, Sync
 from patchbayd.sandbox.app import build as sandbox
 from patchbayd.secret import Secret
+from tests.postgres import BACKENDS, database_for
 
 pytestmark = pytest.mark.anyio
 AT = "2026-11-22T10:00:00.000Z"
@@ -69,11 +70,16 @@ class Rig:
         return dict((await self.control.get(f"/_sandbox/{system}/state")).json())
 
 
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    yield from database_for(request.param)
+
+
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, database_url: str | None) -> AsyncIterator[Rig]:
     clock = FakeClock()
     transport = httpx.ASGITransport(app=sandbox(clock=clock))
-    db = await Database.open(tmp_path / "state.db")
+    db = await Database.open(database_url or tmp_path / "state.db")
     sink = LogSink(stream=io.StringIO(), clock=clock)
     integrations = IntegrationManager(
         db,

@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from .database import Database
+from .database import Conn, Database, Row
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ NewEvent = tuple[str, str, str | None, int | None, str, str | None, str | None]
 # (store, email, customer id, integration id, source, state, event time)
 
 
-async def add(conn: aiosqlite.Connection, events: Sequence[NewEvent], now: str) -> None:
+async def add(conn: Conn, events: Sequence[NewEvent], now: str) -> None:
     """Inside the caller's transaction (with the customer rows or the callback)."""
     await conn.executemany(
         "INSERT INTO consent_events (store, email, customer_id, integration_id, source, state,"
@@ -134,7 +132,7 @@ async def set_provider_state(
 
 
 async def provider_state_in(
-    conn: aiosqlite.Connection, integration_id: int, email: str, state: str, at: str | None
+    conn: Conn, integration_id: int, email: str, state: str, at: str | None
 ) -> None:
     """The same, inside the caller's transaction (the outbox records a delivered
     consent change together with its outcome)."""
@@ -157,7 +155,7 @@ async def audit(db: Database, entry: dict[str, Any]) -> None:
         await audit_in(conn, entry)
 
 
-async def audit_in(conn: aiosqlite.Connection, entry: dict[str, Any]) -> None:
+async def audit_in(conn: Conn, entry: dict[str, Any]) -> None:
     await conn.execute(
         f"INSERT INTO consent_audit ({AUDIT_COLUMNS})"  # noqa: S608
         " VALUES (:decided_at, :integration_id, :store, :email, :customer_id, :source,"
@@ -166,7 +164,7 @@ async def audit_in(conn: aiosqlite.Connection, entry: dict[str, Any]) -> None:
     )
 
 
-def _entry(row: aiosqlite.Row) -> dict[str, Any]:
+def _entry(row: Row) -> dict[str, Any]:
     names = ["id", *(n.strip() for n in AUDIT_COLUMNS.split(","))]
     return dict(zip(names, row, strict=True))
 

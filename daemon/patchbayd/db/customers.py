@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import aiosqlite
-
 from ..model import StoreCustomer, StoreEvent, StoreOrder
-from .database import Database
+from .database import Conn, Database, Row
 
 # An older update (out-of-order webhooks) never overwrites a newer one.
 _CUSTOMER_UPSERT = (
@@ -34,9 +32,7 @@ def replaces(incoming: str | None, stored: str | None) -> bool:
     return not (incoming and stored and incoming < stored)
 
 
-async def upsert_customers(
-    conn: aiosqlite.Connection, rows: Sequence[tuple[StoreCustomer, int]], now: str
-) -> None:
+async def upsert_customers(conn: Conn, rows: Sequence[tuple[StoreCustomer, int]], now: str) -> None:
     """(customer, seq) pairs, inside the caller's transaction."""
     await conn.executemany(
         _CUSTOMER_UPSERT,
@@ -65,7 +61,7 @@ async def upsert_customers(
     )
 
 
-async def upsert_orders(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreOrder, int]]) -> None:
+async def upsert_orders(conn: Conn, rows: Sequence[tuple[StoreOrder, int]]) -> None:
     """Like customers, an update older than the stored one is ignored: a late or replayed
     `orders/paid` never turns a refunded order back into a paid one."""
     await conn.executemany(
@@ -96,10 +92,10 @@ async def upsert_orders(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreOr
     )
 
 
-async def insert_events(conn: aiosqlite.Connection, rows: Sequence[tuple[StoreEvent, int]]) -> None:
+async def insert_events(conn: Conn, rows: Sequence[tuple[StoreEvent, int]]) -> None:
     await conn.executemany(
-        "INSERT OR IGNORE INTO events (store, id, type, occurred_at, customer_id, email, data,"
-        " seq) VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO events (store, id, type, occurred_at, customer_id, email, data,"
+        " seq) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         [
             (e.store, e.id, e.type, e.occurred_at, e.customer_id, e.email, json.dumps(e.data), seq)
             for e, seq in rows
@@ -129,7 +125,7 @@ CUSTOMER_COLUMNS = ", ".join(
 )
 
 
-def customer_from_row(row: aiosqlite.Row) -> StoreCustomer:
+def customer_from_row(row: Row) -> StoreCustomer:
     return StoreCustomer(
         store=row[0],
         id=row[1],
@@ -196,7 +192,7 @@ async def consent_of(
     return found
 
 
-async def touch(conn: aiosqlite.Connection, rows: Sequence[tuple[str, str, int]]) -> None:
+async def touch(conn: Conn, rows: Sequence[tuple[str, str, int]]) -> None:
     """(store, customer id, seq): an order or event of the customer changes segment
     membership (returning, abandoned checkout), so incremental syncs must look again."""
     await conn.executemany(
@@ -205,12 +201,12 @@ async def touch(conn: aiosqlite.Connection, rows: Sequence[tuple[str, str, int]]
     )
 
 
-async def _by_keys(db: Database, sql: str, keys: Sequence[tuple[str, str]]) -> list[aiosqlite.Row]:
+async def _by_keys(db: Database, sql: str, keys: Sequence[tuple[str, str]]) -> list[Row]:
     """Rows of (store, id) keys, a store and 500 ids per query (SQLite's variable cap)."""
     by_store: dict[str, list[str]] = {}
     for store, key in keys:
         by_store.setdefault(store, []).append(key)
-    found: list[aiosqlite.Row] = []
+    found: list[Row] = []
     for store, ids in by_store.items():
         unique = sorted(set(ids))
         for start in range(0, len(unique), 500):

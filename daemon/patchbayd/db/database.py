@@ -1,7 +1,10 @@
-"""The aiosqlite connection and its migrations.
+"""The state database: SQLite (the embedded default) or PostgreSQL (several daemons).
 
-One connection serves the whole daemon; an asyncio lock makes each `transaction()` a
-unit, so two tasks never interleave statements inside one BEGIN ... COMMIT.
+Both backends take the same SQL (written in the subset they share, `?` placeholders)
+and the same numbered migrations; `Database.open` picks one from the configured URL.
+Each daemon keeps one writer transaction at a time (`transaction()`), as SQLite forces
+anyway: engine code written against that never sees two of its own transactions
+interleave. Between daemons, leases (db/leases.py) decide who does what.
 """
 
 from __future__ import annotations
@@ -10,19 +13,54 @@ import asyncio
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
+import anyio
+import psycopg
 
 from ..clock import SystemClock, isoformat
 
 
 class SchemaTooNew(Exception):
     """The database was written by a newer patchbayd; refusing beats corrupting it."""
+
+
+# The database itself failing (not a row): callers retry the whole pass later.
+UNAVAILABLE: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+
+
+class Row(Protocol):
+    """A result row: by position and by column name (sqlite3.Row and PgRow both)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Any: ...
+
+    async def fetchall(self) -> Iterable[Any]: ...
+
+
+class Conn(Protocol):
+    """What a transaction hands out: aiosqlite's connection, or the PostgreSQL one."""
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Any: ...
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -38,10 +76,103 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-BUSY_TIMEOUT_MS = 5000
+def newest_migration() -> int:
+    return max((v for v, _, _ in migrations()), default=0)
+
+
+def check_version(applied: int, where: str) -> None:
+    newest = newest_migration()
+    if applied > newest:
+        raise SchemaTooNew(
+            f"{where} has schema version {applied}, but this patchbayd knows only up to "
+            f"{newest}; upgrade patchbayd or point it at an older state"
+        )
+
+
+async def schema_of(target: Path | str) -> int | None:
+    """The schema version the state at `target` has, without changing it (None: no state
+    there yet). Raises what connecting raises, for `patchbayd check-config` to report."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from .postgres import schema_of as postgres_schema
+
+        return await postgres_schema(text)
+    path = Path(text.removeprefix("sqlite://"))
+    if not await anyio.Path(path).exists():
+        return None
+    async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        cursor = await conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'schema_migrations'"
+        )
+        if await cursor.fetchone() is None:
+            return None
+        cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
+        row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
 
 class Database:
+    """The operations every query module uses; each backend implements them."""
+
+    kind = "sqlite"
+    schema_version: int
+    purge_pending: bool
+
+    @classmethod
+    async def open(cls, target: Path | str) -> Database:
+        """A SQLite file (a path, or sqlite:///path) or a PostgreSQL URL."""
+        text = str(target)
+        if text.startswith(("postgresql://", "postgres://")):
+            from .postgres import PostgresDatabase
+
+            return await PostgresDatabase.open(text)
+        if text.startswith("sqlite://"):
+            text = text.removeprefix("sqlite://")
+        return await SqliteDatabase.open(Path(text))
+
+    @property
+    def location(self) -> str:
+        """Where the state is, for status and messages (never with a password)."""
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        raise NotImplementedError
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """A read that sees only committed rows (for readers that act on what they read)."""
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def checkpoint(self) -> bool:
+        """Leave no old copy of a wiped credential behind; True when that is done."""
+        return True
+
+    async def healthy(self) -> bool:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class SqliteDatabase(Database):
+    """One aiosqlite connection serves the whole daemon; an asyncio lock makes each
+    `transaction()` a unit, so two tasks never interleave statements inside one BEGIN."""
+
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
@@ -50,7 +181,8 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, target: Path | str) -> SqliteDatabase:
+        path = Path(target)
         _create_private(path)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
@@ -71,6 +203,10 @@ class Database:
             raise
         return db
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     async def _migrate(self) -> None:
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -78,27 +214,21 @@ class Database:
         )
         rows = await self.fetchall("SELECT version FROM schema_migrations")
         applied = {row[0] for row in rows}
-        bundled = migrations()
-        newest = max((v for v, _, _ in bundled), default=0)
-        if applied and max(applied) > newest:
-            raise SchemaTooNew(
-                f"{self.path} has schema version {max(applied)}, but this patchbayd knows "
-                f"only up to {newest}; upgrade patchbayd or restore an older state_dir"
-            )
-        for version, name, sql in bundled:
+        check_version(max(applied, default=0), str(self.path))
+        for version, name, sql in migrations():
             if version in applied:
                 continue
             async with self.transaction() as conn:
-                for statement in _statements(sql):
+                for statement in statements(sql):
                     await conn.execute(statement)
                 await conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                     (version, name, isoformat(SystemClock().now())),
                 )
-        self.schema_version = newest
+        self.schema_version = newest_migration()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Conn]:
         async with self._lock:
             # The statement runs in aiosqlite's thread whatever happens to us: a task
             # cancelled while BEGIN waits for the write lock would leave the shared
@@ -133,9 +263,8 @@ class Database:
             return list(await cursor.fetchall())
 
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """A read that sees only committed rows: it waits for any transaction open on the
-        shared connection (a plain fetch on it would see that transaction's rows before
-        they commit). For readers that act on what they read, such as the outbox."""
+        """Waits for any transaction open on the shared connection: a plain fetch on it
+        would see that transaction's rows before they commit."""
         async with self._lock:
             return await self.fetchall(sql, params)
 
@@ -144,10 +273,6 @@ class Database:
     ) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
 
     async def checkpoint(self) -> bool:
         """Fold the WAL into the database and truncate it, so no old page copy survives
@@ -187,7 +312,7 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def _statements(sql: str) -> list[str]:
+def statements(sql: str) -> list[str]:
     """Split a migration on semicolons; migrations hold no trigger bodies, so this is exact."""
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [statement.strip() for statement in code.split(";") if statement.strip()]

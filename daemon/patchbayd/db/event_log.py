@@ -26,8 +26,8 @@ async def append(db: Database, events: list[Event]) -> None:
     if not events:
         return
     await db.executemany(
-        "INSERT OR IGNORE INTO event_log (id, ts, kind, level, component, message, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO event_log (id, ts, kind, level, component, message, fields)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             (e.id, e.ts, e.kind, e.level, e.component, e.message, json.dumps(e.fields))
             for e in events

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from .database import Database
+from .database import Conn, Database
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ async def append(db: Database, rows: Sequence[Incoming], now: str) -> None:
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         placeholders = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))  # never values
         columns = "store, kind, source, dedupe, payload, received_at"
-        sql = f"INSERT OR IGNORE INTO inbox ({columns}) VALUES {placeholders}"  # noqa: S608
+        sql = f"INSERT INTO inbox ({columns}) VALUES {placeholders} ON CONFLICT DO NOTHING"  # noqa: S608
         values = [v for r in chunk for v in (r.store, r.kind, r.source, r.dedupe, r.payload, now)]
         await db.write(sql, values)
 
@@ -67,7 +65,7 @@ async def pending(db: Database, limit: int) -> list[Pending]:
     return [Pending(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-async def mark(conn: aiosqlite.Connection, done: Sequence[int], now: str) -> None:
+async def mark(conn: Conn, done: Sequence[int], now: str) -> None:
     """Inbox rows processed, inside the transaction that applied them."""
     await conn.executemany(
         "UPDATE inbox SET processed_at = ? WHERE id = ?", [(now, inbox_id) for inbox_id in done]
@@ -116,7 +114,7 @@ async def replay(db: Database, inbox_id: int) -> bool:
             " WHERE id = ? AND quarantined_at IS NOT NULL",
             (inbox_id,),
         )
-        return cursor.rowcount == 1
+        return int(cursor.rowcount) == 1
 
 
 async def backlog(db: Database) -> tuple[int, str | None]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
-
 from ..model import Integration
 from ..secret import Secret
-from .database import Database
+from .database import Conn, Database, Row
 
 COLUMNS = (
     "id, provider, store, state, reason, account, settings, secret, fingerprint,"
@@ -17,7 +15,7 @@ COLUMNS = (
 )
 
 
-def _row(row: aiosqlite.Row) -> Integration:
+def _row(row: Row) -> Integration:
     return Integration(
         id=row[0],
         provider=row[1],
@@ -51,7 +49,8 @@ async def create(
         cursor = await conn.execute(
             "INSERT INTO integrations (provider, store, state, account, settings, secret,"
             " fingerprint, callback_token, created_at, last_activity_at, last_activity)"
-            " VALUES (?, ?, 'connected', ?, ?, ?, ?, ?, ?, ?, 'connected')",
+            " VALUES (?, ?, 'connected', ?, ?, ?, ?, ?, ?, ?, 'connected')"
+            " RETURNING id",
             (
                 provider,
                 store,
@@ -64,7 +63,7 @@ async def create(
                 now,
             ),
         )
-        new_id = cursor.lastrowid
+        new_id = (await cursor.fetchone())[0]
         await _audit(
             conn,
             now,
@@ -157,7 +156,7 @@ async def audit(
 
 
 async def _audit(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     now: str,
     action: str,
     integration_id: int | None,

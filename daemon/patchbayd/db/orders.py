@@ -6,10 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from ..model import StoreOrder
-from .database import Database
+from .database import Conn, Database
 
 ORDER_COLUMNS = (
     "o.store, o.id, o.customer_id, o.email, o.status, o.total, o.currency, o.created_at, o.items"
@@ -65,7 +63,7 @@ async def mark(
 
 
 async def mark_in(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     integration_id: int,
     order_id: str,
     state: str,
@@ -195,10 +193,10 @@ async def start_run(db: Database, integration_id: int, mode: str, now: str) -> d
         )
         cursor = await conn.execute(
             "INSERT INTO order_export_runs (integration_id, mode, state, started_at)"
-            " VALUES (?, ?, 'running', ?)",
+            " VALUES (?, ?, 'running', ?) RETURNING id",
             (integration_id, mode, now),
         )
-        run_id = cursor.lastrowid
+        run_id = (await cursor.fetchone())[0]
     found = await get_run(db, integration_id, run_id)
     assert found is not None
     return found

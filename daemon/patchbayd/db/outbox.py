@@ -7,9 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from .database import Database
+from .database import Conn, Database, Row
 
 OPEN = ("pending", "retrying")
 STATUSES = ("pending", "retrying", "delivered", "dead")
@@ -92,21 +90,21 @@ COLUMNS = (
 )
 
 
-def _delivery(row: aiosqlite.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     values = list(row)
     values[11] = json.loads(values[11])
     return Delivery(*values)
 
 
-async def enqueue(conn: aiosqlite.Connection, rows: Sequence[NewDelivery], now: str) -> None:
+async def enqueue(conn: Conn, rows: Sequence[NewDelivery], now: str) -> None:
     """Inside the transaction that commits the event: both land, or neither. A repeat of
     the same event (a replayed inbox row) is ignored by the (route, integration, key)
     index, so an event is never delivered twice because it was processed twice."""
     await conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (route_id, route_name, integration_id, store,"
+        "INSERT INTO deliveries (route_id, route_name, integration_id, store,"
         " event_type, event_id, action, kind, contact, key, payload, timeout, status,"
         " attempts, next_attempt_at, last_error, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?) ON CONFLICT DO NOTHING",
         [
             (
                 d.route_id,
@@ -186,7 +184,7 @@ async def record(
     db: Database,
     outcomes: Sequence[Outcome],
     now: str,
-    effects: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
+    effects: Callable[[Conn], Awaitable[None]] | None = None,
 ) -> None:
     """A pass's outcomes in one transaction, with what follows from them (`effects`: a
     delivered consent change becomes the provider's known state, a dead one an audit
@@ -319,7 +317,7 @@ async def add(db: Database, rows: Sequence[NewDelivery], now: str) -> None:
         await enqueue(conn, rows, now)
 
 
-async def requeue(conn: aiosqlite.Connection, integration_id: int, key: str, now: str) -> None:
+async def requeue(conn: Conn, integration_id: int, key: str, now: str) -> None:
     """A dead system delivery (an order that failed for good) pending again, inside the
     caller's transaction: asking for the export again is asking to retry it."""
     await conn.execute(

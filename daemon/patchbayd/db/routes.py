@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from .database import Database
+from .database import Database, Row
 
 
 @dataclass(frozen=True)
@@ -21,7 +19,7 @@ class StoredRoute:
     updated_at: str
 
 
-def _stored(row: aiosqlite.Row) -> StoredRoute:
+def _stored(row: Row) -> StoredRoute:
     return StoredRoute(row[0], row[1], json.loads(row[2]), bool(row[3]), row[4], row[5])
 
 
@@ -66,10 +64,10 @@ async def save(
             else:
                 cursor = await conn.execute(
                     "INSERT INTO routes (name, definition, enabled, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?) RETURNING id",
                     (name, json.dumps(definition), enabled, now, now),
                 )
-                ids.append(int(cursor.lastrowid or 0))
+                ids.append(int((await cursor.fetchone())[0]))
     return ids, kept
 
 
@@ -79,11 +77,11 @@ async def set_enabled(db: Database, route_id: int, enabled: bool, now: str) -> b
             "UPDATE routes SET enabled = ?, updated_at = ? WHERE id = ?",
             (int(enabled), now, route_id),
         )
-        return cursor.rowcount == 1
+        return int(cursor.rowcount) == 1
 
 
 async def delete(db: Database, route_id: int) -> bool:
     """The route goes; its deliveries stay (history, and dead ones can still be replayed)."""
     async with db.transaction() as conn:
         cursor = await conn.execute("DELETE FROM routes WHERE id = ?", (route_id,))
-        return cursor.rowcount == 1
+        return int(cursor.rowcount) == 1

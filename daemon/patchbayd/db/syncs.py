@@ -6,23 +6,21 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from ..model import StoreCustomer, Sync, SyncRun
 from .customers import CUSTOMER_COLUMNS, customer_from_row
-from .database import Database
+from .database import Database, Row
 
 SYNC_COLUMNS = (
     "id, integration_id, segment, destination, mode, rules, state, reason, seq_done, created_at"
 )
 RUN_COLUMNS = (
-    "id, sync_id, state, full, upto_seq, cursor_seq, retry_done, counts, error,"
+    'id, sync_id, state, "full", upto_seq, cursor_seq, retry_done, counts, error,'
     " started_at, finished_at"
 )
 
 # Segment membership, as SQL over the customer row `c` (parameters: :now_minus_30d).
 SEGMENT_SQL = {
-    "all": "1",
+    "all": "1 = 1",
     "subscribers": "c.email_consent = 'subscribed'",
     "new": "c.created_at >= :new_since",
     "returning": "(SELECT count(*) FROM orders o WHERE o.store = c.store"
@@ -42,7 +40,7 @@ DUPLICATE_SQL = (
 )
 
 
-def _sync(row: aiosqlite.Row) -> Sync:
+def _sync(row: Row) -> Sync:
     return Sync(
         id=row[0],
         integration_id=row[1],
@@ -57,7 +55,7 @@ def _sync(row: aiosqlite.Row) -> Sync:
     )
 
 
-def _run(row: aiosqlite.Row) -> SyncRun:
+def _run(row: Row) -> SyncRun:
     return SyncRun(
         id=row[0],
         sync_id=row[1],
@@ -86,10 +84,10 @@ async def create(
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO syncs (integration_id, segment, destination, mode, rules, state,"
-            " created_at) VALUES (?, ?, ?, ?, ?, 'idle', ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, 'idle', ?) RETURNING id",
             (integration_id, segment, destination, mode, json.dumps(rules), now),
         )
-        new_id = int(cursor.lastrowid or 0)
+        new_id = int((await cursor.fetchone())[0])
     found = await get(db, new_id)
     assert found is not None
     return found
@@ -110,6 +108,25 @@ async def live(db: Database) -> list[Sync]:
         " WHERE deleted_at IS NULL ORDER BY id"
     )
     return [_sync(r) for r in rows]
+
+
+async def mark_requested(db: Database, sync_id: int, now: str) -> None:
+    """A run owed by the daemon holding the sync's integration (several daemons)."""
+    await db.write("UPDATE syncs SET requested_at = ? WHERE id = ?", (now, sync_id))
+
+
+async def take_requested(db: Database, sync_ids: Sequence[int]) -> list[int]:
+    """The ones among `sync_ids` with a run owed, the mark cleared: each taken once."""
+    if not sync_ids:
+        return []
+    marks = ", ".join("?" for _ in sync_ids)
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE syncs SET requested_at = NULL"  # noqa: S608
+            f" WHERE requested_at IS NOT NULL AND id IN ({marks}) RETURNING id",
+            tuple(sync_ids),
+        )
+        return [int(r[0]) for r in await cursor.fetchall()]
 
 
 async def set_state(db: Database, sync_id: int, state: str, reason: str | None) -> None:
@@ -137,11 +154,11 @@ async def open_run(
     """A new run scanning start < seq <= upto."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "INSERT INTO sync_runs (sync_id, state, full, upto_seq, cursor_seq, started_at)"
-            " VALUES (?, 'running', ?, ?, ?, ?)",
+            'INSERT INTO sync_runs (sync_id, state, "full", upto_seq, cursor_seq, started_at)'
+            " VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
             (sync_id, int(full), upto, start, now),
         )
-        run_id = int(cursor.lastrowid or 0)
+        run_id = int((await cursor.fetchone())[0])
         await conn.execute(
             "UPDATE syncs SET state = 'running', reason = NULL WHERE id = ?", (sync_id,)
         )

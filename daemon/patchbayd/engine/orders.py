@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,6 +88,8 @@ class OrderExporter:
         self._feeds: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
         self._runs: dict[int, asyncio.Task[None]] = {}  # integration id -> its run's task
+        # Word for the other daemons that a run was recorded for one of theirs.
+        self.tell: Callable[[], None] = lambda: None
         self._asking = asyncio.Lock()  # two requests at once still start one run
         self.changes = StoreChanges()
 
@@ -254,6 +257,9 @@ class OrderExporter:
 
     def _launch(self, run: dict[str, Any]) -> None:
         integration_id = run["integration"]
+        if not self.integrations.mine(integration_id):
+            self.tell()  # recorded; the daemon holding the integration runs it (resume)
+            return
         task = self._runs.get(integration_id)
         if task is None or task.done():
             self._runs[integration_id] = asyncio.create_task(
@@ -265,6 +271,9 @@ class OrderExporter:
         got); the integrations they belong to."""
         resumed = set()
         for run in await ledger.running_runs(self.db):
+            task = self._runs.get(run["integration"])
+            if not self.integrations.mine(run["integration"]) or (task and not task.done()):
+                continue
             self.log.info("order export resumed", integration=run["integration"], export=run["id"])
             self._launch(run)
             resumed.add(run["integration"])
@@ -416,9 +425,31 @@ class OrderExporter:
             for task in [*self._feeds.values(), *self._runs.values()]:
                 task.cancel()
 
+    async def release(self, integration_id: int) -> None:
+        """This daemon no longer holds the integration: its export and feed stop here;
+        the run stays `running` in the table and the new holder resumes it."""
+        self._again.discard(integration_id)
+        tasks = [
+            t
+            for t in (self._runs.pop(integration_id, None), self._feeds.pop(integration_id, None))
+            if t
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def catch_up(self, integration_ids: set[int]) -> None:
+        """Integrations this daemon just took over: runs and feeds go on from the ledger."""
+        resumed = await self.resume()
+        for integration_id in await ledger.unfinished(self.db):
+            if integration_id in integration_ids and integration_id not in resumed:
+                self._kick(integration_id)
+
     def _kick(self, integration_id: int) -> None:
         """Export now, or once more after the export under way (which may have missed
         the orders that just arrived)."""
+        if not self.integrations.mine(integration_id):
+            return  # its holder follows the same store changes
         self._again.add(integration_id)
         task = self._feeds.get(integration_id)
         if task is None or task.done():

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from ..clock import Clock, isoformat, parse_time
 from ..db import Database
 from ..db import consent as consent_rows
 from ..db import orders as order_rows
 from ..db import outbox as rows
+from ..db.database import Conn
 from ..db.outbox import Delivery, Head, Outcome
 from ..integrations import IntegrationManager, UnknownIntegration
 from ..log import Logger
@@ -155,10 +154,15 @@ class Outbox:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
         self._wakes: dict[int, asyncio.Event] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
+        # Word for the daemons holding integrations that have new work here.
+        self.tell: Callable[[set[int]], None] = lambda _integration_ids: None
 
     def wake(self, integration_ids: set[int]) -> None:
         """New or replayed deliveries for these integrations: their workers look now."""
-        for integration_id in integration_ids:
+        theirs = {i for i in integration_ids if not self.integrations.mine(i)}
+        if theirs:
+            self.tell(theirs)  # other daemons hold them: their outboxes send these
+        for integration_id in integration_ids - theirs:
             self._wakes.setdefault(integration_id, asyncio.Event()).set()
             worker = self._workers.get(integration_id)
             if worker is None or worker.done():
@@ -208,11 +212,19 @@ class Outbox:
             # table and go on at the next start, so how each task ended changes nothing.
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
+    async def release(self, integration_id: int) -> None:
+        """This daemon no longer holds the integration: its sending stops here. What the
+        worker was doing stays open in the table, for the daemon that holds it now."""
+        worker = self._workers.pop(integration_id, None)
+        if worker is not None:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
     async def _worker(self, integration_id: int) -> None:
         wake = self._wakes.setdefault(integration_id, asyncio.Event())
         gate = asyncio.Semaphore(IN_FLIGHT)
         failing = 0  # passes in a row in which every attempt failed for a passing reason
-        while True:
+        while self.integrations.mine(integration_id):
             wake.clear()
             heads = await rows.open_heads(self.db, integration_id, WINDOW)
             if not heads:
@@ -356,13 +368,13 @@ class Outbox:
 
     def _effects(
         self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
-    ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+    ) -> Callable[[Conn], Awaitable[None]]:
         """What an outcome means beyond the outbox, in the same commit: an order's ledger
         row (sent, failed, in doubt); for a consent change delivered, the provider's state
         as we know it, and dead, an entry in the contact's consent history (the audit
         trail must never claim it arrived)."""
 
-        async def apply(conn: aiosqlite.Connection) -> None:
+        async def apply(conn: Conn) -> None:
             for delivery, outcome in zip(batch, outcomes, strict=True):
                 if delivery.kind == "export_order":
                     state = (

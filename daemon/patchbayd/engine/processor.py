@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from .. import metrics
 from ..clock import Clock, isoformat
+from ..cluster import LeaseLost
 from ..db import Database
 from ..db import consent as consent_rows
 from ..db import customers as tables
 from ..db import inbox as inbox_rows
 from ..db import outbox as outbox_rows
+from ..db.database import UNAVAILABLE, Conn
 from ..intake.records import record
 from ..log import Logger
 from ..model import ProviderCallback, StoreCustomer, StoreEvent, StoreOrder
@@ -29,6 +30,9 @@ from .consent import store_change
 from .routebook import RouteBook
 from .routes import RouteEvent
 from .triggers import Known, customer_events, order_events, routed, store_event
+
+# Errors that are not the rows' fault: the batch is retried whole, never quarantined.
+STOP: tuple[type[Exception], ...] = (LeaseLost, *UNAVAILABLE)
 
 # (store, customer id) -> (email consent, its time, updated_at), as stored
 Stored = dict[tuple[str, str], tuple[str | None, str | None, str | None]]
@@ -56,6 +60,9 @@ class InboxProcessor:
         self.routes = routes  # deliveries are planned into the same transaction
         self.on_deliveries = on_deliveries  # told which integrations have new deliveries
         self.wake = asyncio.Event()
+        # Run first in each batch's transaction (several daemons: fails it unless this
+        # daemon still holds the inbox lease); raises LeaseLost.
+        self.fence: Callable[[Conn], Awaitable[None]] | None = None
         self.quarantined = 0  # rows set aside now (status and metrics read it)
 
     async def start(self) -> None:
@@ -131,8 +138,8 @@ class InboxProcessor:
         mapped, failed = classify(batch)
         try:
             await self._apply(mapped)
-        except sqlite3.OperationalError:
-            raise  # the database itself, not a row: the supervisor retries the pass
+        except STOP:
+            raise  # the database itself (or the lease), not a row: retried as a whole
         except Exception as exc:
             self.log.warning(
                 "inbox batch could not be applied; applying it row by row",
@@ -142,7 +149,7 @@ class InboxProcessor:
             for one in mapped:
                 try:
                     await self._apply([one])
-                except sqlite3.OperationalError:
+                except STOP:
                     raise
                 except Exception as row_exc:
                     failed.append((one.inbox_id, describe(row_exc)))
@@ -173,6 +180,8 @@ class InboxProcessor:
             else []
         )
         async with self.db.transaction() as conn:
+            if self.fence is not None:
+                await self.fence(conn)
             if customers:
                 await tables.upsert_customers(conn, customers, now)
             if changes:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -84,6 +84,9 @@ class ConsentEngine:
         self.integrations = integrations
         self.timeout = timeout
         self.wake = asyncio.Event()
+        # Whether this daemon fans store-side events out (the inbox lease's holder; always
+        # on SQLite): two doing it at once would decide each change twice.
+        self.fans_out: Callable[[], bool] = lambda: True
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._wakes: dict[int, asyncio.Event] = {}
         self._no_list = Sampler(clock, per_window=1, window=NO_LIST_REPORT_SECONDS)
@@ -109,13 +112,25 @@ class ConsentEngine:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
     async def fan_out(self) -> None:
+        if not self.fans_out():
+            return  # the daemon processing the inbox fans out what it wrote
         by_store: dict[str, list[int]] = {}
         for live in self.integrations.lives():
             by_store.setdefault(live.integration.store, []).append(live.integration.id)
         while await rows.fan_out(self.db, by_store, BATCH, self._now()) == BATCH:
             pass
 
+    async def release(self, integration_id: int) -> None:
+        """This daemon no longer holds the integration: its decisions stop here (what was
+        being decided stays queued, for the daemon that holds it now)."""
+        worker = self._workers.pop(integration_id, None)
+        if worker is not None:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
     def _wake_worker(self, integration_id: int) -> None:
+        if not self.integrations.mine(integration_id):
+            return  # another daemon holds it: its consent engine decides
         self._wakes.setdefault(integration_id, asyncio.Event()).set()
         worker = self._workers.get(integration_id)
         if worker is None or worker.done():
@@ -131,7 +146,7 @@ class ConsentEngine:
 
     async def _worker(self, integration_id: int) -> None:
         wake = self._wakes.setdefault(integration_id, asyncio.Event())
-        while True:
+        while self.integrations.mine(integration_id):
             wake.clear()
             taken, _deferred = await self.process_once(integration_id)
             if taken == BATCH:

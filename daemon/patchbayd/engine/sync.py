@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -93,14 +94,40 @@ class SyncEngine:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
         self.changes = StoreChanges()
+        # Word for the daemon that holds a sync's integration, when it is another one:
+        # ("run" | "stop", sync id). Nothing to say on SQLite (one daemon holds all).
+        self.tell: Callable[[str, int], None] = lambda _what, _sync_id: None
 
     # ---- lifecycle -------------------------------------------------------------------
 
-    async def resume(self) -> None:
-        """At start: finish runs a crash interrupted, and catch active syncs up."""
-        for sync in await rows.live(self.db):
-            if sync.state == "running" or (sync.mode == "active" and sync.state != "stopped"):
+    async def resume(self, integration_ids: set[int] | None = None) -> None:
+        """At start (or on taking integrations over from another daemon): finish runs a
+        crash interrupted, catch active syncs up, and run what was asked elsewhere."""
+        mine = [
+            sync
+            for sync in await rows.live(self.db)
+            if self.integrations.mine(sync.integration_id)
+            and (integration_ids is None or sync.integration_id in integration_ids)
+        ]
+        asked = set(await rows.take_requested(self.db, [sync.id for sync in mine]))
+        for sync in mine:
+            if (
+                sync.id in asked
+                or sync.state == "running"
+                or (sync.mode == "active" and sync.state != "stopped")
+            ):
                 self.request(sync.id)
+
+    async def release(self, integration_id: int) -> None:
+        """This daemon no longer holds the integration: its runs stop here, left
+        `running` in the table for the daemon that holds it now to resume."""
+        for sync in await rows.live(self.db):
+            if sync.integration_id == integration_id:
+                task = self._tasks.pop(sync.id, None)
+                self._again.discard(sync.id)
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
 
     async def watch_errors(self) -> None:
         while True:
@@ -182,14 +209,17 @@ class SyncEngine:
         if not wanted:
             raise NoDestination(f"{name} needs --list (a list id or name)")
         found = await self.integrations.call(
-            integration_id, "lists read", lambda p: p.destinations()
+            integration_id, "lists read", lambda p: p.destinations(), anywhere=True
         )
         for item in found:
             if wanted in (item.id, item.name):
                 return item.id
         if provider.creates_destinations:
             made = await self.integrations.call(
-                integration_id, f"list {wanted} created", lambda p: p.ensure_destination(wanted)
+                integration_id,
+                f"list {wanted} created",
+                lambda p: p.ensure_destination(wanted),
+                anywhere=True,
             )
             return made.id
         names = ", ".join(f"{d.id} ({d.name})" for d in found) or "none"
@@ -210,6 +240,8 @@ class SyncEngine:
     async def stop(self, sync_id: int) -> None:
         # The state first: a run requested while we wait below sees it and does nothing.
         await rows.set_state(self.db, sync_id, "stopped", None)
+        if sync_id not in self._tasks:
+            self.tell("stop", sync_id)  # it may be running on another daemon
         task = self._tasks.pop(sync_id, None)
         self._again.discard(sync_id)
         if task is not None:
@@ -260,6 +292,11 @@ class SyncEngine:
         sync = await rows.get(self.db, sync_id)
         if sync is None or sync.state == "stopped":
             return  # deleted, or stopped since the run was requested
+        if not self.integrations.mine(sync.integration_id):
+            # Another daemon holds the integration: the run is owed there.
+            await rows.mark_requested(self.db, sync_id, isoformat(self.clock.now()))
+            self.tell("run", sync_id)
+            return
         try:
             live = self.integrations.get(sync.integration_id)
         except UnknownIntegration:

@@ -10,12 +10,12 @@ request by request, so one bad body never costs the good ones sent beside it.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable, Sequence
 
 from ..clock import Clock, isoformat
 from ..db import Database
 from ..db import inbox as inbox_rows
+from ..db.database import UNAVAILABLE
 from ..db.inbox import Incoming
 
 MAX_BATCH = inbox_rows.ROWS_PER_STATEMENT  # one atomic statement per commit
@@ -44,7 +44,7 @@ class InboxWriter:
                 size += len(batch[-1][0])
             try:
                 await self._append([row for rows, _ in batch for row in rows])
-            except sqlite3.OperationalError as exc:  # the database itself: all fail alike
+            except UNAVAILABLE as exc:  # the database itself: all fail alike
                 for _, done in batch:
                     _settle(done, exc)
                 continue

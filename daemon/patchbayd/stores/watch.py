@@ -84,6 +84,8 @@ class StoreWatcher:
         self.webhook_base = webhook_base
         self.poll_seconds = poll_seconds
         self.states: dict[str, StoreState] = {}
+        # Whether this daemon watches the store (holds its lease; always on SQLite).
+        self.owns: Callable[[str], bool] = lambda _name: True
 
     def sync_config(self, stores: Mapping[str, Store]) -> None:
         for name in list(self.states):
@@ -102,7 +104,16 @@ class StoreWatcher:
             await self.clients.forget(set(current))
             for name, store in current.items():
                 state = self.states[name]
-                if isinstance(store, ShopifyStore) and self.clock.monotonic() >= state.next_due:
+                if not isinstance(store, ShopifyStore):
+                    continue
+                if not self.owns(name):
+                    # Another daemon watches it; where the import stands is re-read from
+                    # the table if this daemon takes it over.
+                    state.state, state.reason, state.progress = "ok", "watched elsewhere", None
+                    state.next_due = 0.0
+                elif state.reason == "watched elsewhere":
+                    state.state, state.reason = "connecting", None
+                if self.owns(name) and self.clock.monotonic() >= state.next_due:
                     await self.refresh(store, state)
             await asyncio.sleep(TICK)
 

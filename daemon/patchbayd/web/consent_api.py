@@ -45,7 +45,10 @@ async def at_provider(parts: Components, live: Live, email: str) -> dict[str, An
     try:
         found = await asyncio.wait_for(
             parts.integrations.call(
-                integration.id, "consent looked up", lambda p: p.lookup_consent(email)
+                integration.id,
+                "consent looked up",
+                lambda p: p.lookup_consent(email),
+                anywhere=True,
             ),
             LOOKUP_DEADLINE,
         )

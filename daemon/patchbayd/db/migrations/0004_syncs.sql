@@ -19,7 +19,7 @@ CREATE TABLE sync_runs (
     id INTEGER PRIMARY KEY,
     sync_id INTEGER NOT NULL REFERENCES syncs (id),
     state TEXT NOT NULL,
-    full INTEGER NOT NULL,
+    "full" INTEGER NOT NULL,
     upto_seq INTEGER NOT NULL,
     cursor_seq INTEGER NOT NULL DEFAULT 0,
     retry_done INTEGER NOT NULL DEFAULT 0,
