@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,7 @@ class Daemon:
     extra_env: dict[str, str] = field(default_factory=dict)
     wrapper: tuple[str, ...] = ()  # e.g. ("prlimit", "--nofile=256") before patchbayd
     database_url: str | None = None  # a PostgreSQL URL; None: SQLite in the state dir
+    lease: str = "5s"  # [database] lease, with database_url
     proc: subprocess.Popen[bytes] | None = None
     notify: Notify | None = None
     _port: int | None = None
@@ -118,7 +120,8 @@ class Daemon:
         self._port = None
         text = self.config_text
         if self.database_url:
-            text += f'\n[database]\nurl = "{self.database_url}"\n'
+            # A short lease: a daemon killed in a test is taken over in seconds.
+            text += f'\n[database]\nurl = "{self.database_url}"\nlease = "{self.lease}"\n'
         self.config_path.write_text(text)
         if self.notify is None:
             self.notify = Notify(self.directory)
@@ -149,6 +152,20 @@ class Daemon:
                 self.proc.kill()
                 raise AssertionError("daemon not ready; stderr:\n" + self.stderr()) from None
         return self
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """A statement on the daemon's state, whichever backend (SQLite spelling, `?`),
+        committed; the rows it returned."""
+        if self.database_url:
+            import psycopg
+
+            from patchbayd.db.postgres import translate
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                cursor = conn.execute(translate(sql), params)  # type: ignore[arg-type]
+                return list(cursor.fetchall()) if cursor.description else []
+        with sqlite3.connect(self.state_dir / "patchbay.db") as db:
+            return list(db.execute(sql, params).fetchall())
 
     def status(self) -> dict[str, Any]:
         return json.loads(self.cli("status", "--json").stdout)

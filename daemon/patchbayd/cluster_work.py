@@ -91,6 +91,7 @@ class ClusterWork:
 
     def integrations_changed(self) -> None:
         self.cluster.post("wake", what="integrations")
+        self.cluster.poke()
 
     # ---- leases ----------------------------------------------------------------------
 
@@ -167,8 +168,10 @@ class ClusterWork:
     async def refresh(self) -> None:
         """Integrations and routes as other daemons left them (at each beat, and when
         told): a connect, disconnect or route edit on one daemon reaches all."""
-        await self.integrations.refresh()
+        added, removed = await self.integrations.refresh()
         await self.routes.reload()
+        if added or removed:
+            self.cluster.poke()  # their leases are to be taken (or given back) now
 
     async def refresh_loop(self, every: float) -> None:
         while True:

@@ -6,13 +6,23 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from patchbayd.clock import isoformat
+from tests.postgres import BACKENDS, database_for
 from tests.support import Daemon, Sandbox, wait
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    yield from database_for(request.param)
+
 
 T0 = "2026-11-22T10:00:00Z"
 

@@ -13,7 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.postgres import BACKENDS, database_for
 from tests.support import Daemon, Sandbox, sandbox_config, wait
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    yield from database_for(request.param)
+
 
 TOKEN = "demo-token"
 ANN = {

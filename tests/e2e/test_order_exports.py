@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +17,15 @@ import pytest
 
 from patchbayd.engine.outbox import IN_FLIGHT
 from tests.e2e.test_sync import connect, customer, events_sent, ingest, order
+from tests.postgres import BACKENDS, database_for
 from tests.support import PATCHBAY, Daemon, Sandbox, wait
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    yield from database_for(request.param)
+
 
 FAST_CLIENT = {"PATCHBAY_TIMEOUT": "1"}  # the export takes several times this
 ORDERS = 60  # 5 contacts, one order in flight per contact: 12 rounds of the latency

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +15,14 @@ import httpx
 import pytest
 
 from patchbayd.engine.outbox import IN_FLIGHT
+from tests.postgres import BACKENDS, database_for
 from tests.support import PATCHBAY, Daemon, Sandbox, sandbox_config, wait
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    yield from database_for(request.param)
 
 
 def customer(i: int, **changes: Any) -> dict[str, Any]:
@@ -278,8 +284,8 @@ def kill_rng() -> random.Random:
 
 
 @pytest.fixture
-def slow_hub(workdir: Path, sandbox: Sandbox) -> Iterator[Daemon]:
-    d = Daemon(workdir, config_text=sandbox_config(sandbox.url))
+def slow_hub(workdir: Path, sandbox: Sandbox, database_url: str | None) -> Iterator[Daemon]:
+    d = Daemon(workdir, config_text=sandbox_config(sandbox.url), database_url=database_url)
     d.start()
     yield d
     d.kill()
@@ -398,12 +404,11 @@ def test_an_interrupted_send_to_a_provider_without_dedupe_is_held_in_doubt(
         "owner@example.com",
     )
     hub.stop()
-    with sqlite3.connect(hub.state_dir / "patchbay.db") as db:  # as if killed mid-send
-        db.execute(
-            "INSERT INTO order_exports (integration_id, order_id, state, reason, attempts,"
-            " updated_at) VALUES (?, 'o0001', 'sending', NULL, 1, 'x')",
-            (salesmanago,),
-        )
+    hub.execute(  # as if killed mid-send
+        "INSERT INTO order_exports (integration_id, order_id, state, reason, attempts,"
+        " updated_at) VALUES (?, 'o0001', 'sending', NULL, 1, 'x')",
+        (salesmanago,),
+    )
     hub.start()
     # The contacts must exist at SALESmanago for purchases to attach to them.
     sync_id = create_sync(hub, salesmanago, "--mode", "once")

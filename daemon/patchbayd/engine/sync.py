@@ -345,6 +345,11 @@ class SyncEngine:
             await self._finish(sync, run, report, "failed", str(exc))
             return
         await self._finish(sync, run, report, "done", None)
+        if resumed and sync.mode == "active":
+            # A run cut off (a restart, another daemon's death) covered the rows up to
+            # where it began; what came meanwhile was announced to no one still running
+            # it, so the sync looks once more now.
+            self._again.add(sync_id)
 
     async def _up_to_date(self, sync: Sync, store: str, upto: int) -> bool:
         """An active sync that is following (not in error, not asked to start) and has

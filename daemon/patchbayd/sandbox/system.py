@@ -179,6 +179,7 @@ class System(Generic[S]):
             response, quota = await self._pipeline(endpoint, call, crowded)
         finally:
             self._in_flight -= 1
+        self.counts.statuses[str(response.status_code)] += 1
         response.headers.update(self.dialect.rate_headers(quota))
         if self.faults.malformed and 200 <= response.status_code < 300 and response.body:
             response = _truncated(response)
