@@ -27,6 +27,7 @@ from tests.support import BASE_CONFIG, Daemon, Sandbox, wait
 
 CONTACTS = int(os.environ.get("PATCHBAY_CLUSTER_CONTACTS", "3000"))
 CHUNK = 250
+PENDING = "SELECT count(*) FROM inbox WHERE processed_at IS NULL"
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def explain(daemons: list[Daemon], url: str, sandbox: Sandbox, expected: dict[st
     return "\n".join(
         [
             f"{len(wrong)} of {len(expected)} contacts missing or stale, e.g. {wrong[:3]}",
-            f"inbox pending: {scalar(url, 'SELECT count(*) FROM inbox WHERE processed_at IS NULL')}",
+            f"inbox pending: {scalar(url, PENDING)}",
             f"leases: {holders(url)}",
             f"syncs: {json.dumps(syncs)[:1500]}",
             *(f"--- daemon {i}:\n{notable(d.stderr())}" for i, d in enumerate(daemons)),
@@ -164,7 +165,7 @@ def test_three_daemons_share_the_work_and_lose_nothing_when_killed(
         raise AssertionError(explain(daemons, shared, sandbox, expected)) from None
 
     assert "429" not in sandbox.state("omnisend")["statuses"]
-    assert scalar(shared, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0
+    assert scalar(shared, PENDING) == 0
     live = {d.status()["daemon"] for d in daemons}
     # A killed daemon's leases go to the living within a lease time or two.
     wait(lambda: set(holders(shared).values()) <= live, timeout=20)
@@ -267,7 +268,7 @@ def test_cut_database_connections_lose_nothing_acknowledged(
             assert answer.status_code == 503, answer.text  # refused, said so: not lost
     assert acknowledged >= 1000  # the pool reconnected: most requests went through
     wait(
-        lambda: scalar(shared, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0,
+        lambda: scalar(shared, PENDING) == 0,
         timeout=60,
     )
     assert scalar(shared, "SELECT count(*) FROM customers") >= acknowledged
