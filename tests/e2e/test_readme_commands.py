@@ -119,6 +119,9 @@ NOT_RUN: dict[str, str] = {
     "systemctl reload patchbay": AS_ROOT,
     "usermod -aG patchbay alice": AS_ROOT,
     "systemd-analyze verify": "needs systemd (tests/daemon/test_deploy.py runs it where it can)",
+    "patchbayd migrate-state --config /etc/patchbay/config.toml "
+    "--to postgresql://patchbay@db.internal/patchbay": "a stopped daemon's state and that"
+    " database host; tests/daemon/test_migrate_state.py runs it against a local PostgreSQL",
 }
 
 # Where the README's install paths are in this checkout: the venv running the tests, and
