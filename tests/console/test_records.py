@@ -474,3 +474,37 @@ def test_what_a_record_holds_is_its_own() -> None:
     event = r.log_event_from_json(data)
     data["fields"]["a"] = 2
     assert event.fields == {"a": 1}
+
+
+def test_a_cluster_status_reads_and_shows_who_beats_and_what_this_one_holds() -> None:
+    from rich.text import Text
+
+    from patchbay.tui.widgets.status_panel import cluster_line
+
+    status = r.status_from_json(
+        {
+            "state": "running",
+            "database_kind": "postgresql",
+            "daemons": [
+                {
+                    "name": "a:1:x",
+                    "self": True,
+                    "alive": True,
+                    "holds": ["inbox (token 3, 9s left)"],
+                },
+                {"name": "b:2:y", "alive": True, "heartbeat_age": 2.0, "holds": []},
+                {"name": "c:3:z", "alive": False, "heartbeat_age": 31.0, "holds": ["store:s (x)"]},
+            ],
+        }
+    )
+    assert status.database_kind == "postgresql"
+    assert [(d.name, d.here, d.alive, d.holds) for d in status.daemons] == [
+        ("a:1:x", True, True, ("inbox",)),
+        ("b:2:y", False, True, ()),
+        ("c:3:z", False, False, ("store:s",)),
+    ]
+    text = Text()
+    cluster_line(text, status.daemons)
+    assert text.plain == "cluster: 2 daemons, 1 silent; this one holds inbox\n"
+    assert any("red" in str(span.style) for span in text.spans)  # silent looks like trouble
+    assert r.status_from_json({"state": "running"}).database_kind == "sqlite"

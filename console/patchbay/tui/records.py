@@ -97,6 +97,29 @@ class StatusSummary:
     connections_open: int | None = None
     connections_max: int | None = None
     degraded: tuple[str, ...] = ()  # why the daemon is not ready, or ()
+    database_kind: str = "sqlite"
+    daemons: tuple[DaemonSummary, ...] = ()  # those sharing a PostgreSQL state
+
+
+@dataclass(frozen=True)
+class DaemonSummary:
+    name: str
+    here: bool = False  # the daemon this console talks to
+    alive: bool = True  # beat within the lease time
+    heartbeat_age: float = 0.0
+    holds: tuple[str, ...] = ()
+
+
+def daemon_from_json(data: Any) -> DaemonSummary:
+    item = _object(data, "daemon")
+    age = item.get("heartbeat_age")
+    return DaemonSummary(
+        name=_text(item, "name", "?"),
+        here=item.get("self") is True,
+        alive=item.get("alive") is not False,
+        heartbeat_age=float(age) if isinstance(age, int | float) else 0.0,
+        holds=tuple(str(h).split(" ", 1)[0] for h in item.get("holds") or () if isinstance(h, str)),
+    )
 
 
 def store_from_json(data: Any) -> StoreStatus:
@@ -178,6 +201,8 @@ def status_from_json(data: Any) -> StatusSummary:
         connections_open=_opt_int(connections, "open"),
         connections_max=_opt_int(connections, "max"),
         degraded=tuple(str(r) for r in status.get("degraded") or () if isinstance(r, str)),
+        database_kind=_text(status, "database_kind", "sqlite"),
+        daemons=tuple(daemon_from_json(d) for d in status.get("daemons") or ()),
     )
 
 

@@ -14,6 +14,18 @@ def uptime(seconds: float) -> str:
     return duration(seconds - seconds % 60) if seconds >= 60 else "<1m"
 
 
+def cluster_line(text: Text, daemons: tuple[records.DaemonSummary, ...]) -> None:
+    """Several daemons on one PostgreSQL: how many beat, and what this one holds; a
+    daemon that stopped beating shows in red."""
+    here = next((d for d in daemons if d.here), None)
+    silent = [d for d in daemons if not d.alive]
+    text.append(f"cluster: {len(daemons) - len(silent)} daemons")
+    if silent:
+        text.append(f", {len(silent)} silent", style="bold red")
+    holds = ", ".join(here.holds) if here and here.holds else "nothing"
+    text.append(f"; this one holds {holds}\n")
+
+
 class StatusPanel(Static):
     DEFAULT_CSS = """
     StatusPanel { height: auto; padding: 0 1; border: round $primary; }
@@ -37,6 +49,8 @@ class StatusPanel(Static):
             text.append(f"   public connections {status.connections_open}/{status.connections_max}")
         text.append("\n")
         text.append(f"stores: {stores or 'none'}\n")
+        if status.database_kind == "postgresql":
+            cluster_line(text, status.daemons)
         for reason in status.degraded:  # a failure looks like one
             text.append("degraded: ", style="bold red")
             text.append(f"{reason}\n", style="red")
