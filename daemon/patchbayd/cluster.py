@@ -46,7 +46,7 @@ from .log import Logger
 
 CHANNEL = "patchbay"
 NOTIFY_LIMIT = 7900  # PostgreSQL refuses a payload of 8000 bytes or more
-EVENT_ID_SPAN = 1 << 40  # each start's event ids: seq * span upwards
+EVENT_ID_SPAN = 1 << 32  # each start's event ids: seq * span upwards
 
 
 class LeaseLost(Exception):

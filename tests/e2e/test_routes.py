@@ -15,15 +15,7 @@ import pytest
 
 from patchbayd.providers.http import encode_json
 from patchbayd.providers.webhook import signature
-from tests.postgres import BACKENDS, database_for
 from tests.support import Daemon, Sandbox, sandbox_config, wait
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """Every test here runs on SQLite and on PostgreSQL."""
-    yield from database_for(request.param)
-
 
 EXAMPLES = resources.files("patchbayd.route_examples")
 OTHER_STORE = '\n[stores.other]\nkind = "push"\ningest_token = "other-token"\n'

@@ -117,10 +117,13 @@ async def newest(db: Database, query: EventQuery, count: int) -> list[Event]:
 
 async def prune(db: Database, keep: int = KEEP_ROWS, older_than: str | None = None) -> None:
     """Keep the newest `keep` rows; with `older_than` (an ISO time in our form), also
-    drop every row logged before it (a retention time)."""
+    drop every row logged before it (a retention time). Newest by time, not id: daemons
+    sharing a PostgreSQL each number their events in a range of their own."""
     async with db.transaction() as conn:
         await conn.execute(
-            "DELETE FROM event_log WHERE id <= (SELECT max(id) FROM event_log) - ?", (keep,)
+            "DELETE FROM event_log WHERE ts <"
+            " (SELECT ts FROM event_log ORDER BY ts DESC LIMIT 1 OFFSET ?)",
+            (max(0, keep - 1),),
         )
         if older_than is not None:
             await conn.execute("DELETE FROM event_log WHERE ts < ?", (older_than,))

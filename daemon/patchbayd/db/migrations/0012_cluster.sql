@@ -1,7 +1,7 @@
 -- The daemons sharing this state. On PostgreSQL several run at once: each adds a row
 -- when it starts and beats every third of the lease time; `patchbay status` lists them.
--- `seq` numbers the starts: a daemon's event ids begin at seq * 2^40, so no two daemons
--- write the same event_log id.
+-- `seq` numbers the starts: a daemon's event ids begin at seq * 2^32, so no two daemons
+-- write the same event_log id (the log is pruned by time, see event_log.prune).
 CREATE TABLE daemons (
     seq INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,    -- host:pid:random, new at every start
@@ -26,3 +26,5 @@ CREATE TABLE leases (
 
 -- A run asked for on one daemon and owed by the daemon holding the integration's lease.
 ALTER TABLE syncs ADD COLUMN requested_at TEXT;
+
+CREATE INDEX event_log_ts ON event_log (ts);
