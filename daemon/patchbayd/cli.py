@@ -11,7 +11,6 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import anyio
 import click
@@ -23,7 +22,7 @@ from .config import Config, ConfigError
 from .db import SchemaTooNew
 from .db.database import UNAVAILABLE, newest_migration, schema_of
 from .db.migrate_state import MigrateError, migrate
-from .db.postgres import redact
+from .db.postgres import reason, redact, scrub
 from .listeners import ListenError
 from .log import LogSink
 from .service import Service
@@ -92,10 +91,10 @@ def check_config(config_path: str | None) -> None:
     try:
         version = anyio.run(schema_of, cfg.database)
     except OSError as exc:
-        _fail(f"database {where}: {exc}", 1)
+        _fail(f"database {where}: {scrub(str(exc), cfg.database)}", 1)
         return
     except UNAVAILABLE as exc:
-        _fail(f"database {where}: {exc}", 1)
+        _fail(f"database {where}: {scrub(str(exc), cfg.database)}", 1)
         return
     newest = newest_migration()
     if version is not None and version > newest:
@@ -147,7 +146,7 @@ def run(
     except (StateDirError, ListenError, SchemaTooNew) as exc:
         _fail(str(exc), 1)
     except UNAVAILABLE as exc:
-        _fail(str(exc), 1)
+        _fail(scrub(str(exc), cfg.database), 1)
     except KeyboardInterrupt:
         pass
 
@@ -162,16 +161,6 @@ def _postgres_url(_ctx: click.Context, _param: click.Parameter, value: str) -> s
     except ValueError:
         raise click.BadParameter("is not a valid URL") from None
     return value
-
-
-def _scrub(message: str, url: str) -> str:
-    """A message with the URL's password hidden, whoever wrote it."""
-    message = message.replace(url, redact(url))
-    password = urlsplit(url).password or ""
-    for secret in {password, unquote(password)}:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
 
 
 @main.command("migrate-state")
@@ -220,14 +209,14 @@ def migrate_state(config_path: str | None, state_dir: str | None, target: str) -
     try:
         counts = anyio.run(migrate, source, target, progress)
     except (MigrateError, SchemaTooNew) as exc:
-        _fail(_scrub(str(exc), target), 1)
+        _fail(scrub(str(exc), target), 1)
         return
     except (psycopg.Error, sqlite3.Error, OSError) as exc:
         # The first line only: a database error's DETAIL lines may quote a row.
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if where not in reason:
-            reason = f"migrating into {where} failed: {reason}"
-        _fail(_scrub(reason, target), 1)
+        why = reason(exc, target)
+        if where not in why:
+            why = f"migrating into {where} failed: {why}"
+        _fail(why, 1)
         return
     finally:
         lock.release()

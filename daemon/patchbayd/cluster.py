@@ -99,6 +99,8 @@ class Cluster:
         self.seq = 0
         self.held: dict[str, Held] = {}
         self.on_change: Changed | None = None
+        self.on_beat: Callable[[], Awaitable[None]] | None = None  # look for work, each beat
+        self.running: set[str] = set()  # leases whose work was started here
         self.on_message: Callable[[dict[str, Any]], None] | None = None
         self._outgoing: list[dict[str, Any]] = []
         self._post = asyncio.Event()
@@ -110,7 +112,7 @@ class Cluster:
         """Our row in `daemons` (its seq numbers our event ids)."""
         if not self.shared:
             return
-        row = await self._one(
+        row = await self.db.fetchone(
             "INSERT INTO daemons (name, host, pid, version, listen, started_at, heartbeat)"
             " VALUES (?, ?, ?, ?, ?, ?, now_epoch()) RETURNING seq",
             (
@@ -132,10 +134,8 @@ class Cluster:
         """At a clean stop: our leases freed at once (no one waits out their expiry)."""
         if not self.shared:
             return
-        lost = set(self.held)
         self.held.clear()
-        if lost and self.on_change:
-            await self.on_change(set(), lost)
+        await self.settle()
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM leases WHERE holder = ?", (self.name,))
             await conn.execute(
@@ -225,7 +225,15 @@ class Cluster:
                 raise
             except Exception as exc:
                 self.log.warning("lease renewal failed", error=str(exc)[:200])
-            await self._expire()
+            self._expire()
+            await self.settle()
+            if self.on_beat is not None:
+                try:
+                    await asyncio.wait_for(self.on_beat(), self.lease / 3)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.log.warning("looking for work failed", error=str(exc)[:200])
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), self.lease / 3)
             self._poke.clear()
@@ -238,8 +246,11 @@ class Cluster:
     async def tick(self) -> None:
         asked = self.clock.monotonic()
         until = asked + self.lease * 0.8
-        await self.db.write(
-            "UPDATE daemons SET heartbeat = now_epoch() WHERE name = ?", (self.name,)
+        # Statements of their own (autocommit, no wait behind this daemon's writes): a
+        # beat must not queue behind a batch of work.
+        await self.db.fetchone(
+            "UPDATE daemons SET heartbeat = now_epoch() WHERE name = ? RETURNING seq",
+            (self.name,),
         )
         wanted = self.wanted()
         gained: set[str] = set()
@@ -259,7 +270,7 @@ class Cluster:
                 else:
                     lost.add(name)
                     del self.held[name]
-        live = await self._one(
+        live = await self.db.fetchone(
             "SELECT count(*) FROM daemons WHERE stopped_at IS NULL AND heartbeat > now_epoch() - ?",
             (self.lease,),
         )
@@ -271,7 +282,7 @@ class Cluster:
         for name in spread((n for n in wanted if n not in self.held), self.name):
             if len(self.held) - len(excess) >= share:
                 break
-            row = await self._one(
+            row = await self.db.fetchone(
                 "INSERT INTO leases (name, holder, token, expires)"
                 " VALUES (?, ?, 1, now_epoch() + ?)"
                 " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
@@ -284,7 +295,6 @@ class Cluster:
                 gained.add(name)
         if gained or lost:
             self._log(gained, lost)
-            await self._changed(gained, lost)
         if excess:
             await self.release(excess)
 
@@ -296,7 +306,7 @@ class Cluster:
             return
         for name in names:
             del self.held[name]
-        await self._changed(set(), set(names))
+        await self.settle()  # their work stops here before another daemon can take them
         marks = ", ".join("?" for _ in names)
         await self.db.write(
             f"DELETE FROM leases WHERE holder = ? AND name IN ({marks})",  # noqa: S608
@@ -304,7 +314,7 @@ class Cluster:
         )
         self.log.info("leases given back", leases=",".join(sorted(names)))
 
-    async def _expire(self) -> None:
+    def _expire(self) -> None:
         now = self.clock.monotonic()
         gone = {name for name, held in self.held.items() if held.until <= now}
         if gone:
@@ -314,11 +324,37 @@ class Cluster:
                 "leases lapsed: not renewed in time; their work stops here",
                 leases=",".join(sorted(gone)),
             )
-            await self._changed(set(), gone)
 
-    async def _changed(self, gained: set[str], lost: set[str]) -> None:
-        if self.on_change is not None:
-            await self.on_change(gained, lost)
+    async def settle(self) -> None:
+        """Bring the work running here in line with the leases held: stop what is no
+        longer held, start what is. Each lease on its own, so one that fails (the
+        database away) is tried again at the next beat and holds up no other."""
+        if self.on_change is None:
+            return
+        now = self.clock.monotonic()
+        held = {name for name, h in self.held.items() if h.until > now}
+        for name in sorted(self.running - held):
+            if await self._apply(set(), {name}):
+                self.running.discard(name)
+        for name in sorted(held - self.running):
+            if await self._apply({name}, set()):
+                self.running.add(name)
+
+    async def _apply(self, gained: set[str], lost: set[str]) -> bool:
+        assert self.on_change is not None
+        try:
+            await asyncio.wait_for(self.on_change(gained, lost), self.lease)
+            return True
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.log.error(
+                "work for a lease could not be "
+                + ("started; trying again" if gained else "stopped; trying again"),
+                lease=",".join(gained | lost),
+                error=repr(exc)[:200],
+            )
+            return False
 
     def _log(self, gained: set[str], lost: set[str]) -> None:
         if gained:
@@ -329,12 +365,6 @@ class Cluster:
             )
         if lost:
             self.log.warning("leases lost to another daemon", leases=",".join(sorted(lost)))
-
-    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        """A statement that writes and returns a row, in a transaction of its own."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(sql, params)
-            return await cursor.fetchone()
 
     # ---- word between daemons --------------------------------------------------------
 

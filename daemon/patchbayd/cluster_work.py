@@ -69,6 +69,7 @@ class ClusterWork:
         self.orders.tell = lambda: cluster.post("wake", what="orders")
         self.outbox.tell = lambda ids: cluster.post("wake", what="outbox", ids=sorted(ids))
         cluster.on_change = self.leases_changed
+        cluster.on_beat = self.beat
         cluster.on_message = self.heard
 
     # ---- what this daemon says -------------------------------------------------------
@@ -130,6 +131,20 @@ class ClusterWork:
             await self.syncs.resume(taken)
             await self.orders.catch_up(taken)
 
+    async def beat(self) -> None:
+        """At each beat, the work of the leases held looked for in the tables: a word
+        from another daemon is only a wake-up, and one lost (the listening connection
+        re-made, a send failed) delays work by a beat, never leaves it undone."""
+        if self.cluster.holds("inbox"):
+            self.processor.wake.set()
+            self.consent.wake.set()
+        held = {i for i in map(integration_of, self.cluster.running) if i is not None}
+        if held:
+            self.outbox.wake(held)
+            self.consent.wake.set()
+            await self.syncs.pickup(held)
+            await self.orders.resume()
+
     # ---- what other daemons say ------------------------------------------------------
 
     def heard(self, message: dict[str, Any]) -> None:
@@ -146,7 +161,7 @@ class ClusterWork:
             if message.get("action") == "stop" and self.syncs.running(sync_id):
                 self._soon(self.syncs.stop(sync_id))
             elif message.get("action") == "run":
-                self._soon(self.syncs.resume())
+                self._soon(self.syncs.pickup())
 
     def _wake(self, message: dict[str, Any]) -> None:
         what = message.get("what")

@@ -83,6 +83,7 @@ class IntegrationManager:
         # work only on their own, and `call` refuses work on any other.
         self.mine: Callable[[int], bool] = lambda _integration_id: True
         self.changed: Callable[[], None] = lambda: None  # connected or disconnected here
+        self._refreshing = asyncio.Lock()
 
     def _build(self, provider: str, settings: Mapping[str, str], secret: Secret) -> Provider:
         return build(
@@ -104,6 +105,10 @@ class IntegrationManager:
     async def refresh(self) -> tuple[set[int], set[int]]:
         """Catch up with integrations other daemons connected, disconnected or changed
         (several daemons on one database): (added, removed)."""
+        async with self._refreshing:  # asked from several places: one at a time
+            return await self._refresh()
+
+    async def _refresh(self) -> tuple[set[int], set[int]]:
         stored = {i.id: i for i in await rows.live(self.db) if i.secret is not None}
         removed = set(self._live) - set(stored)
         for integration_id in removed:
@@ -227,7 +232,9 @@ class IntegrationManager:
         return integration, syncs
 
     async def _stop(self, integration_id: int) -> None:
-        live = self._live.pop(integration_id)
+        live = self._live.pop(integration_id, None)
+        if live is None:
+            return  # stopped already (a disconnect here, then the refresh that saw it)
         for task in live.tasks:
             task.cancel()
         for task in list(live.tasks):

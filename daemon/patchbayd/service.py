@@ -285,7 +285,13 @@ class Service:
             try:
                 await self._serve()
             finally:
-                await self._flush()
+                # Bounded: with the database away (PostgreSQL down) the stop still ends
+                # within systemd's 10 s; the unsaved log lines are then in the journal.
+                with anyio.move_on_after(2):
+                    try:
+                        await self._flush()
+                    except Exception as exc:
+                        self.sink.stream.write(f"event log write failed at stop: {exc}\n")
                 await self.db.close()
         finally:
             lock.release()
@@ -499,7 +505,8 @@ class Service:
                         await done.wait()
                 tg.cancel_scope.cancel()
         finally:
-            await work.close()
+            with anyio.move_on_after(3):
+                await work.close()
             with anyio.move_on_after(2):
                 await cluster.leave()
             await self.syncs.close()

@@ -101,13 +101,17 @@ async def test_two_daemons_split_the_leases_and_none_is_held_twice(db: Database)
     a.on_change = changed
     await a.join()
     await a.tick()
-    assert set(a.held) == WANTED  # alone: everything
+    await a.settle()
+    assert set(a.held) == WANTED == a.running  # alone: everything, and its work started
+    assert set().union(*(gained for gained, _ in changes)) == WANTED
+    changes.clear()
     await b.join()
     await a.tick()  # two alive now: a gives back what is over its share
     await b.tick()
     assert len(a.held) == 3 and len(b.held) == 2
     assert not set(a.held) & set(b.held)
-    assert changes[-1][1] == set(WANTED) - set(a.held)  # a's engines were told to stop
+    # a's engines were told to stop the work of what it gave back, before it went.
+    assert set().union(*(lost for _, lost in changes)) == WANTED - set(a.held) == WANTED - a.running
     rows = await db.fetchall("SELECT name, holder FROM leases")
     assert {r[0]: r[1] for r in rows} == {
         **{n: a.name for n in a.held},
@@ -182,3 +186,25 @@ async def test_word_between_daemons_arrives(db: Database) -> None:
     finally:
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
+
+
+async def test_work_that_failed_to_start_is_started_at_the_next_beat(db: Database) -> None:
+    clock = FakeClock()
+    a = member(db, clock)
+    started: list[str] = []
+    fail = {"inbox"}
+
+    async def changed(gained: set[str], lost: set[str]) -> None:
+        if gained & fail:
+            raise ConnectionError("the database went away")
+        started.extend(gained)
+
+    a.on_change = changed
+    await a.join()
+    await a.tick()
+    await a.settle()
+    assert "inbox" in a.held and "inbox" not in a.running  # held, but its work not running
+    assert set(started) == WANTED - {"inbox"}
+    fail.clear()
+    await a.settle()  # the next beat
+    assert a.running == WANTED and "inbox" in started

@@ -14,7 +14,7 @@ from patchbayd import config
 from patchbayd.config import ConfigError
 from patchbayd.db import Database, SchemaTooNew
 from patchbayd.db.database import newest_migration
-from patchbayd.db.postgres import ddl, redact, translate
+from patchbayd.db.postgres import ddl, redact, scrub, translate
 from tests.postgres import fresh_database
 from tests.support import PATCHBAYD
 
@@ -141,3 +141,19 @@ def test_check_config_names_an_unreachable_database_without_its_password(
     assert result.returncode == 1
     assert "cannot connect to postgresql://pb:***@127.0.0.1:9/state" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://pb:pa/ss@db/state",  # unencoded: libpq refuses it, quoting it whole
+        "postgresql://pb:p@ss@db/state",
+        "postgresql://pb@db/state?password=hunter2&sslmode=require",
+        "postgresql://pb:hunter2@h1:5432,h2:5432/state",  # several hosts
+    ],
+)
+def test_a_password_is_hidden_however_the_url_is_written(url: str) -> None:
+    password = "hunter2" if "hunter2" in url else url.split(":", 2)[2].rsplit("@", 1)[0]
+    assert password not in redact(url)
+    message = f"invalid URI {url}: near {password}"
+    assert password not in scrub(message, url)

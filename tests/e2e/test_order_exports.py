@@ -121,6 +121,9 @@ def test_ctrl_c_stops_following_not_the_export(hub: Daemon, sandbox: Sandbox) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test run started in the background (`cmd &` without job
+        # control) ignores SIGINT, and its children would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert follower.stdout is not None
     while not follower.stdout.readline().startswith("["):  # following: a progress line

@@ -141,6 +141,12 @@ class Database:
     async def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         raise NotImplementedError
 
+    async def write_in_order(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write whose new ids must commit in the order they are drawn: inbox ids are
+        the sequence numbers syncs resume after, so a lower id committed after a higher
+        one was processed would be skipped. SQLite has one writer, so `write` is that."""
+        await self.write(sql, params)
+
     async def fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         raise NotImplementedError
 

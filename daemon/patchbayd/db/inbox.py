@@ -53,7 +53,7 @@ async def append(db: Database, rows: Sequence[Incoming], now: str) -> None:
         columns = "store, kind, source, dedupe, payload, received_at"
         sql = f"INSERT INTO inbox ({columns}) VALUES {placeholders} ON CONFLICT DO NOTHING"  # noqa: S608
         values = [v for r in chunk for v in (r.store, r.kind, r.source, r.dedupe, r.payload, now)]
-        await db.write(sql, values)
+        await db.write_in_order(sql, values)
 
 
 async def pending(db: Database, limit: int) -> list[Pending]:

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from .database import Conn, Database, SqliteDatabase
-from .postgres import CONNECT_TIMEOUT, redact
+from .postgres import CONNECT_TIMEOUT, reason, redact
 
 BATCH = 1000
 
@@ -88,7 +88,7 @@ async def _tables_with_rows(url: str) -> list[str]:
             url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)
         )
     except psycopg.Error as exc:
-        raise MigrateError(f"cannot connect to {redact(url)}: {_reason(exc)}") from None
+        raise MigrateError(f"cannot connect to {redact(url)}: {reason(exc, url)}") from None
     async with conn:
         cursor = await conn.execute(
             "SELECT table_name FROM information_schema.tables"
@@ -127,7 +127,9 @@ async def _copy(
                 try:
                     await _copy_table(src, out, table, counts[table], progress, batch)
                 except psycopg.Error as exc:
-                    raise MigrateError(f"copying {table} failed: {_reason(exc)}") from None
+                    raise MigrateError(
+                        f"copying {table} failed: {reason(exc, target.location)}"
+                    ) from None
             await _restart_identities(out, tables)
             for table in tables:
                 cursor = await out.execute(f"SELECT count(*) FROM {_quote(table)}")  # noqa: S608
@@ -208,9 +210,3 @@ async def _restart_identities(out: Conn, tables: list[str]) -> None:
 def _quote(name: str) -> str:
     """An identifier both databases read as written (`full` is a keyword in PostgreSQL)."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of a database error: its DETAIL lines may quote a row's values."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import AsyncClientCursor, AsyncConnection
@@ -30,6 +30,7 @@ POOL_SIZE = 8
 CONNECT_TIMEOUT = 10.0
 # pg_advisory_xact_lock key held while migrating, so daemons starting together take turns.
 MIGRATION_LOCK = 0x70617463  # "patc"
+ORDERED_WRITE_LOCK = 0x696E626F  # "inbo": see write_in_order
 
 # Case-insensitive equality for `COLLATE NOCASE` (emails), as SQLite's NOCASE gives.
 NOCASE = (
@@ -127,14 +128,28 @@ def ddl(sql: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for status lines and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+    """The URL without its password, for status lines and errors. Textual, so a URL
+    libpq would refuse (a `/` in the password), one naming several hosts, or one with a
+    `password=` parameter is hidden as well."""
+    text = re.sub(r"(://[^:/@]*):.*@", r"\1:***@", url)
+    return re.sub(r"(password=)[^&\s]*", r"\1***", text, flags=re.I)
+
+
+def scrub(message: str, url: str) -> str:
+    """A message (ours, psycopg's or libpq's) with the URL's password hidden."""
+    message = message.replace(url, redact(url))
+    found = re.search(r"://[^:/@]*:(.*)@", url) or re.search(r"password=([^&\s]*)", url, re.I)
+    if found and found.group(1):
+        for secret in {found.group(1), unquote(found.group(1))}:
+            message = message.replace(secret, "***")
+    return message
+
+
+def reason(exc: BaseException, url: str) -> str:
+    """A database error in one line: the first (DETAIL lines may quote a row's values),
+    with the password hidden."""
+    lines = str(exc).strip().splitlines()
+    return scrub(lines[0] if lines else type(exc).__name__, url)
 
 
 class _Run:
@@ -211,7 +226,7 @@ class PostgresDatabase(Database):
         except Exception as exc:
             await pool.close()
             raise psycopg.OperationalError(
-                f"cannot connect to {redact(url)}: {_reason(exc)}"
+                f"cannot connect to {redact(url)}: {reason(exc, url)}"
             ) from None
         db = cls(pool, url)
         try:
@@ -257,6 +272,14 @@ class PostgresDatabase(Database):
         async with self.transaction() as conn:
             await conn.execute(sql, params)
 
+    async def write_in_order(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Daemons insert at once, and identity values are drawn before commit: the lock,
+        held to commit, makes commit order the id order (one short insert at a time,
+        each a whole batch of requests)."""
+        async with self.transaction() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(?)", (ORDERED_WRITE_LOCK,))
+            await conn.execute(sql, params)
+
     async def fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         async with self.pool.connection() as conn:
             cursor = await _Run(conn, sql, params)
@@ -279,7 +302,7 @@ class PostgresDatabase(Database):
             return False
 
     async def close(self) -> None:
-        await self.pool.close()
+        await self.pool.close(timeout=2.0)  # a stop stays within systemd's 10 s
 
 
 async def listen(db: Database, channel: str) -> AsyncIterator[str]:
@@ -297,7 +320,9 @@ async def schema_of(url: str) -> int | None:
     try:
         conn = await AsyncConnection.connect(url, autocommit=True, connect_timeout=10)
     except Exception as exc:
-        raise psycopg.OperationalError(f"cannot connect to {redact(url)}: {_reason(exc)}") from None
+        raise psycopg.OperationalError(
+            f"cannot connect to {redact(url)}: {reason(exc, url)}"
+        ) from None
     async with conn:
         cursor = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
         row = await cursor.fetchone()
@@ -306,9 +331,3 @@ async def schema_of(url: str) -> int | None:
         cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
         row = await cursor.fetchone()
         return int(row[0]) if row and row[0] is not None else None
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a connection failed, in one line (psycopg's message names no password)."""
-    text = str(exc).strip().splitlines()
-    return text[-1] if text else type(exc).__name__

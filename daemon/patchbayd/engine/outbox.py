@@ -233,6 +233,8 @@ class Outbox:
             due, next_due = pick_due(heads, isoformat(self.clock.now()), TAKE)
             if due:
                 batch = await rows.load(self.db, due)
+                if not self.integrations.mine(integration_id):
+                    return  # the lease went while we read: nothing attempted, nothing noted
 
                 async def attempt(delivery: Delivery) -> Outcome:
                     async with gate:

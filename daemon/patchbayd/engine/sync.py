@@ -93,6 +93,7 @@ class SyncEngine:
         self.integrations = integrations
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
+        self._integration_of: dict[int, int] = {}  # sync id -> its integration (release)
         self.changes = StoreChanges()
         # Word for the daemon that holds a sync's integration, when it is another one:
         # ("run" | "stop", sync id). Nothing to say on SQLite (one daemon holds all).
@@ -118,13 +119,25 @@ class SyncEngine:
             ):
                 self.request(sync.id)
 
+    async def pickup(self, integration_ids: set[int] | None = None) -> None:
+        """Runs other daemons asked for, of syncs whose integration this one holds."""
+        mine = [
+            sync
+            for sync in await rows.live(self.db)
+            if self.integrations.mine(sync.integration_id)
+            and (integration_ids is None or sync.integration_id in integration_ids)
+        ]
+        for sync_id in await rows.take_requested(self.db, [sync.id for sync in mine]):
+            self.request(sync_id)
+
     async def release(self, integration_id: int) -> None:
         """This daemon no longer holds the integration: its runs stop here, left
-        `running` in the table for the daemon that holds it now to resume."""
-        for sync in await rows.live(self.db):
-            if sync.integration_id == integration_id:
-                task = self._tasks.pop(sync.id, None)
-                self._again.discard(sync.id)
+        `running` in the table for the daemon that holds it now to resume. (No database
+        read: it must work while the database is away, which is when leases lapse.)"""
+        for sync_id, of in list(self._integration_of.items()):
+            if of == integration_id:
+                task = self._tasks.pop(sync_id, None)
+                self._again.discard(sync_id)
                 if task is not None:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
@@ -292,6 +305,7 @@ class SyncEngine:
         sync = await rows.get(self.db, sync_id)
         if sync is None or sync.state == "stopped":
             return  # deleted, or stopped since the run was requested
+        self._integration_of[sync_id] = sync.integration_id
         if not self.integrations.mine(sync.integration_id):
             # Another daemon holds the integration: the run is owed there.
             await rows.mark_requested(self.db, sync_id, isoformat(self.clock.now()))
