@@ -613,7 +613,7 @@ class Service:
             )
             self.notifier.reload_refused(self.status_line(), exc)
             return
-        restart_only = {"state_dir", "socket", "listen"}
+        restart_only = {"state_dir", "socket", "listen", "database_url", "lease"}
         for name in sorted(restart_only):
             if getattr(new, name) != getattr(self.config, name):
                 self.log.warning("config change needs a restart to take effect", key=name)

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.anyio
     [
         ("SELECT a FROM t WHERE b = ?", "SELECT a FROM t WHERE b = %s"),
         ("SELECT 'x%' LIKE ?", "SELECT 'x%%' LIKE %s"),
+        ("SELECT 'is it? IS NOT a' = ?", "SELECT 'is it? IS NOT a' = %s"),  # literals kept
+        ("SELECT 'it''s ?', ?", "SELECT 'it''s ?', %s"),
         ("UPDATE s SET n = max(n, ?)", "UPDATE s SET n = GREATEST(n, %s)"),
         ("SELECT min(a, b), max(c)", "SELECT LEAST(a, b), max(c)"),
         (
@@ -157,3 +159,13 @@ def test_a_password_is_hidden_however_the_url_is_written(url: str) -> None:
     assert password not in redact(url)
     message = f"invalid URI {url}: near {password}"
     assert password not in scrub(message, url)
+
+
+async def test_a_literal_percent_means_itself_with_or_without_parameters(url: str) -> None:
+    db = await Database.open(url)
+    try:
+        assert (await db.fetchone("SELECT 'a%b' LIKE 'a%', 'x?'"))[0] is True
+        assert (await db.fetchone("SELECT 'a%b' LIKE ?", ("a_b",)))[0] is True
+        assert (await db.fetchone("SELECT 'a_b' LIKE ? || '%'", ("a",)))[0] is True
+    finally:
+        await db.close()

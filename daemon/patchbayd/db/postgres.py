@@ -94,11 +94,19 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
 @lru_cache(maxsize=2048)
 def translate(sql: str, named: bool = False) -> str:
     """SQLite spelling to PostgreSQL: placeholders (`?`, or `:name` for a mapping of
-    parameters), and the few functions that differ."""
+    parameters), and the few functions that differ. Inside string literals only `%` is
+    touched (doubled, as psycopg reads every `%`)."""
+    sql = re.sub(r"json_extract\((\w+), '\$\.(\w+)'\)", r"(\1::jsonb ->> '\2')", sql, flags=re.I)
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    return "".join(
+        part.replace("%", "%%") if n % 2 else _code(part, named) for n, part in enumerate(parts)
+    )
+
+
+def _code(sql: str, named: bool) -> str:
     sql = sql.replace("%", "%%").replace("?", "%s")
     if named:
         sql = re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql)
-    sql = re.sub(r"json_extract\((\w+), '\$\.(\w+)'\)", r"(\1::jsonb ->> '\2')", sql, flags=re.I)
     sql = re.sub(r"\s+INDEXED BY \w+", "", sql, flags=re.I)  # SQLite's planner hint
     # SQLite's null-safe `a IS b` / `a IS NOT b` (IS NULL and IS NOT NULL stay as they are).
     sql = re.sub(r"\bIS NOT (?!NULL\b|DISTINCT\b)", "IS DISTINCT FROM ", sql)
@@ -163,7 +171,9 @@ class _Run:
 
     async def _start(self) -> Any:
         self._cursor = self._conn.cursor()
-        await self._cursor.execute(self._sql, self._params or None)
+        # Always with parameters (none: an empty tuple), so the `%%` that translate
+        # wrote for a literal `%` is read back as one.
+        await self._cursor.execute(self._sql, self._params if self._params else ())
         return self._cursor
 
     def __await__(self) -> Any:
@@ -256,7 +266,7 @@ class PostgresDatabase(Database):
                 if version in applied:
                     continue
                 for statement in statements(ddl(sql)):
-                    await conn.execute(statement.replace("%", "%%"))
+                    await conn.execute(statement)  # no parameters: sent as written
                 await conn.execute(
                     "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
                     (version, name, isoformat(SystemClock().now())),
