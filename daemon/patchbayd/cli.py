@@ -29,6 +29,8 @@ from .service import Service
 from .statedir import StateDirError, StateDirLock
 
 SYSTEM_CONFIG = Path("/etc/patchbay/config.toml")
+# A database that cannot be reached: a SQLite file we may not read, a server that is down.
+UNREACHABLE: tuple[type[Exception], ...] = (OSError, *UNAVAILABLE)
 
 
 def _load(path: str | None) -> Config:
@@ -90,10 +92,7 @@ def check_config(config_path: str | None) -> None:
     where = redact(cfg.database)
     try:
         version = anyio.run(schema_of, cfg.database)
-    except OSError as exc:
-        _fail(f"database {where}: {scrub(str(exc), cfg.database)}", 1)
-        return
-    except UNAVAILABLE as exc:
+    except UNREACHABLE as exc:
         _fail(f"database {where}: {scrub(str(exc), cfg.database)}", 1)
         return
     newest = newest_migration()

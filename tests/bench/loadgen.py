@@ -38,23 +38,35 @@ async def worker(
                     "email_consent": {"state": "subscribed"},
                 }
             ).encode()
-            head = (
-                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
-            )
             started = time.perf_counter()
-            writer.write(head.encode() + body)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            status = await post(reader, writer, host, path, token, body)
             latencies.append(time.perf_counter() - started)
-            status = int(status_line.split()[1])
             statuses[status] = statuses.get(status, 0) + 1
     finally:
         writer.close()
+
+
+async def post(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    path: str,
+    token: str,
+    body: bytes,
+) -> int:
+    """One JSON POST on a keep-alive connection, its answer read whole; the status."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
 
 
 async def main(url: str, seconds: float, connections: int, token: str) -> dict[str, float]:
