@@ -184,7 +184,7 @@ class ClusterWork:
         """Integrations and routes as other daemons left them (at each beat, and when
         told): a connect, disconnect or route edit on one daemon reaches all."""
         added, removed = await self.integrations.refresh()
-        await self.routes.reload()
+        await self.routes.catch_up()
         if added or removed:
             self.cluster.poke()  # their leases are to be taken (or given back) now
 

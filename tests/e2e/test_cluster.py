@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from patchbayd.engine.outbox import IN_FLIGHT
 from tests.postgres import fresh_database
 from tests.support import BASE_CONFIG, PATCHBAY, Daemon, Sandbox, wait
 
+EXAMPLES = resources.files("patchbayd.route_examples")
 CONTACTS = int(os.environ.get("PATCHBAY_CLUSTER_CONTACTS", "3000"))
 CHUNK = 250
 PENDING = "SELECT count(*) FROM inbox WHERE processed_at IS NULL"
@@ -69,6 +71,40 @@ def person(i: int, version: int) -> dict[str, Any]:
         "updated_at": f"2026-06-0{version}T00:00:00Z",
         "email_consent": {"state": "subscribed", "updated_at": "2026-06-01T00:00:00Z"},
     }
+
+
+def coupon(n: int, customer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"e{n}-{customer['id']}",
+        "type": "loyalty.coupon_created",
+        "occurred_at": "2026-11-22T10:00:00Z",
+        "customer": {"id": customer["id"], "email": customer["email"]},
+        "data": {"code": f"K{n}-{customer['id']}", "value": "10%"},
+    }
+
+
+def paid(n: int, customer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"o{n}-{customer['id']}",
+        "customer_id": customer["id"],
+        "email": customer["email"],
+        "status": "paid",
+        "total": "9.50",
+        "currency": "EUR",
+        "created_at": "2026-11-01T10:00:00Z",
+        "items": [],
+    }
+
+
+def sent(sandbox: Sandbox, name: str, key: str) -> list[str]:
+    """What Omnisend holds of events named `name`: their `key` property, sorted."""
+    events = sandbox.state("omnisend")["events"]
+    return sorted(str(e["properties"][key]) for e in events if e.get("eventName") == name)
+
+
+def short(expected: list[str], got: list[str]) -> str:
+    """How far `got` is from `expected`, for a failure message."""
+    return f"{len(got)} of {len(expected)}, missing e.g. {sorted(set(expected) - set(got))[:5]}"
 
 
 def post(d: Daemon, kind: str, items: list[dict[str, Any]]) -> None:
@@ -179,6 +215,9 @@ def test_three_daemons_share_the_work_and_lose_nothing_when_killed(
     sync = json.loads(
         daemons[1].cli("sync", "create", str(omnisend), "--segment", "all", "--json").stdout
     )
+    # Loyalty events routed to Omnisend (an idempotency key each) and an order feed.
+    daemons[2].cli("routes", "import", str(EXAMPLES / "coupon_created.toml"))
+    daemons[1].cli("orders", "export", str(omnisend), "--mode", "active")
     chunks = [
         [person(i, 1) for i in range(start, min(start + CHUNK, CONTACTS))]
         for start in range(0, CONTACTS, CHUNK)
@@ -195,6 +234,9 @@ def test_three_daemons_share_the_work_and_lose_nothing_when_killed(
             victim.kill()  # SIGKILL: no goodbye, its leases expire
             victim.start()
         post(daemons[n % 3], "customers", chunk)
+        buyers = chunk[:5]
+        post(daemons[(n + 1) % 3], "events", [coupon(n, c) for c in buyers])
+        post(daemons[(n + 2) % 3], "orders", [paid(n, c) for c in buyers])
     expected = {
         f"member{i}@example.com": f"V{2 if i % 10 == 0 else 1}-{i}" for i in range(CONTACTS)
     }
@@ -203,6 +245,21 @@ def test_three_daemons_share_the_work_and_lose_nothing_when_killed(
     except AssertionError:
         raise AssertionError(explain(daemons, shared, sandbox, expected)) from None
 
+    # Every routed event and every order exactly once (the provider dedupes by key, so a
+    # resend after a kill is one event there; a second send under another key is not).
+    coupons = sorted(f"K{n}-{c['id']}" for n, chunk in enumerate(chunks) for c in chunk[:5])
+    orders = sorted(f"o{n}-{c['id']}" for n, chunk in enumerate(chunks) for c in chunk[:5])
+    try:
+        wait(lambda: len(sent(sandbox, "coupon created", "code")) >= len(coupons), timeout=60)
+        wait(lambda: len(sent(sandbox, "Placed Order", "order_id")) >= len(orders), timeout=60)
+    except AssertionError:
+        raise AssertionError(
+            f"coupons: {short(coupons, sent(sandbox, 'coupon created', 'code'))}; "
+            f"orders: {short(orders, sent(sandbox, 'Placed Order', 'order_id'))}\n"
+            + explain(daemons, shared, sandbox, {})
+        ) from None
+    assert sent(sandbox, "coupon created", "code") == coupons
+    assert sent(sandbox, "Placed Order", "order_id") == orders
     assert "429" not in sandbox.state("omnisend")["statuses"]
     assert scalar(shared, PENDING) == 0
     live = {d.status()["daemon"] for d in daemons}

@@ -85,3 +85,9 @@ async def delete(db: Database, route_id: int) -> bool:
     async with db.transaction() as conn:
         cursor = await conn.execute("DELETE FROM routes WHERE id = ?", (route_id,))
         return int(cursor.rowcount) == 1
+
+
+async def stamp(db: Database) -> tuple[object, ...]:
+    """What changes whenever a route is added, changed or deleted."""
+    row = await db.fetchone("SELECT count(*), max(id), max(updated_at) FROM routes")
+    return tuple(row) if row else ()

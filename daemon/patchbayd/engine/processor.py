@@ -135,6 +135,8 @@ class InboxProcessor:
         batch = await inbox_rows.pending(self.db, BATCH)
         if not batch:
             return 0
+        if self.routes is not None:
+            await self.routes.catch_up()  # a route another daemon put in force meanwhile
         mapped, failed = classify(batch)
         try:
             await self._apply(mapped)

@@ -35,8 +35,17 @@ class RouteBook:
         self.db, self.log = db, log
         self.installed = installed
         self.routes: list[tuple[int, Route]] = []
+        self._stamp: tuple[object, ...] | None = None  # the table as last loaded
+
+    async def catch_up(self) -> None:
+        """Reload when the table changed since the last load: another daemon sharing the
+        database imported, switched or deleted a route. The processor asks before each
+        batch, so a route committed before an event is processed applies to it."""
+        if await route_rows.stamp(self.db) != self._stamp:
+            await self.reload()
 
     async def reload(self) -> None:
+        self._stamp = await route_rows.stamp(self.db)
         loaded = []
         for stored in await route_rows.all_routes(self.db):
             try:
