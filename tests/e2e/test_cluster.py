@@ -249,9 +249,11 @@ def test_three_daemons_share_the_work_and_lose_nothing_when_killed(
     # resend after a kill is one event there; a second send under another key is not).
     coupons = sorted(f"K{n}-{c['id']}" for n, chunk in enumerate(chunks) for c in chunk[:5])
     orders = sorted(f"o{n}-{c['id']}" for n, chunk in enumerate(chunks) for c in chunk[:5])
+    # One request each, at the client's 600/min: the time scales with their number.
+    budget = 30 + (len(coupons) + len(orders)) / 8
     try:
-        wait(lambda: len(sent(sandbox, "coupon created", "code")) >= len(coupons), timeout=60)
-        wait(lambda: len(sent(sandbox, "Placed Order", "order_id")) >= len(orders), timeout=60)
+        wait(lambda: len(sent(sandbox, "coupon created", "code")) >= len(coupons), budget)
+        wait(lambda: len(sent(sandbox, "Placed Order", "order_id")) >= len(orders), budget)
     except AssertionError:
         raise AssertionError(
             f"coupons: {short(coupons, sent(sandbox, 'coupon created', 'code'))}; "
