@@ -20,7 +20,7 @@ from . import __version__
 from . import config as config_mod
 from .config import Config, ConfigError
 from .db import SchemaTooNew
-from .db.database import UNAVAILABLE, newest_migration, schema_of
+from .db.database import POSTGRES_SCHEMES, UNAVAILABLE, newest_migration, schema_of
 from .db.migrate_state import MigrateError, migrate
 from .db.postgres import reason, redact, scrub
 from .listeners import ListenError
@@ -153,7 +153,7 @@ def run(
 def _postgres_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """--to is checked as the command line is read; the message never repeats the URL,
     which may hold a password."""
-    if not value.startswith(("postgresql://", "postgres://")):
+    if not value.startswith(POSTGRES_SCHEMES):
         raise click.BadParameter("must be a postgresql:// (or postgres://) URL")
     try:
         redact(value)

@@ -11,7 +11,6 @@ messages (and messages back into wake-ups). On SQLite nothing here is ever calle
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -208,5 +207,4 @@ class ClusterWork:
         await self.stop_processor()
         for task in list(self._pending):
             task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await asyncio.gather(*self._pending, return_exceptions=True)

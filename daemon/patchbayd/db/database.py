@@ -25,6 +25,8 @@ import psycopg
 
 from ..clock import SystemClock, isoformat
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")  # the URLs Database.open gives PostgreSQL
+
 
 class SchemaTooNew(Exception):
     """The database was written by a newer patchbayd; refusing beats corrupting it."""
@@ -93,7 +95,7 @@ async def schema_of(target: Path | str) -> int | None:
     """The schema version the state at `target` has, without changing it (None: no state
     there yet). Raises what connecting raises, for `patchbayd check-config` to report."""
     text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
+    if text.startswith(POSTGRES_SCHEMES):
         from .postgres import schema_of as postgres_schema
 
         return await postgres_schema(text)
@@ -122,7 +124,7 @@ class Database:
     async def open(cls, target: Path | str) -> Database:
         """A SQLite file (a path, or sqlite:///path) or a PostgreSQL URL."""
         text = str(target)
-        if text.startswith(("postgresql://", "postgres://")):
+        if text.startswith(POSTGRES_SCHEMES):
             from .postgres import PostgresDatabase
 
             return await PostgresDatabase.open(text)
